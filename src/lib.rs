@@ -6,3 +6,6 @@ pub mod pb {
     /// The encoded descriptor set served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("c1_descriptor");
 }
+
+pub mod sim;
+pub mod miro;

@@ -1,0 +1,54 @@
+//! The Miro adapter: the only code that speaks HTTP to Miro. It knows nothing about gRPC.
+pub mod error;
+mod http;
+pub mod models;
+pub mod paging;
+pub mod ratelimit;
+pub mod rest;
+pub mod retry;
+pub mod scim;
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+pub use error::MiroError;
+pub use rest::RestClient;
+pub use retry::RetryPolicy;
+pub use scim::ScimClient;
+
+pub struct MiroSettings {
+    pub api_url: Url,
+    pub scim_url: Url,
+    pub access_token: SecretString,
+    pub scim_token: Option<SecretString>,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Both clients, sharing one connection pool.
+pub struct Miro {
+    pub rest: RestClient,
+    pub scim: Option<ScimClient>,
+}
+
+impl Miro {
+    pub fn new(s: MiroSettings) -> Result<Self, MiroError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .timeout(s.timeout)
+            .connect_timeout(s.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| MiroError::Invalid(format!("could not build the HTTP client: {e}")))?;
+        let rest = RestClient { t: http::Transport::new(client.clone(), s.api_url, s.access_token, false, s.retry.clone()) };
+        let scim = s.scim_token.map(|token| ScimClient { t: http::Transport::new(client, s.scim_url, token, true, s.retry) });
+        Ok(Self { rest, scim })
+    }
+
+    /// The REST budget as last reported by Miro.
+    pub fn rest_budget(&self) -> Option<ratelimit::BudgetSnapshot> {
+        self.rest.t.budget.snapshot()
+    }
+}

@@ -1,0 +1,232 @@
+//! Miro's shapes, written from its OpenAPI spec. Unknown fields are ignored and enum values the spec
+//! does not list map to `Unknown`, so one odd record never fails a whole sync.
+use serde::{Deserialize, Serialize};
+
+macro_rules! miro_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant,)*
+            #[serde(other, rename = "unknown")]
+            Unknown,
+        }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $wire,)* $name::Unknown => "unknown" }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+miro_enum!(
+    /// `OrganizationMember.role`.
+    OrgRole {
+        InternalAdmin = "organization_internal_admin",
+        InternalUser = "organization_internal_user",
+        ExternalUser = "organization_external_user",
+        TeamGuestUser = "organization_team_guest_user",
+    }
+);
+
+miro_enum!(
+    /// `OrganizationMember.license`.
+    License {
+        Advanced = "advanced",
+        Standard = "standard",
+        Basic = "basic",
+        Full = "full",
+        Occasional = "occasional",
+        Free = "free",
+        FreeRestricted = "free_restricted",
+        FullTrial = "full_trial",
+    }
+);
+
+miro_enum!(
+    /// `TeamMember.role`; `team_guest` is deprecated but still reported.
+    TeamRole {
+        NonTeam = "non_team",
+        Member = "member",
+        Admin = "admin",
+        TeamGuest = "team_guest",
+    }
+);
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NamedRef {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `GET /v1/oauth-token`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenInfo {
+    pub organization: Option<NamedRef>,
+    pub user: Option<NamedRef>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub plan: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminRole {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgMember {
+    pub id: String,
+    pub email: String,
+    pub role: OrgRole,
+    pub license: License,
+    pub active: bool,
+    #[serde(default)]
+    pub last_activity_at: Option<String>,
+    #[serde(default)]
+    pub admin_roles: Vec<AdminRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMember {
+    pub id: String,
+    pub role: TeamRole,
+    #[serde(default)]
+    pub team_id: String,
+}
+
+/// Miro's cursor lists (`cursor-list`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CursorPage<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimName {
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    #[serde(default)]
+    pub formatted: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ScimRole {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub primary: bool,
+}
+
+pub const SCIM_ORG_ROLE: &str = "organization_user_role";
+pub const SCIM_ADMIN_ROLE: &str = "organization_admin_role";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimUser {
+    pub id: String,
+    #[serde(default)]
+    pub user_name: String,
+    #[serde(default)]
+    pub name: Option<ScimName>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub user_type: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default)]
+    pub roles: Vec<ScimRole>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ScimUser {
+    /// The primary (organization) role, as Miro's SCIM spells it (`ORGANIZATION_INTERNAL_ADMIN`).
+    pub fn primary_role(&self) -> Option<&str> {
+        self.roles.iter().find(|r| r.primary || r.kind == SCIM_ORG_ROLE).map(|r| r.value.as_str())
+    }
+    pub fn admin_roles(&self) -> impl Iterator<Item = &str> {
+        self.roles.iter().filter(|r| r.kind == SCIM_ADMIN_ROLE).map(|r| r.value.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimList {
+    #[serde(default)]
+    pub total_results: u64,
+    #[serde(rename = "Resources", default)]
+    pub resources: Vec<ScimUser>,
+}
+
+/// What CreateAccount sends to SCIM `POST /Users`.
+#[derive(Debug, Clone, Default)]
+pub struct NewScimUser {
+    pub user_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub display_name: Option<String>,
+    /// SCIM `userType`, i.e. the license ("Full", "Basic", ...).
+    pub user_type: Option<String>,
+}
+
+/// One SCIM PATCH operation this connector sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScimPatch {
+    Active(bool),
+    PrimaryRole(&'static str),
+    AddAdminRole(String),
+    RemoveAdminRole(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_enum_values_do_not_fail() {
+        let m: OrgMember = serde_json::from_str(
+            r#"{"id":"1","email":"a@b.c","role":"organization_future_role","license":"galactic","active":true,"extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(m.role, OrgRole::Unknown);
+        assert_eq!(m.license, License::Unknown);
+        let t: TeamMember = serde_json::from_str(r#"{"id":"1","role":"owner","teamId":"2"}"#).unwrap();
+        assert_eq!(t.role, TeamRole::Unknown);
+        assert_eq!(OrgRole::parse("organization_internal_user"), Some(OrgRole::InternalUser));
+    }
+}

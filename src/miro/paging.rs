@@ -1,0 +1,86 @@
+//! Cursor pagination: one page at a time (the gRPC layer maps one protocol page to one Miro page)
+//! or a stream of every page. Stops on an absent or empty cursor or an empty page, and refuses a
+//! cursor Miro already gave instead of looping.
+use std::collections::HashSet;
+
+use futures::{Stream, stream};
+
+use super::{error::MiroError, models::CursorPage};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
+pub(crate) fn finish<T>(endpoint: &'static str, requested: Option<&str>, page: CursorPage<T>) -> Result<Page<T>, MiroError> {
+    let next = page.cursor.filter(|c| !c.is_empty() && !page.data.is_empty());
+    if let (Some(n), Some(r)) = (&next, requested) {
+        if n == r {
+            return Err(MiroError::RepeatedCursor { endpoint, cursor: n.clone() });
+        }
+    }
+    Ok(Page { items: page.data, next })
+}
+
+/// Every page, in order, from a function that fetches the page at a cursor.
+pub fn all_pages<T, F, Fut>(endpoint: &'static str, fetch: F) -> impl Stream<Item = Result<Vec<T>, MiroError>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, MiroError>>,
+{
+    struct St<F> {
+        fetch: F,
+        cursor: Option<String>,
+        seen: HashSet<String>,
+        done: bool,
+    }
+    let st = St { fetch, cursor: None, seen: HashSet::new(), done: false };
+    stream::try_unfold(st, move |mut st| async move {
+        if st.done {
+            return Ok(None);
+        }
+        let page = (st.fetch)(st.cursor.clone()).await?;
+        match page.next {
+            Some(next) if !st.seen.insert(next.clone()) => {
+                return Err(MiroError::RepeatedCursor { endpoint, cursor: next });
+            }
+            Some(next) => st.cursor = Some(next),
+            None => st.done = true,
+        }
+        Ok(Some((page.items, st)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::TryStreamExt;
+
+    use super::*;
+
+    fn page(data: Vec<u32>, cursor: Option<&str>) -> CursorPage<u32> {
+        CursorPage { data, cursor: cursor.map(String::from) }
+    }
+
+    #[test]
+    fn finish_stops_and_detects_repeats() {
+        assert_eq!(finish("e", None, page(vec![1], Some(""))).unwrap().next, None);
+        assert_eq!(finish("e", None, page(vec![], Some("x"))).unwrap().next, None, "empty page ends");
+        assert_eq!(finish("e", None, page(vec![1], Some("x"))).unwrap().next.as_deref(), Some("x"));
+        assert!(matches!(finish("e", Some("x"), page(vec![1], Some("x"))), Err(MiroError::RepeatedCursor { .. })));
+    }
+
+    #[tokio::test]
+    async fn stream_detects_a_cycle() {
+        let cursors = ["a", "b", "a"];
+        let mut i = 0;
+        let s = all_pages("e", |_| {
+            let c = cursors[i.min(2)];
+            i += 1;
+            async move { Ok(Page { items: vec![1], next: Some(c.to_string()) }) }
+        });
+        let r: Result<Vec<Vec<i32>>, _> = s.try_collect().await;
+        assert!(matches!(r, Err(MiroError::RepeatedCursor { cursor, .. }) if cursor == "a"));
+    }
+}

@@ -1,0 +1,111 @@
+//! Miro SCIM 2.0 `/Users` (legacy team model) and `/ServiceProviderConfig`.
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{
+    error::MiroError,
+    http::{Call, Transport},
+    models::{NewScimUser, SCIM_ADMIN_ROLE, ScimList, ScimPatch, ScimUser},
+    rest::optional,
+};
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Miro's maximum SCIM page size.
+pub const MAX_COUNT: usize = 1000;
+
+pub struct ScimClient {
+    pub(crate) t: Transport,
+}
+
+/// A SCIM filter string literal.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+impl ScimClient {
+    pub async fn service_provider_config(&self) -> Result<Value, MiroError> {
+        self.t.json(&Call::get("GET /ServiceProviderConfig", 1, &["ServiceProviderConfig"])).await
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<ScimUser>, MiroError> {
+        optional(self.t.json(&Call::get("GET /Users/{id}", 1, &["Users", id])).await)
+    }
+
+    pub async fn list(&self, filter: Option<&str>, start_index: usize, count: usize) -> Result<ScimList, MiroError> {
+        let mut call = Call::get("GET /Users", 1, &["Users"])
+            .query("startIndex", start_index.max(1).to_string())
+            .query("count", count.min(MAX_COUNT).to_string());
+        if let Some(f) = filter {
+            call = call.query("filter", f);
+        }
+        self.t.json(&call).await
+    }
+
+    /// Many users by id in one request (an `id eq` disjunction).
+    pub async fn users_by_ids(&self, ids: &[&str]) -> Result<Vec<ScimUser>, MiroError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = ids.iter().map(|id| format!("id eq {}", quoted(id))).collect::<Vec<_>>().join(" or ");
+        Ok(self.list(Some(&filter), 1, ids.len()).await?.resources)
+    }
+
+    pub async fn user_by_name(&self, user_name: &str) -> Result<Option<ScimUser>, MiroError> {
+        let filter = format!("userName eq {}", quoted(user_name));
+        Ok(self.list(Some(&filter), 1, 1).await?.resources.into_iter().next())
+    }
+
+    /// Create a user. Not idempotent: after an ambiguous failure it looks the userName up and
+    /// retries only if the user was not created.
+    pub async fn create(&self, user: &NewScimUser) -> Result<ScimUser, MiroError> {
+        let mut body = json!({"schemas": [USER_SCHEMA], "userName": user.user_name, "active": true,
+            "emails": [{"value": user.user_name, "type": "work", "primary": true}]});
+        if let (Some(g), Some(f)) = (&user.given_name, &user.family_name) {
+            body["name"] = json!({"givenName": g, "familyName": f});
+        }
+        if let Some(d) = &user.display_name {
+            body["displayName"] = json!(d);
+        }
+        if let Some(t) = &user.user_type {
+            body["userType"] = json!(t);
+        }
+        let call = Call::get("POST /Users", 1, &["Users"]).with(Method::POST, Some(body), false);
+        let mut last = None;
+        for _ in 0..3 {
+            match self.t.json::<ScimUser>(&call).await {
+                Err(e) if e.is_ambiguous() => {
+                    if let Some(u) = self.user_by_name(&user.user_name).await? {
+                        return Ok(u);
+                    }
+                    last = Some(e);
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| MiroError::Invalid("create did not run".into())))
+    }
+
+    pub async fn patch(&self, id: &str, ops: &[ScimPatch]) -> Result<ScimUser, MiroError> {
+        let ops: Vec<Value> = ops
+            .iter()
+            .map(|op| match op {
+                ScimPatch::Active(a) => json!({"op": "Replace", "path": "active", "value": a}),
+                ScimPatch::PrimaryRole(r) => json!({"op": "Replace", "path": "roles[primary eq true].value", "value": r}),
+                ScimPatch::AddAdminRole(n) => json!({"op": "Add", "path": "roles",
+                    "value": [{"value": n, "type": SCIM_ADMIN_ROLE, "primary": false}]}),
+                ScimPatch::RemoveAdminRole(n) => json!({"op": "Remove", "path": format!("roles[value eq {}]", quoted(n))}),
+            })
+            .collect();
+        let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+        // Each operation sets a value, so repeating the request is harmless.
+        let call = Call::get("PATCH /Users/{id}", 1, &["Users", id]).with(Method::PATCH, Some(body), true);
+        self.t.json(&call).await
+    }
+
+    /// Delete a user; `false` if there was none (404).
+    pub async fn delete(&self, id: &str) -> Result<bool, MiroError> {
+        let call = Call::get("DELETE /Users/{id}", 1, &["Users", id]).with(Method::DELETE, None, true);
+        Ok(optional(self.t.send(&call).await)?.is_some())
+    }
+}

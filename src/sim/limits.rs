@@ -1,0 +1,241 @@
+//! The gate every Miro request passes: authentication, Miro's credit budget, fault injection and
+//! the counters behind `/_sim/stats`.
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    body::Body,
+    extract::{MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    faults::BodyFault,
+    rest, scim,
+};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    pub requests: u64,
+    pub credits: u64,
+    pub by_status: BTreeMap<u16, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub credits: u64,
+    pub rate_limited: u64,
+    pub endpoints: BTreeMap<String, EndpointStats>,
+}
+
+impl Stats {
+    pub fn requests_to(&self, endpoint: &str) -> u64 {
+        self.endpoints.get(endpoint).map_or(0, |e| e.requests)
+    }
+}
+
+#[derive(Default)]
+pub struct Limits {
+    windows: HashMap<String, Window>,
+}
+
+struct Window {
+    started: Instant,
+    used: u64,
+}
+
+/// Cost in credits of one REST request, by the rate-limit level the spec gives each operation.
+fn rest_credits(endpoint: &str) -> u64 {
+    const L1: u64 = 50;
+    const L2: u64 = 100;
+    const L3: u64 = 500;
+    match endpoint {
+        "GET /v2/orgs/{org_id}" | "GET /v2/orgs/{org_id}/members" | "GET /v2/orgs/{org_id}/members/{member_id}" => L3,
+        "GET /v2/orgs/{org_id}/teams/{team_id}/members"
+        | "POST /v2/orgs/{org_id}/teams/{team_id}/members"
+        | "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}" => L2,
+        _ => L1,
+    }
+}
+
+/// SCIM limits are requests per endpoint per 30 s (Miro's SCIM rate-limit table).
+fn scim_limit(endpoint: &str) -> u64 {
+    if endpoint.starts_with("PUT ") || endpoint.starts_with("PATCH ") {
+        100
+    } else if endpoint.starts_with("DELETE ") {
+        20
+    } else {
+        200
+    }
+}
+
+struct Charge {
+    limit: u64,
+    remaining: u64,
+    reset_epoch: u64,
+    allowed: bool,
+    credits: u64,
+}
+
+impl Limits {
+    fn charge(&mut self, key: &str, window: Duration, limit: u64, cost: u64) -> Charge {
+        let now = Instant::now();
+        let w = self.windows.entry(key.to_string()).or_insert(Window { started: now, used: 0 });
+        if now.duration_since(w.started) >= window {
+            *w = Window { started: now, used: 0 };
+        }
+        let allowed = w.used + cost <= limit;
+        if allowed {
+            w.used += cost;
+        }
+        let left = window.saturating_sub(now.duration_since(w.started));
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Charge {
+            limit,
+            remaining: limit - w.used,
+            reset_epoch: (epoch + left).as_secs() + u64::from((epoch + left).subsec_nanos() > 0),
+            allowed,
+            credits: if allowed { cost } else { 0 },
+        }
+    }
+}
+
+pub async fn gate(State(s): State<AppState>, matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let path = matched.as_ref().map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
+    let is_scim = path.starts_with("/api/v1/scim");
+    let endpoint = format!("{} {}", req.method(), path.strip_prefix("/api/v1/scim").unwrap_or(&path));
+    let (response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
+    let mut stats = s.stats.lock().unwrap_or_else(|e| e.into_inner());
+    let status = response.status().as_u16();
+    stats.requests += 1;
+    stats.credits += credits;
+    stats.rate_limited += u64::from(status == 429);
+    let e = stats.endpoints.entry(endpoint).or_default();
+    e.requests += 1;
+    e.credits += credits;
+    *e.by_status.entry(status).or_default() += 1;
+    response
+}
+
+fn error(is_scim: bool, status: StatusCode, code: &str, message: &str) -> Response {
+    if is_scim { scim::error(status, Some(code), message) } else { rest::error(status, code, message).into_response() }
+}
+
+async fn gated(s: &AppState, endpoint: &str, is_scim: bool, req: Request, next: Next) -> (Response, u64) {
+    let expected = if is_scim { &s.cfg.scim_token } else { &s.cfg.access_token };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        None => return (error(is_scim, StatusCode::UNAUTHORIZED, "tokenNotProvided", "No access token provided"), 0),
+        Some(t) if t != expected => {
+            return (error(is_scim, StatusCode::UNAUTHORIZED, "tokenNotProvided", "Invalid access token"), 0);
+        }
+        Some(_) => {}
+    }
+
+    let charge = {
+        let mut limits = s.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if is_scim {
+            s.cfg.scim_limits.then(|| limits.charge(endpoint, s.cfg.scim_window, scim_limit(endpoint), 1))
+        } else {
+            s.cfg.rest_budget.map(|b| limits.charge("rest", s.cfg.rest_window, b, rest_credits(endpoint)))
+        }
+    };
+    let plan = s.faults.lock().unwrap_or_else(|e| e.into_inner()).plan(endpoint);
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+    let mut credits = charge.as_ref().map_or(0, |c| c.credits);
+    let mut response = if charge.as_ref().is_some_and(|c| !c.allowed) || plan.status == Some(429) {
+        too_many(s, is_scim, charge.as_ref())
+    } else if let Some(code) = plan.status {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        error(is_scim, status, "internalError", "Simulated server error")
+    } else {
+        let response = next.run(req).await;
+        match plan.body {
+            Some(fault) => break_body(response, fault).await,
+            None => response,
+        }
+    };
+    if plan.status == Some(429) {
+        credits = 0;
+    }
+    if let Some(c) = charge {
+        let h = response.headers_mut();
+        h.insert("X-RateLimit-Limit", c.limit.into());
+        h.insert("X-RateLimit-Remaining", c.remaining.into());
+        h.insert("X-RateLimit-Reset", c.reset_epoch.into());
+    }
+    (response, credits)
+}
+
+fn too_many(s: &AppState, is_scim: bool, charge: Option<&Charge>) -> Response {
+    let mut r = if is_scim {
+        scim::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("tooManyRequests"),
+            "The user has sent too many requests in a given amount of time",
+        )
+    } else {
+        rest::error(StatusCode::TOO_MANY_REQUESTS, "tooManyRequests", "Request rate limit exceed").into_response()
+    };
+    if s.cfg.retry_after {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let wait = charge.map_or(1, |c| c.reset_epoch.saturating_sub(now).max(1));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    }
+    r
+}
+
+async fn break_body(response: Response, fault: BodyFault) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let body = match fault {
+        BodyFault::Malformed => Body::from("{\"data\": [ {\"id\": oops"),
+        BodyFault::Truncated => Body::from(bytes.slice(..bytes.len() / 2)),
+        BodyFault::Dropped => Body::from_stream(futures::stream::once(async {
+            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection dropped by the simulator"))
+        })),
+    };
+    let mut response = Response::from_parts(parts, body);
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_spends_and_refuses() {
+        let mut l = Limits::default();
+        let w = Duration::from_secs(60);
+        let a = l.charge("rest", w, 1000, 500);
+        assert!(a.allowed);
+        assert_eq!(a.remaining, 500);
+        assert!(l.charge("rest", w, 1000, 500).allowed);
+        let c = l.charge("rest", w, 1000, 50);
+        assert!(!c.allowed);
+        assert_eq!(c.remaining, 0);
+        assert_eq!(c.credits, 0);
+    }
+
+    #[test]
+    fn levels_follow_the_spec() {
+        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/members"), 500);
+        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/teams"), 50);
+        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/teams/{team_id}/members"), 100);
+        assert_eq!(scim_limit("DELETE /Users/{id}"), 20);
+    }
+}

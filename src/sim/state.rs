@@ -1,0 +1,209 @@
+//! The simulated organization. Written from Miro's spec, independent of `crate::miro`.
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Org roles Miro reports on members (`OrganizationMember.role`).
+pub const ORG_ROLES: &[&str] = &[
+    "organization_internal_admin",
+    "organization_internal_user",
+    "organization_external_user",
+    "organization_team_guest_user",
+    "unknown",
+];
+/// Licenses Miro reports on members (`OrganizationMember.license`).
+pub const LICENSES: &[&str] =
+    &["advanced", "standard", "basic", "full", "occasional", "free", "free_restricted", "full_trial", "unknown"];
+/// Team roles Miro reports on team members.
+pub const TEAM_ROLES: &[&str] = &["non_team", "member", "admin", "team_guest"];
+pub const PREBUILT_ADMIN_ROLES: &[&str] = &["Content Admin", "User Admin", "Security Admin"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AdminRole {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub license: String,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_assigned_at: Option<String>,
+    #[serde(default)]
+    pub admin_roles: Vec<AdminRole>,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+impl Member {
+    /// Guests are not SCIM users ("The list returns only organization members").
+    pub fn is_scim_visible(&self) -> bool {
+        !matches!(self.role.as_str(), "organization_external_user" | "organization_team_guest_user")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamMembership {
+    pub role: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub modified_at: String,
+    pub modified_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    /// user id -> membership, ordered by id (the cursor is the last id returned).
+    #[serde(default)]
+    pub members: BTreeMap<String, TeamMembership>,
+}
+
+/// The whole organization; also the fixture file format and what `/_sim/state` returns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_plan")]
+    pub plan: String,
+    #[serde(default)]
+    pub full_licenses_purchased: i32,
+    /// The token owner (reported by `/v1/oauth-token`).
+    pub admin_user_id: String,
+    pub members: BTreeMap<String, Member>,
+    pub teams: BTreeMap<String, Team>,
+}
+
+fn default_plan() -> String {
+    "company".into()
+}
+
+/// Ids are fixed-width numeric strings, so string order is numeric order (as cursors need).
+pub fn format_id(n: u64) -> String {
+    format!("{:019}", 3_074_457_345_600_000_000u64 + n)
+}
+
+impl Org {
+    pub fn next_id(&self) -> String {
+        let max_member = self.members.keys().next_back();
+        let max_team = self.teams.keys().next_back();
+        let max = max_member.into_iter().chain(max_team).max().cloned().unwrap_or_else(|| format_id(0));
+        let n: u64 = max.parse().unwrap_or(3_074_457_345_600_000_000);
+        format!("{:019}", n + 1)
+    }
+
+    pub fn member_by_email(&self, email: &str) -> Option<&Member> {
+        self.members.values().find(|m| m.email.eq_ignore_ascii_case(email))
+    }
+
+    pub fn memberships(&self) -> usize {
+        self.teams.values().map(|t| t.members.len()).sum()
+    }
+
+    /// Remove a user everywhere (SCIM DELETE).
+    pub fn remove_member(&mut self, id: &str) {
+        self.members.remove(id);
+        for team in self.teams.values_mut() {
+            team.members.remove(id);
+        }
+    }
+}
+
+/// Miro's REST license value to SCIM's `userType` display string, and back.
+pub fn license_to_user_type(license: &str) -> &'static str {
+    match license {
+        "full" => "Full",
+        "free" => "Free",
+        "free_restricted" => "Free Restricted",
+        "full_trial" => "Full (Trial)",
+        "basic" => "Basic",
+        "standard" => "Standard",
+        "advanced" => "Advanced",
+        "occasional" => "Occasional",
+        _ => "Unknown",
+    }
+}
+
+pub fn user_type_to_license(user_type: &str) -> Option<&'static str> {
+    let l = user_type.to_ascii_lowercase();
+    Some(match l.as_str() {
+        "full" => "full",
+        "free" => "free",
+        "free restricted" => "free_restricted",
+        "full (trial)" => "full_trial",
+        "basic" => "basic",
+        "standard" => "standard",
+        "advanced" => "advanced",
+        "occasional" => "occasional",
+        _ => return None,
+    })
+}
+
+/// Miro reports the date-time of "now" in ISO-8601 UTC with a trailing Z.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    epoch_to_rfc3339(secs)
+}
+
+pub fn epoch_to_rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_numerically() {
+        assert!(format_id(9) < format_id(10));
+        assert_eq!(format_id(1).len(), 19);
+    }
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(epoch_to_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(epoch_to_rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn license_round_trip() {
+        for l in LICENSES.iter().filter(|l| **l != "unknown") {
+            assert_eq!(user_type_to_license(license_to_user_type(l)), Some(*l));
+        }
+    }
+}
