@@ -9,3 +9,4 @@ pub mod pb {
 
 pub mod sim;
 pub mod miro;
+pub mod connector;

@@ -1,0 +1,106 @@
+//! GetMetadata and Validate.
+use std::collections::HashMap;
+
+use super::{Connector, ConnectorError, roles, teams, users};
+use crate::pb::{
+    self, Capability, CapabilityDetailCredentialOption as Cred,
+    connector_account_creation_schema::{Field, StringField, field},
+};
+
+/// Validate reports an SDK version of at least 0.4.3 so the official client sends active_sync_id.
+pub const SDK_VERSION: &str = "0.5.21";
+
+pub fn resource_types() -> Vec<pb::ResourceType> {
+    vec![users::resource_type(), teams::resource_type(), roles::resource_type()]
+}
+
+fn string_field(display_name: &str, required: bool, description: &str, placeholder: &str, order: i32) -> Field {
+    Field {
+        display_name: display_name.into(),
+        required,
+        description: description.into(),
+        placeholder: placeholder.into(),
+        order,
+        deprecated: false,
+        field: Some(field::Field::StringField(StringField { default_value: None })),
+    }
+}
+
+impl Connector {
+    pub fn metadata(&self) -> pb::ConnectorMetadata {
+        let scim = self.miro().scim.is_some();
+        // Capabilities follow what is implemented and configured, as the Go SDK computes them.
+        let caps = |t: &str| -> Vec<Capability> {
+            let mut c = vec![Capability::Sync, Capability::TargetedSync];
+            match t {
+                users::USER if scim => c.extend([Capability::AccountProvisioning, Capability::ResourceDelete]),
+                teams::TEAM => c.push(Capability::Provision),
+                roles::ROLE if scim => c.push(Capability::Provision),
+                _ => {}
+            }
+            c
+        };
+        let per_type: Vec<pb::ResourceTypeCapability> = resource_types()
+            .into_iter()
+            .map(|rt| pb::ResourceTypeCapability {
+                capabilities: caps(&rt.id).into_iter().map(|c| c as i32).collect(),
+                resource_type: Some(rt),
+                ..Default::default()
+            })
+            .collect();
+        let mut all: Vec<i32> = per_type.iter().flat_map(|t| t.capabilities.iter().copied()).collect();
+        all.push(Capability::ServiceModeTargetedSync as i32);
+        all.sort_unstable();
+        all.dedup();
+        let fields = HashMap::from([
+            ("email".to_string(), string_field("Email", true, "Work email; becomes the Miro login", "jane.doe@example.com", 1)),
+            ("first_name".to_string(), string_field("First name", false, "Given name", "Jane", 2)),
+            ("last_name".to_string(), string_field("Last name", false, "Family name", "Doe", 3)),
+            ("license".to_string(), string_field("License", false, "Miro license: full, basic, standard, advanced, free, free_restricted or full_trial; Miro decides when empty", "full", 4)),
+        ]);
+        pb::ConnectorMetadata {
+            display_name: "Miro".into(),
+            help_url: "https://developers.miro.com/reference/api-reference".into(),
+            description: "Miro organization members, teams, organization roles and admin roles, with team and role provisioning and SCIM account lifecycle".into(),
+            capabilities: Some(pb::ConnectorCapabilities {
+                resource_type_capabilities: per_type,
+                connector_capabilities: all,
+                credential_details: scim.then(|| pb::CredentialDetails {
+                    capability_account_provisioning: Some(pb::CredentialDetailsAccountProvisioning {
+                        supported_credential_options: vec![Cred::NoPassword as i32],
+                        preferred_credential_option: Cred::NoPassword as i32,
+                    }),
+                    capability_credential_rotation: None,
+                }),
+            }),
+            account_creation_schema: Some(pb::ConnectorAccountCreationSchema { field_map: fields }),
+            ..Default::default()
+        }
+    }
+
+    /// A real check of the credentials: token info with its scopes, the organization, and SCIM.
+    pub async fn validate(&self) -> Result<(), ConnectorError> {
+        let info = self.miro().rest.token_info().await?;
+        let has = |scope: &str| {
+            let old = scope.replace("organizations:teams:", "organizations:team:");
+            info.scopes.iter().any(|s| s == scope || *s == old)
+        };
+        let mut needed = vec!["organizations:read", "organizations:teams:read"];
+        if self.settings().provisioning {
+            needed.push("organizations:teams:write");
+        }
+        let missing: Vec<&str> = needed.into_iter().filter(|s| !has(s)).collect();
+        if !info.scopes.is_empty() && !missing.is_empty() {
+            return Err(ConnectorError::FailedPrecondition(format!(
+                "the Miro access token lacks the scopes {}; reinstall the app with them",
+                missing.join(", ")
+            )));
+        }
+        let org = self.org_id().await?;
+        self.miro().rest.organization(org).await?;
+        if let Some(scim) = &self.miro().scim {
+            scim.service_provider_config().await?;
+        }
+        Ok(())
+    }
+}

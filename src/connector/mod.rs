@@ -1,0 +1,97 @@
+//! The connector: c1.connector.v2 on top of the Miro adapter. It speaks the protocol and Miro's
+//! domain, never HTTP. Errors are values here and become gRPC statuses in one place (`error.rs`).
+pub mod annotations;
+mod error;
+mod metadata;
+mod model;
+pub mod page_token;
+mod provisioning;
+pub mod roles;
+mod service;
+pub mod teams;
+pub mod users;
+
+use tokio::sync::OnceCell;
+
+pub use error::ConnectorError;
+
+use crate::miro::{Miro, ScimClient};
+
+/// What deprovisioning (DeleteResource on a user) does in Miro.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeprovisionMode {
+    /// SCIM `active=false`: reversible; boards kept; license released.
+    #[default]
+    Deactivate,
+    /// SCIM DELETE: the user leaves the organization; Miro moves their boards.
+    Delete,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorSettings {
+    pub provisioning: bool,
+    pub deprovision: DeprovisionMode,
+}
+
+pub struct Connector {
+    miro: Miro,
+    settings: ConnectorSettings,
+    org_id: OnceCell<String>,
+}
+
+/// The largest protocol page; Miro's own pages are 100, and one protocol page is one Miro page.
+pub const MAX_PAGE: usize = 100;
+
+impl Connector {
+    pub fn new(miro: Miro, settings: ConnectorSettings) -> Self {
+        Self { miro, settings, org_id: OnceCell::new() }
+    }
+
+    pub fn settings(&self) -> &ConnectorSettings {
+        &self.settings
+    }
+
+    pub fn miro(&self) -> &Miro {
+        &self.miro
+    }
+
+    /// The organization the token belongs to (from token info, once: it cannot change).
+    pub async fn org_id(&self) -> Result<&str, ConnectorError> {
+        let id = self
+            .org_id
+            .get_or_try_init(|| async {
+                let info = self.miro.rest.token_info().await?;
+                info.organization.map(|o| o.id).filter(|id| !id.is_empty()).ok_or_else(|| {
+                    ConnectorError::FailedPrecondition(
+                        "the Miro token is not tied to an organization; use a token of an app installed on the Enterprise organization by a Company Admin".into(),
+                    )
+                })
+            })
+            .await?;
+        Ok(id)
+    }
+
+    /// The start-up credential check behind readiness.
+    pub async fn check_credentials(&self) -> Result<(), ConnectorError> {
+        self.org_id().await.map(|_| ())
+    }
+
+    fn scim(&self) -> Result<&ScimClient, ConnectorError> {
+        self.miro.scim.as_ref().ok_or_else(|| {
+            ConnectorError::FailedPrecondition(
+                "this needs Miro's SCIM API: set a SCIM token (--miro-scim-token-file, MIRO_SCIM_TOKEN or --miro-scim-token)".into(),
+            )
+        })
+    }
+
+    fn require_provisioning(&self) -> Result<(), ConnectorError> {
+        if self.settings.provisioning {
+            Ok(())
+        } else {
+            Err(ConnectorError::FailedPrecondition(
+                "provisioning is not enabled: start the connector with --provisioning (or MIRO_CONNECTOR_PROVISIONING=true) to allow writes to Miro".into(),
+            ))
+        }
+    }
+}
