@@ -10,3 +10,7 @@ pub mod pb {
 pub mod sim;
 pub mod miro;
 pub mod connector;
+pub mod config;
+pub mod server;
+pub mod telemetry;
+pub mod cli;

@@ -1,1 +1,9 @@
-fn main(){}
+use std::process::ExitCode;
+
+use clap::Parser;
+use miro_connector::cli::{Cli, run};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    run(Cli::parse()).await
+}

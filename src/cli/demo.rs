@@ -1,0 +1,56 @@
+use clap::Args;
+
+use super::{Failure, signal, simulate::OrgArgs};
+use crate::{
+    config::{LogFormat, Settings, SettingsArgs},
+    server,
+    sim::{self, SimConfig},
+    telemetry,
+};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the connector's gRPC server listens.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub listen: String,
+    #[command(flatten)]
+    pub data: OrgArgs,
+}
+
+pub async fn run(args: DemoArgs) -> Result<(), Failure> {
+    telemetry::init_logging(LogFormat::Text, "warn");
+    telemetry::metrics_handle();
+    let cfg = SimConfig::new(args.data.org()?);
+    let (members, teams) = (cfg.org.members.len(), cfg.org.teams.len());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(Failure::runtime)?;
+    let sim = sim::start(cfg, listener).await.map_err(Failure::runtime)?;
+    let settings_args = SettingsArgs {
+        listen: Some(args.listen.clone()),
+        miro_api_url: Some(sim.api_url()),
+        miro_scim_url: Some(sim.scim_url()),
+        miro_access_token: Some(sim.access_token().into()),
+        miro_scim_token: Some(sim.scim_token().into()),
+        provisioning: Some(true),
+        ..Default::default()
+    };
+    let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
+    let daemon = server::start(&settings).await.map_err(Failure::runtime)?;
+    let a = daemon.addr;
+    println!("miro-connector demo");
+    println!("  Miro simulator  {} ({members} members, {teams} teams; SCIM at {})", sim.api_url(), sim.scim_url());
+    println!("  connector gRPC  {a} (plaintext, provisioning on)");
+    println!();
+    println!("Try (grpcurl uses server reflection, no proto files needed):");
+    println!("  grpcurl -plaintext {a} grpc.health.v1.Health/Check");
+    println!("  grpcurl -plaintext {a} list");
+    println!("  grpcurl -plaintext {a} c1.connector.v2.ConnectorService/Validate");
+    println!("  grpcurl -plaintext -d '{{\"resource_type_id\":\"team\"}}' {a} c1.connector.v2.ResourcesService/ListResources");
+    println!("  grpcurl -plaintext -d '{{\"resource_type_id\":\"user\"}}' {a} c1.connector.v2.ResourcesService/ListResources");
+    println!("  curl -s {}/_sim/stats", sim.api_url());
+    println!();
+    println!("Serving until Ctrl-C.");
+    signal::first().await;
+    daemon.shutdown().await;
+    sim.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The command line: `serve`, `simulate`, `demo`.
+mod demo;
+mod serve;
+mod signal;
+mod simulate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::SettingsArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "miro-connector", version, about = "A ConductorOne (baton) connector for Miro, served over c1.connector.v2 gRPC")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the connector daemon.
+    Serve(Box<SettingsArgs>),
+    /// Run the Miro simulator on its own.
+    Simulate(simulate::SimulateArgs),
+    /// Start the simulator with a sample organization and the daemon against it.
+    Demo(demo::DemoArgs),
+}
+
+/// A failure to report in one line, with the exit code it means.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Self { code: 2, message: message.to_string() }
+    }
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        Self { code: 1, message: message.to_string() }
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(&args).await,
+        Command::Simulate(args) => simulate::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("miro-connector: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
