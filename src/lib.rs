@@ -14,3 +14,4 @@ pub mod config;
 pub mod server;
 pub mod telemetry;
 pub mod cli;
+pub mod client;

@@ -12,7 +12,7 @@ use url::Url;
 use super::{
     error::MiroError,
     ratelimit::{Budget, BudgetSnapshot, wait_after_429},
-    retry::{Decision, Outcome, RetryPolicy, classify},
+    retry::{self, Failed, Outcome, RetryPolicy, Stop},
 };
 
 pub(crate) struct Call {
@@ -83,10 +83,7 @@ impl Transport {
     }
 
     pub async fn send(&self, call: &Call) -> Result<Bytes, MiroError> {
-        let started = tokio::time::Instant::now();
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
+        let attempt = || async {
             let pace = self.budget.pace(call.cost, SystemTime::now());
             if !pace.is_zero() {
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "pacing").increment(1);
@@ -95,27 +92,22 @@ impl Transport {
                 tokio::time::sleep(pace).await;
             }
             self.budget.spend(call.cost);
-            let (outcome, hint, err) = match self.once(call).await {
-                Ok(body) => return Ok(body),
-                Err(failure) => failure,
-            };
-            let decision = classify(outcome, call.idempotent, hint);
-            match self.retry.next_delay(decision, attempt, started.elapsed()) {
-                Some(delay) => {
-                    if outcome == Outcome::Status(429) {
-                        metrics::counter!("miro_rate_limit_waits_total", "reason" => "429").increment(1);
-                        metrics::histogram!("miro_rate_limit_wait_seconds").record(delay.as_secs_f64());
-                    }
-                    tracing::warn!(endpoint = call.endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying Miro request");
-                    tokio::time::sleep(delay).await;
-                }
-                None if decision == Decision::Fail => return Err(err),
-                None => return Err(MiroError::RetriesExhausted { endpoint: call.endpoint, attempts: attempt, last: Box::new(err) }),
+            self.once(call).await
+        };
+        let on_wait = |f: &Failed<MiroError>, delay: Duration| {
+            if f.outcome == Outcome::Status(429) {
+                metrics::counter!("miro_rate_limit_waits_total", "reason" => "429").increment(1);
+                metrics::histogram!("miro_rate_limit_wait_seconds").record(delay.as_secs_f64());
             }
-        }
+            tracing::warn!(endpoint = call.endpoint, delay_ms = delay.as_millis() as u64, error = %f.error, "retrying Miro request");
+        };
+        retry::run(&self.retry, call.idempotent, attempt, on_wait).await.map_err(|stop| match stop {
+            Stop::Fail(e) => e,
+            Stop::GaveUp { attempts, last } => MiroError::RetriesExhausted { endpoint: call.endpoint, attempts, last: Box::new(last) },
+        })
     }
 
-    async fn once(&self, call: &Call) -> Result<Bytes, (Outcome, Option<Duration>, MiroError)> {
+    async fn once(&self, call: &Call) -> Result<Bytes, Failed<MiroError>> {
         let endpoint = call.endpoint;
         let mut req = self.client.request(call.method.clone(), self.url(call)).bearer_auth(self.token.expose_secret());
         if let Some(body) = &call.body {
@@ -125,9 +117,9 @@ impl Transport {
         let transport_err = |e: reqwest::Error| {
             let e = e.without_url();
             if e.is_timeout() {
-                (Outcome::Timeout, None, MiroError::Timeout { endpoint })
+                Failed { outcome: Outcome::Timeout, hint: None, error: MiroError::Timeout { endpoint } }
             } else {
-                (Outcome::Connect, None, MiroError::Connect { endpoint, message: error_chain(&e) })
+                Failed { outcome: Outcome::Connect, hint: None, error: MiroError::Connect { endpoint, message: error_chain(&e) } }
             }
         };
         let resp = req.send().await.map_err(transport_err)?;
@@ -145,7 +137,7 @@ impl Transport {
             remaining: 0,
             reset_at: hint.map(|h| SystemTime::now() + h),
         }));
-        Err((Outcome::Status(status), hint, self.api_error(endpoint, status, &body, rate_limit)))
+        Err(Failed { outcome: Outcome::Status(status), hint, error: self.api_error(endpoint, status, &body, rate_limit) })
     }
 
     fn api_error(&self, endpoint: &'static str, status: u16, body: &[u8], rate_limit: Option<BudgetSnapshot>) -> MiroError {

@@ -72,9 +72,107 @@ impl RetryPolicy {
     }
 }
 
+/// One failed attempt: what happened, how long Miro asked us to wait, and the error to report.
+pub struct Failed<E> {
+    pub outcome: Outcome,
+    pub hint: Option<Duration>,
+    pub error: E,
+}
+
+/// Why `run` stopped without a result.
+pub enum Stop<E> {
+    /// Not retryable: the error as it came.
+    Fail(E),
+    /// Retryable, but the attempts or the time ran out.
+    GaveUp { attempts: u32, last: E },
+}
+
+/// Run `attempt` until it succeeds, fails for good, or the policy gives up. `wait` is told each
+/// delay before it is slept (for metrics and logs).
+pub async fn run<T, E, F, Fut>(policy: &RetryPolicy, idempotent: bool, mut attempt: F, mut wait: impl FnMut(&Failed<E>, Duration)) -> Result<T, Stop<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failed<E>>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut n = 0u32;
+    loop {
+        n += 1;
+        let failed = match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(f) => f,
+        };
+        let decision = classify(failed.outcome, idempotent, failed.hint);
+        match policy.next_delay(decision, n, started.elapsed()) {
+            Some(delay) => {
+                wait(&failed, delay);
+                tokio::time::sleep(delay).await;
+            }
+            None if decision == Decision::Fail => return Err(Stop::Fail(failed.error)),
+            None => return Err(Stop::GaveUp { attempts: n, last: failed.error }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    /// Attempts that fail with the given outcomes and hints, then succeed.
+    fn script(steps: Vec<(Outcome, Option<Duration>)>) -> impl FnMut() -> std::future::Ready<Result<u32, Failed<String>>> {
+        let steps = Arc::new(Mutex::new(steps.into_iter()));
+        let mut calls = 0;
+        move || {
+            calls += 1;
+            let next = steps.lock().unwrap().next();
+            std::future::ready(match next {
+                Some((outcome, hint)) => Err(Failed { outcome, hint, error: format!("{outcome:?}") }),
+                None => Ok(calls),
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_exactly_as_long_as_miro_asks() {
+        let policy = RetryPolicy::default();
+        let t0 = tokio::time::Instant::now();
+        let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(30))), (Outcome::Status(429), Some(Duration::from_secs(7)))];
+        let r = run(&policy, false, script(steps), |_, _| {}).await;
+        assert_eq!(r.ok(), Some(3), "429 is retried even for a non-idempotent write");
+        assert_eq!(t0.elapsed(), Duration::from_secs(37));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backs_off_on_5xx_then_gives_up() {
+        let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
+        let t0 = tokio::time::Instant::now();
+        let steps = vec![(Outcome::Status(503), None); 5];
+        match run(&policy, true, script(steps), |_, _| {}).await {
+            Err(Stop::GaveUp { attempts, last }) => assert_eq!((attempts, last.as_str()), (3, "Status(503)")),
+            _ => panic!("expected to give up"),
+        }
+        let waited = t0.elapsed();
+        // Two backoffs: at most base*1 + base*2, at least half of that (full jitter).
+        assert!(waited >= Duration::from_millis(375) && waited <= Duration::from_millis(750), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unsafe_write_is_not_repeated() {
+        let t0 = tokio::time::Instant::now();
+        let r = run(&RetryPolicy::default(), false, script(vec![(Outcome::Timeout, None)]), |_, _| {}).await;
+        assert!(matches!(r, Err(Stop::Fail(_))));
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_time_budget_bounds_waiting() {
+        let policy = RetryPolicy { max_elapsed: Duration::from_secs(60), ..Default::default() };
+        let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(45))); 3];
+        let r = run(&policy, true, script(steps), |_, _| {}).await;
+        assert!(matches!(r, Err(Stop::GaveUp { attempts: 2, .. })), "a second 45 s wait would pass 60 s");
+    }
 
     #[test]
     fn classifier() {

@@ -22,8 +22,9 @@ pub struct FaultRule {
     pub jitter_ms: u64,
     /// Answer 500, 502 or 503 with this probability.
     pub error_rate: f64,
-    /// The next N matching requests get 429.
-    pub burst_429: u32,
+    /// The next N matching requests get `burst_status` (429 when unset).
+    pub burst: u32,
+    pub burst_status: Option<u16>,
     /// Answer only after `slow_ms` with this probability (a slow or hanging Miro).
     pub slow_rate: f64,
     pub slow_ms: u64,
@@ -55,7 +56,7 @@ pub struct FaultState {
 
 impl FaultState {
     pub fn new(config: FaultConfig) -> Self {
-        let bursts = config.rules.iter().map(|r| r.burst_429).collect();
+        let bursts = config.rules.iter().map(|r| r.burst).collect();
         Self { rng: StdRng::seed_from_u64(config.seed), config, bursts }
     }
 
@@ -72,7 +73,7 @@ impl FaultState {
             }
             if self.bursts[i] > 0 {
                 self.bursts[i] -= 1;
-                plan.status.get_or_insert(429);
+                plan.status.get_or_insert(rule.burst_status.unwrap_or(429));
             }
             if self.rng.random_bool(rule.error_rate.clamp(0.0, 1.0)) {
                 plan.status.get_or_insert([500, 502, 503][self.rng.random_range(0..3)]);
@@ -99,7 +100,7 @@ mod tests {
     fn burst_then_clean_and_endpoint_scoping() {
         let mut s = FaultState::new(FaultConfig {
             seed: 1,
-            rules: vec![FaultRule { endpoint: Some("/members".into()), burst_429: 2, ..Default::default() }],
+            rules: vec![FaultRule { endpoint: Some("/members".into()), burst: 2, ..Default::default() }],
         });
         assert_eq!(s.plan("GET /v2/orgs/{org_id}/teams").status, None);
         assert_eq!(s.plan("GET /v2/orgs/{org_id}/members").status, Some(429));
