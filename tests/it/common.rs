@@ -1,0 +1,77 @@
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use miro_connector::{
+    config::{Settings, SettingsArgs},
+    pb,
+    server::{self, Daemon},
+    sim::{self, SimConfig, SimHandle},
+};
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+pub fn org(members: usize, teams: usize) -> sim::Org {
+    sim::data::generate(11, members, teams)
+}
+
+pub async fn start_sim(cfg: SimConfig) -> SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    sim::start(cfg, listener).await.unwrap()
+}
+
+pub async fn sim_with(members: usize, teams: usize) -> SimHandle {
+    start_sim(SimConfig::new(org(members, teams))).await
+}
+
+/// Settings pointing at the simulator; `scim` adds the SCIM token.
+pub fn settings(sim: &SimHandle, provisioning: bool, scim: bool) -> SettingsArgs {
+    SettingsArgs {
+        listen: Some("127.0.0.1:0".into()),
+        miro_api_url: Some(sim.api_url()),
+        miro_scim_url: Some(sim.scim_url()),
+        miro_access_token: Some(sim.access_token().into()),
+        miro_scim_token: scim.then(|| sim.scim_token().into()),
+        provisioning: Some(provisioning),
+        miro_timeout: Some("5s".into()),
+        shutdown_grace: Some("5s".into()),
+        ..Default::default()
+    }
+}
+
+pub async fn start_daemon(args: &SettingsArgs) -> (Daemon, Channel) {
+    let s = Settings::load(args, &HashMap::new()).unwrap();
+    let listener = tokio::net::TcpListener::bind(s.listen).await.unwrap();
+    let d = server::start_on(&s, listener, Arc::new(server::connector(&s).unwrap())).await.unwrap();
+    let ch = Channel::from_shared(format!("http://{}", d.addr)).unwrap().connect().await.unwrap();
+    (d, ch)
+}
+
+pub async fn health(ch: &Channel, service: &str) -> Result<ServingStatus, tonic::Status> {
+    let r = HealthClient::new(ch.clone()).check(HealthCheckRequest { service: service.into() }).await?;
+    Ok(r.into_inner().status())
+}
+
+pub async fn wait_ready(ch: &Channel) {
+    for _ in 0..200 {
+        if health(ch, "").await.ok() == Some(ServingStatus::Serving) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the daemon never became ready");
+}
+
+/// A simulator and a ready daemon against it.
+pub async fn env(members: usize, teams: usize, provisioning: bool, scim: bool) -> (SimHandle, Daemon, Channel) {
+    let sim = sim_with(members, teams).await;
+    let (d, ch) = start_daemon(&settings(&sim, provisioning, scim)).await;
+    wait_ready(&ch).await;
+    (sim, d, ch)
+}
+
+pub fn rid(t: &str, id: &str) -> pb::ResourceId {
+    pb::ResourceId { resource_type: t.into(), resource: id.into(), baton_resource: false }
+}
+
+pub fn res(t: &str, id: &str) -> pb::Resource {
+    pb::Resource { id: Some(rid(t, id)), ..Default::default() }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: real servers on port 0 (the simulator, the daemon), real HTTP and gRPC.
+mod adapter;
+mod common;
+mod daemon;
+mod provisioning;
+mod sim;
+mod sync;
+mod tls;

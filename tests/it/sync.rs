@@ -1,0 +1,149 @@
+//! A full sync in the official client's order finds exactly the simulator's organization, with
+//! one Miro request per protocol page.
+use std::collections::BTreeSet;
+
+use miro_connector::{
+    client::{self, Snapshot},
+    connector::annotations::find,
+    pb,
+    sim::{LastCursor, Org, SimConfig},
+};
+
+use super::common::*;
+
+fn admin_role_id(name: &str) -> &'static str {
+    match name {
+        "Content Admin" => "admin_role_content_admin",
+        "User Admin" => "admin_role_user_admin",
+        "Security Admin" => "admin_role_security_admin",
+        other => panic!("unexpected admin role {other}"),
+    }
+}
+
+fn ids<'a>(it: impl Iterator<Item = &'a str>) -> BTreeSet<String> {
+    it.map(String::from).collect()
+}
+
+fn expected_grants(org: &Org) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for t in org.teams.values() {
+        for (uid, m) in &t.members {
+            out.insert(format!("team:{}:{}:user:{uid}", t.id, m.role));
+        }
+    }
+    for m in org.members.values() {
+        if m.role != "unknown" {
+            out.insert(format!("role:{}:assigned:user:{}", m.role, m.id));
+        }
+        for a in &m.admin_roles {
+            out.insert(format!("role:{}:assigned:user:{}", admin_role_id(&a.name), m.id));
+        }
+    }
+    out
+}
+
+fn check_snapshot(org: &Org, snap: &Snapshot) {
+    let of_type = |t: &str| ids(snap.resources.iter().filter_map(|r| r.id.as_ref()).filter(|i| i.resource_type == t).map(|i| i.resource.as_str()));
+    assert_eq!(of_type("user"), ids(org.members.keys().map(String::as_str)));
+    assert_eq!(of_type("team"), ids(org.teams.keys().map(String::as_str)));
+    assert_eq!(of_type("role").len(), 7);
+    assert_eq!(snap.resource_types.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["user", "team", "role"]);
+
+    let mut want_ents = BTreeSet::new();
+    for t in org.teams.keys() {
+        for r in ["member", "admin", "non_team", "team_guest"] {
+            want_ents.insert(format!("team:{t}:{r}"));
+        }
+    }
+    for r in of_type("role") {
+        want_ents.insert(format!("role:{r}:assigned"));
+    }
+    assert_eq!(ids(snap.entitlements.iter().map(|e| e.id.as_str())), want_ents);
+    assert_eq!(snap.entitlements.len(), want_ents.len(), "no duplicate entitlements");
+
+    let got: BTreeSet<String> = snap.grants.iter().map(|g| g.id.clone()).collect();
+    let want = expected_grants(org);
+    assert_eq!(got.len(), want.len(), "grant count");
+    assert_eq!(got, want);
+
+    // Every resource carries the trait its type declares (the walker also enforces it), and users
+    // carry what the platform shows.
+    for r in &snap.resources {
+        let id = r.id.as_ref().unwrap();
+        match id.resource_type.as_str() {
+            "user" => {
+                let m = &org.members[&id.resource];
+                let ut: pb::UserTrait = find(&r.annotations).expect("UserTrait");
+                assert_eq!(ut.login, m.email);
+                assert_eq!(ut.emails[0].address, m.email);
+                let enabled = if m.active { 1 } else { 2 };
+                assert_eq!(ut.status.unwrap().status, enabled);
+                assert_eq!(r.status.as_ref().unwrap().status, enabled);
+                assert_eq!(ut.account_type, pb::user_trait::AccountType::Human as i32);
+                assert_eq!(ut.last_login.is_some(), m.last_activity_at.is_some());
+                let scim_visible = !matches!(m.role.as_str(), "organization_external_user" | "organization_team_guest_user");
+                let want_name = match (&m.display_name, scim_visible) {
+                    (_, false) => m.email.clone(),
+                    (Some(d), true) => d.clone(),
+                    (None, true) => format!("{} {}", m.given_name, m.family_name),
+                };
+                assert_eq!(r.display_name, want_name, "display name of {}", m.id);
+            }
+            "team" => {
+                assert!(find::<pb::GroupTrait>(&r.annotations).is_some());
+                assert_eq!(r.display_name, org.teams[&id.resource].name);
+            }
+            _ => assert!(find::<pb::RoleTrait>(&r.annotations).is_some()),
+        }
+    }
+}
+
+fn pages(n: usize) -> u64 {
+    n.div_ceil(100).max(1) as u64
+}
+
+#[tokio::test]
+async fn full_sync_matches_the_organization_with_minimal_requests() {
+    let (sim, daemon, ch) = env(350, 9, false, true).await;
+    sim.reset_stats();
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let org = sim.org();
+    check_snapshot(&org, &snap);
+
+    let stats = sim.stats();
+    let members = pages(org.members.len());
+    assert_eq!(members, 4);
+    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members"), members, "ceil(N/100) member pages");
+    assert_eq!(stats.requests_to("GET /Users"), members, "one SCIM request per page of users");
+    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/teams"), pages(org.teams.len()));
+    let team_pages: u64 = org.teams.values().map(|t| pages(t.members.len())).sum();
+    assert!(org.teams.values().any(|t| t.members.len() > 100), "a team spans pages");
+    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/members"), team_pages);
+    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members/{member_id}"), 0, "no request per user");
+    assert_eq!(stats.requests_to("GET /Users/{id}"), 0, "no SCIM request per user");
+    // Validate: token info, the organization, SCIM's config.
+    assert_eq!(stats.requests, 3 + 2 * members + pages(org.teams.len()) + team_pages);
+    assert_eq!(stats.rate_limited, 0);
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn last_page_with_an_empty_cursor_and_without_scim() {
+    let mut cfg = SimConfig::new(org(205, 3));
+    cfg.last_cursor = LastCursor::Empty;
+    let sim = start_sim(cfg).await;
+    let (daemon, ch) = start_daemon(&settings(&sim, false, false)).await;
+    wait_ready(&ch).await;
+    sim.reset_stats();
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let org = sim.org();
+    // Without SCIM, every display name is the email.
+    for r in snap.resources.iter().filter(|r| r.id.as_ref().unwrap().resource_type == "user") {
+        assert_eq!(r.display_name, org.members[&r.id.as_ref().unwrap().resource].email);
+    }
+    assert_eq!(ids(snap.grants.iter().map(|g| g.id.as_str())), expected_grants(&org));
+    let stats = sim.stats();
+    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members"), 3);
+    assert_eq!(stats.requests_to("GET /Users"), 0);
+    daemon.shutdown().await;
+}
