@@ -15,3 +15,4 @@ pub mod server;
 pub mod telemetry;
 pub mod cli;
 pub mod client;
+pub mod health;

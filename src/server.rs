@@ -11,11 +11,12 @@ use std::{
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::{
     config::Settings,
     connector::{Connector, ConnectorError, ConnectorSettings},
+    health::Reporter,
     miro::{Miro, MiroSettings, RetryPolicy},
     pb,
 };
@@ -64,7 +65,7 @@ pub struct Daemon {
     pub addr: SocketAddr,
     pub health_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
-    reporter: HealthReporter,
+    reporter: Reporter,
     stop: watch::Sender<bool>,
     server: JoinHandle<Result<(), tonic::transport::Error>>,
     readiness: JoinHandle<()>,
@@ -91,13 +92,11 @@ pub async fn start(settings: &Settings) -> Result<Daemon, ServeError> {
 
 pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc<Connector>) -> Result<Daemon, ServeError> {
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: settings.listen, source })?;
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status("liveness", ServingStatus::Serving).await;
-    reporter.set_service_status("", ServingStatus::NotServing).await;
-    for s in SERVICES {
-        reporter.set_service_status(*s, ServingStatus::NotServing).await;
-    }
+    let reporter = Reporter::default();
+    reporter.set("liveness", ServingStatus::Serving).await;
+    set_all(&reporter, ServingStatus::NotServing).await;
     let (stop, stop_rx) = watch::channel(false);
+    let health = reporter.service(stop_rx.clone());
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -173,16 +172,16 @@ pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc
     Ok(Daemon { addr, health_addr, metrics_addr, reporter, stop, server, readiness, grace: settings.shutdown_grace })
 }
 
-async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
-    reporter.set_service_status("", status).await;
+async fn set_all(reporter: &Reporter, status: ServingStatus) {
+    reporter.set("", status).await;
     for s in SERVICES {
-        reporter.set_service_status(*s, status).await;
+        reporter.set(s, status).await;
     }
 }
 
 /// Ready once Miro accepts the credentials. Unreachable Miro: retry with backoff. Rejected token:
 /// say so once and stay NOT_SERVING.
-async fn readiness(connector: Arc<Connector>, reporter: HealthReporter) {
+async fn readiness(connector: Arc<Connector>, reporter: Reporter) {
     let mut delay = Duration::from_millis(500);
     loop {
         match connector.check_credentials().await {
@@ -210,7 +209,7 @@ impl Daemon {
     pub async fn shutdown(self) -> bool {
         self.readiness.abort();
         set_all(&self.reporter, ServingStatus::NotServing).await;
-        self.reporter.set_service_status("liveness", ServingStatus::NotServing).await;
+        self.reporter.set("liveness", ServingStatus::NotServing).await;
         let _ = self.stop.send(true);
         match tokio::time::timeout(self.grace, self.server).await {
             Ok(Ok(Ok(()))) => true,
