@@ -1,1 +1,108 @@
+//! TLS and mutual TLS on the gRPC port; a plaintext health-only port beside it for probes.
+use std::path::Path;
 
+use miro_connector::config::SettingsArgs;
+use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+use super::common::*;
+
+struct Pki {
+    ca_pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+fn ca(name: &str) -> Pki {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    Pki { ca_pem: cert.pem(), issuer: Issuer::new(params, key) }
+}
+
+impl Pki {
+    /// A leaf certificate and key (PEM).
+    fn leaf(&self, sans: &[&str], client: bool) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        params.extended_key_usages =
+            vec![if client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+async fn connect(addr: std::net::SocketAddr, ca_pem: &str, identity: Option<&(String, String)>) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    Channel::from_shared(format!("https://{addr}")).unwrap().tls_config(tls)?.connect().await
+}
+
+async fn tls_daemon(mtls: bool) -> (tempfile::TempDir, Pki, miro_connector::server::Daemon, miro_connector::sim::SimHandle) {
+    let dir = tempfile::tempdir().unwrap();
+    let server_ca = ca("server ca");
+    let (cert, key) = server_ca.leaf(&["localhost", "127.0.0.1"], false);
+    let client_ca = ca("client ca");
+    let sim = sim_with(20, 1).await;
+    let args = SettingsArgs {
+        tls_cert: Some(write(dir.path(), "server.pem", &cert)),
+        tls_key: Some(write(dir.path(), "server.key", &key)),
+        tls_client_ca: mtls.then(|| write(dir.path(), "client-ca.pem", &client_ca.ca_pem)),
+        health_listen: Some("127.0.0.1:0".into()),
+        ..settings(&sim, false, false)
+    };
+    let s = miro_connector::config::Settings::load(&args, &Default::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind(s.listen).await.unwrap();
+    let d = miro_connector::server::start_on(&s, listener, std::sync::Arc::new(miro_connector::server::connector(&s).unwrap())).await.unwrap();
+    // The server's CA goes into `server_ca`; hand back the client CA for issuing client certs.
+    let pki = Pki { ca_pem: server_ca.ca_pem, issuer: client_ca.issuer };
+    (dir, pki, d, sim)
+}
+
+#[tokio::test]
+async fn tls_serves_and_the_health_port_stays_plaintext() {
+    let (_dir, pki, daemon, _sim) = tls_daemon(false).await;
+    let ch = connect(daemon.addr, &pki.ca_pem, None).await.unwrap();
+    wait_ready(&ch).await;
+    // Plaintext to the TLS port fails; the health-only port answers plaintext.
+    let plain = Channel::from_shared(format!("http://{}", daemon.addr)).unwrap().connect().await.unwrap();
+    assert!(health(&plain, "").await.is_err());
+    let probe = Channel::from_shared(format!("http://{}", daemon.health_addr.unwrap())).unwrap().connect().await.unwrap();
+    assert_eq!(health(&probe, "").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(health(&probe, "liveness").await.unwrap(), ServingStatus::Serving);
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn mtls_requires_a_client_certificate_from_the_configured_ca() {
+    let (_dir, pki, daemon, _sim) = tls_daemon(true).await;
+    // No client certificate: refused.
+    let refused = match connect(daemon.addr, &pki.ca_pem, None).await {
+        Err(_) => true,
+        Ok(ch) => health(&ch, "liveness").await.is_err(),
+    };
+    assert!(refused, "a client without a certificate was served");
+    // A certificate from another CA: refused.
+    let stranger = ca("someone else").leaf(&["client"], true);
+    let refused = match connect(daemon.addr, &pki.ca_pem, Some(&stranger)).await {
+        Err(_) => true,
+        Ok(ch) => health(&ch, "liveness").await.is_err(),
+    };
+    assert!(refused, "a client with a foreign certificate was served");
+    // Signed by the configured CA: served.
+    let good = pki.leaf(&["client"], true);
+    let ch = connect(daemon.addr, &pki.ca_pem, Some(&good)).await.unwrap();
+    assert_eq!(health(&ch, "liveness").await.unwrap(), ServingStatus::Serving);
+    wait_ready(&ch).await;
+    daemon.shutdown().await;
+}
