@@ -8,8 +8,10 @@ use tonic::{Status, transport::Channel};
 use crate::{
     connector::annotations::find,
     pb::{
-        self, connector_service_client::ConnectorServiceClient, entitlements_service_client::EntitlementsServiceClient,
-        grants_service_client::GrantsServiceClient, resource_types_service_client::ResourceTypesServiceClient,
+        self, connector_service_client::ConnectorServiceClient,
+        entitlements_service_client::EntitlementsServiceClient,
+        grants_service_client::GrantsServiceClient,
+        resource_types_service_client::ResourceTypesServiceClient,
         resources_service_client::ResourcesServiceClient,
     },
 };
@@ -49,13 +51,22 @@ fn skips<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> b
 pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
     let mut connector = ConnectorServiceClient::new(channel.clone());
     let mut types_client = ResourceTypesServiceClient::new(channel.clone());
-    let mut resources_client = ResourcesServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
-    let mut entitlements_client = EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
+    let mut resources_client =
+        ResourcesServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
+    let mut entitlements_client =
+        EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
     let mut grants_client = GrantsServiceClient::new(channel).max_decoding_message_size(4 << 20);
     let mut snap = Snapshot::default();
 
-    let validated = connector.validate(pb::ConnectorServiceValidateRequest {}).await?.into_inner();
-    let sync_id = if semver_at_least(&validated.sdk_version, (0, 4, 3)) { "sync-1".to_string() } else { String::new() };
+    let validated = connector
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await?
+        .into_inner();
+    let sync_id = if semver_at_least(&validated.sdk_version, (0, 4, 3)) {
+        "sync-1".to_string()
+    } else {
+        String::new()
+    };
     snap.rpcs += 1;
 
     let list_types = |client: &mut ResourceTypesServiceClient<Channel>| {
@@ -67,7 +78,11 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
             let mut rpcs = 0;
             loop {
                 let r = client
-                    .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest { page_token: token, active_sync_id: sync_id.clone(), ..Default::default() })
+                    .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest {
+                        page_token: token,
+                        active_sync_id: sync_id.clone(),
+                        ..Default::default()
+                    })
                     .await?
                     .into_inner();
                 rpcs += 1;
@@ -127,14 +142,25 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     let type_skips = |id: &str, entitlements: bool| {
         types.iter().find(|t| t.id == id).is_some_and(|t| {
             skips::<pb::SkipEntitlementsAndGrants>(&t.annotations)
-                || if entitlements { skips::<pb::SkipEntitlements>(&t.annotations) } else { skips::<pb::SkipGrants>(&t.annotations) }
+                || if entitlements {
+                    skips::<pb::SkipEntitlements>(&t.annotations)
+                } else {
+                    skips::<pb::SkipGrants>(&t.annotations)
+                }
         })
     };
     let skipped = |r: &pb::Resource, entitlements: bool| {
-        let rt = r.id.as_ref().map(|i| i.resource_type.as_str()).unwrap_or_default();
+        let rt =
+            r.id.as_ref()
+                .map(|i| i.resource_type.as_str())
+                .unwrap_or_default();
         type_skips(rt, entitlements)
             || skips::<pb::SkipEntitlementsAndGrants>(&r.annotations)
-            || if entitlements { skips::<pb::SkipEntitlements>(&r.annotations) } else { skips::<pb::SkipGrants>(&r.annotations) }
+            || if entitlements {
+                skips::<pb::SkipEntitlements>(&r.annotations)
+            } else {
+                skips::<pb::SkipGrants>(&r.annotations)
+            }
     };
     for res in snap.resources.iter().filter(|r| !skipped(r, true)) {
         let mut token = String::new();
@@ -184,7 +210,12 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
         }
     }
     snap.resource_types = types;
-    connector.cleanup(pb::ConnectorServiceCleanupRequest { active_sync_id: sync_id, ..Default::default() }).await?;
+    connector
+        .cleanup(pb::ConnectorServiceCleanupRequest {
+            active_sync_id: sync_id,
+            ..Default::default()
+        })
+        .await?;
     snap.rpcs += 1;
     Ok(snap)
 }
@@ -200,14 +231,24 @@ fn check_traits(t: &pb::ResourceType, r: &pb::Resource) -> Result<(), Status> {
             _ => true,
         };
         if !ok {
-            return Err(Status::internal(format!("resource {:?} was missing expected trait {tr}", r.id)));
+            return Err(Status::internal(format!(
+                "resource {:?} was missing expected trait {tr}",
+                r.id
+            )));
         }
     }
     Ok(())
 }
 
 fn semver_at_least(v: &str, min: (u64, u64, u64)) -> bool {
-    let mut parts = v.trim_start_matches('v').split(['.', '-', '+']).map(|p| p.parse::<u64>().unwrap_or(0));
-    let got = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let mut parts = v
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let got = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
     got >= min
 }

@@ -162,7 +162,10 @@ pub struct SettingError {
 }
 
 fn invalid(setting: &str, why: impl Into<String>) -> SettingError {
-    SettingError { setting: setting.into(), why: why.into() }
+    SettingError {
+        setting: setting.into(),
+        why: why.into(),
+    }
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -186,18 +189,30 @@ impl Settings {
     pub fn load(args: &SettingsArgs, env: &HashMap<String, String>) -> Result<Self, SettingError> {
         let mut b = Config::builder();
         for (k, v) in DEFAULTS {
-            b = b.set_default(*k, *v).map_err(|e| invalid(k, e.to_string()))?;
+            b = b
+                .set_default(*k, *v)
+                .map_err(|e| invalid(k, e.to_string()))?;
         }
         if let Some(path) = &args.config {
-            let text = std::fs::read_to_string(path).map_err(|e| invalid("--config", format!("cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid("--config", format!("cannot read {}: {e}", path.display())))?;
             b = b.add_source(File::from_str(&text, FileFormat::Toml));
         }
-        let prefixed: HashMap<String, String> = env.iter().filter(|(k, _)| k.starts_with("MIRO_CONNECTOR_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let prefixed: HashMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("MIRO_CONNECTOR_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         b = b.add_source(Environment::with_prefix("MIRO_CONNECTOR").source(Some(prefixed)));
         // The unprefixed token variables named in the docs win over the prefixed ones.
-        for (var, key) in [("MIRO_ACCESS_TOKEN", "miro_access_token"), ("MIRO_SCIM_TOKEN", "miro_scim_token")] {
+        for (var, key) in [
+            ("MIRO_ACCESS_TOKEN", "miro_access_token"),
+            ("MIRO_SCIM_TOKEN", "miro_scim_token"),
+        ] {
             if let Some(v) = env.get(var).filter(|v| !v.is_empty()) {
-                b = b.set_override(key, v.as_str()).map_err(|e| invalid(key, e.to_string()))?;
+                b = b
+                    .set_override(key, v.as_str())
+                    .map_err(|e| invalid(key, e.to_string()))?;
             }
         }
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
@@ -218,16 +233,24 @@ impl Settings {
             ("tls_client_ca", path(&args.tls_client_ca)),
             ("shutdown_grace", args.shutdown_grace.clone()),
             ("rpc_timeout", args.rpc_timeout.clone()),
-            ("max_request_bytes", args.max_request_bytes.map(|n| n.to_string())),
+            (
+                "max_request_bytes",
+                args.max_request_bytes.map(|n| n.to_string()),
+            ),
             ("miro_timeout", args.miro_timeout.clone()),
-            ("miro_max_attempts", args.miro_max_attempts.map(|n| n.to_string())),
+            (
+                "miro_max_attempts",
+                args.miro_max_attempts.map(|n| n.to_string()),
+            ),
             ("miro_max_retry_time", args.miro_max_retry_time.clone()),
             ("log_format", args.log_format.clone()),
             ("log_level", args.log_level.clone()),
         ];
         for (k, v) in flags {
             if let Some(v) = v {
-                b = b.set_override(k, v).map_err(|e| invalid(k, e.to_string()))?;
+                b = b
+                    .set_override(k, v)
+                    .map_err(|e| invalid(k, e.to_string()))?;
             }
         }
         let raw: Raw = b
@@ -240,15 +263,24 @@ impl Settings {
 
 /// The key a `config` error is about, when it names one.
 fn setting_of(message: &str) -> String {
-    message.split('`').nth(1).map_or_else(|| "in the configuration".into(), String::from)
+    message
+        .split('`')
+        .nth(1)
+        .map_or_else(|| "in the configuration".into(), String::from)
 }
 
 fn addr(key: &str, v: &str) -> Result<SocketAddr, SettingError> {
-    v.parse().map_err(|_| invalid(key, format!("{v:?} is not a socket address like 127.0.0.1:50051")))
+    v.parse().map_err(|_| {
+        invalid(
+            key,
+            format!("{v:?} is not a socket address like 127.0.0.1:50051"),
+        )
+    })
 }
 
 fn duration(key: &str, v: &str) -> Result<Duration, SettingError> {
-    humantime::parse_duration(v).map_err(|e| invalid(key, format!("{v:?} is not a duration like 20s or 2m: {e}")))
+    humantime::parse_duration(v)
+        .map_err(|e| invalid(key, format!("{v:?} is not a duration like 20s or 2m: {e}")))
 }
 
 fn http_url(key: &str, v: &str) -> Result<Url, SettingError> {
@@ -260,12 +292,26 @@ fn http_url(key: &str, v: &str) -> Result<Url, SettingError> {
 }
 
 /// A token from its value or its file (trailing newline trimmed); never both.
-fn secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Option<SecretString>, SettingError> {
+fn secret(
+    key: &str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<SecretString>, SettingError> {
     let v = match (value.filter(|v| !v.is_empty()), file) {
-        (Some(_), Some(_)) => return Err(invalid(key, format!("set either the token or {key}_file, not both"))),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                key,
+                format!("set either the token or {key}_file, not both"),
+            ));
+        }
         (Some(v), None) => v,
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| invalid(&format!("{key}_file"), format!("cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    &format!("{key}_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
             text.trim_end_matches(['\n', '\r']).to_string()
         }
         (None, None) => return Ok(None),
@@ -274,7 +320,10 @@ fn secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Opt
         return Err(invalid(key, "the token is empty"));
     }
     if v.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(invalid(key, "the token contains spaces or control characters"));
+        return Err(invalid(
+            key,
+            "the token contains spaces or control characters",
+        ));
     }
     Ok(Some(SecretString::from(v)))
 }
@@ -282,9 +331,18 @@ fn secret(key: &str, value: Option<String>, file: Option<PathBuf>) -> Result<Opt
 impl Raw {
     fn check(self) -> Result<Settings, SettingError> {
         let tls = match (self.tls_cert, self.tls_key, self.tls_client_ca) {
-            (Some(cert), Some(key), client_ca) => Some(Tls { cert, key, client_ca }),
+            (Some(cert), Some(key), client_ca) => Some(Tls {
+                cert,
+                key,
+                client_ca,
+            }),
             (None, None, None) => None,
-            (None, None, Some(_)) => return Err(invalid("tls_client_ca", "mutual TLS needs tls_cert and tls_key too")),
+            (None, None, Some(_)) => {
+                return Err(invalid(
+                    "tls_client_ca",
+                    "mutual TLS needs tls_cert and tls_key too",
+                ));
+            }
             _ => return Err(invalid("tls_cert", "tls_cert and tls_key go together")),
         };
         if self.miro_max_attempts == 0 {
@@ -336,22 +394,34 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn precedence_file_env_flag() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "listen = \"127.0.0.1:1001\"\nrpc_timeout = \"5s\"\nmiro_timeout = \"7s\"\nmiro_access_token = \"from-file\"").unwrap();
-        let args = SettingsArgs { config: Some(f.path().into()), ..Default::default() };
+        let args = SettingsArgs {
+            config: Some(f.path().into()),
+            ..Default::default()
+        };
         let s = Settings::load(&args, &env(&[])).unwrap();
         assert_eq!(s.listen.port(), 1001);
         assert_eq!(s.shutdown_grace, Duration::from_secs(20), "default");
-        let e = env(&[("MIRO_CONNECTOR_LISTEN", "127.0.0.1:1002"), ("MIRO_CONNECTOR_RPC_TIMEOUT", "6s")]);
+        let e = env(&[
+            ("MIRO_CONNECTOR_LISTEN", "127.0.0.1:1002"),
+            ("MIRO_CONNECTOR_RPC_TIMEOUT", "6s"),
+        ]);
         let s = Settings::load(&args, &e).unwrap();
         assert_eq!(s.listen.port(), 1002, "env beats file");
         assert_eq!(s.miro_timeout, Duration::from_secs(7), "file beats default");
-        let args = SettingsArgs { listen: Some("127.0.0.1:1003".into()), ..args };
+        let args = SettingsArgs {
+            listen: Some("127.0.0.1:1003".into()),
+            ..args
+        };
         let s = Settings::load(&args, &e).unwrap();
         assert_eq!(s.listen.port(), 1003, "flag beats env");
         assert_eq!(s.rpc_timeout, Duration::from_secs(6));
@@ -361,24 +431,65 @@ mod tests {
     #[test]
     fn tokens_from_env_and_files_are_redacted() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        write!(f, "scim-secret-value\n").unwrap();
-        let args = SettingsArgs { miro_scim_token_file: Some(f.path().into()), ..Default::default() };
-        let s = Settings::load(&args, &env(&[("MIRO_ACCESS_TOKEN", "access-secret-value")])).unwrap();
+        writeln!(f, "scim-secret-value").unwrap();
+        let args = SettingsArgs {
+            miro_scim_token_file: Some(f.path().into()),
+            ..Default::default()
+        };
+        let s =
+            Settings::load(&args, &env(&[("MIRO_ACCESS_TOKEN", "access-secret-value")])).unwrap();
         assert_eq!(s.miro_access_token.expose_secret(), "access-secret-value");
-        assert_eq!(s.miro_scim_token.as_ref().unwrap().expose_secret(), "scim-secret-value", "newline trimmed");
+        assert_eq!(
+            s.miro_scim_token.as_ref().unwrap().expose_secret(),
+            "scim-secret-value",
+            "newline trimmed"
+        );
         let debug = format!("{s:?}");
-        assert!(!debug.contains("access-secret-value") && !debug.contains("scim-secret-value"), "{debug}");
+        assert!(
+            !debug.contains("access-secret-value") && !debug.contains("scim-secret-value"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn invalid_settings_name_the_setting() {
         let e = env(&[("MIRO_ACCESS_TOKEN", "t")]);
         let cases: Vec<(SettingsArgs, &str)> = vec![
-            (SettingsArgs { listen: Some("nowhere".into()), ..Default::default() }, "listen"),
-            (SettingsArgs { shutdown_grace: Some("soon".into()), ..Default::default() }, "shutdown_grace"),
-            (SettingsArgs { miro_api_url: Some("ftp://x".into()), ..Default::default() }, "miro_api_url"),
-            (SettingsArgs { deprovision_mode: Some("shred".into()), ..Default::default() }, "deprovision_mode"),
-            (SettingsArgs { tls_cert: Some("c.pem".into()), ..Default::default() }, "tls_cert"),
+            (
+                SettingsArgs {
+                    listen: Some("nowhere".into()),
+                    ..Default::default()
+                },
+                "listen",
+            ),
+            (
+                SettingsArgs {
+                    shutdown_grace: Some("soon".into()),
+                    ..Default::default()
+                },
+                "shutdown_grace",
+            ),
+            (
+                SettingsArgs {
+                    miro_api_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+                "miro_api_url",
+            ),
+            (
+                SettingsArgs {
+                    deprovision_mode: Some("shred".into()),
+                    ..Default::default()
+                },
+                "deprovision_mode",
+            ),
+            (
+                SettingsArgs {
+                    tls_cert: Some("c.pem".into()),
+                    ..Default::default()
+                },
+                "tls_cert",
+            ),
         ];
         for (args, setting) in cases {
             let err = Settings::load(&args, &e).unwrap_err();
@@ -386,7 +497,14 @@ mod tests {
         }
         let err = Settings::load(&SettingsArgs::default(), &env(&[])).unwrap_err();
         assert_eq!(err.setting, "miro_access_token");
-        let err = Settings::load(&SettingsArgs::default(), &env(&[("MIRO_ACCESS_TOKEN", "t"), ("MIRO_CONNECTOR_PROVISIONING", "maybe")])).unwrap_err();
+        let err = Settings::load(
+            &SettingsArgs::default(),
+            &env(&[
+                ("MIRO_ACCESS_TOKEN", "t"),
+                ("MIRO_CONNECTOR_PROVISIONING", "maybe"),
+            ]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("provisioning"), "{err}");
     }
 }

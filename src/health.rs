@@ -6,7 +6,8 @@ use futures::Stream;
 use tokio::sync::{RwLock, watch};
 use tonic::{Request, Response, Status};
 use tonic_health::pb::{
-    HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus,
+    HealthCheckRequest, HealthCheckResponse,
+    health_check_response::ServingStatus,
     health_server::{Health, HealthServer},
 };
 
@@ -33,7 +34,10 @@ impl Reporter {
 
     /// The health service; its Watch streams end once `stop` turns true.
     pub fn service(&self, stop: watch::Receiver<bool>) -> HealthServer<Service> {
-        HealthServer::new(Service { statuses: self.statuses.clone(), stop })
+        HealthServer::new(Service {
+            statuses: self.statuses.clone(),
+            stop,
+        })
     }
 }
 
@@ -43,12 +47,17 @@ pub struct Service {
 }
 
 fn response(status: ServingStatus) -> HealthCheckResponse {
-    HealthCheckResponse { status: status as i32 }
+    HealthCheckResponse {
+        status: status as i32,
+    }
 }
 
 #[tonic::async_trait]
 impl Health for Service {
-    async fn check(&self, req: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+    async fn check(
+        &self,
+        req: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
         match self.statuses.read().await.get(&req.get_ref().service) {
             Some(tx) => Ok(Response::new(response(*tx.borrow()))),
             None => Err(Status::not_found("service not registered")),
@@ -57,7 +66,10 @@ impl Health for Service {
 
     type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
 
-    async fn watch(&self, req: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        req: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let rx = match self.statuses.read().await.get(&req.get_ref().service) {
             Some(tx) => tx.subscribe(),
             None => return Err(Status::not_found("service not registered")),

@@ -7,12 +7,12 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("c1_descriptor");
 }
 
-pub mod sim;
-pub mod miro;
-pub mod connector;
-pub mod config;
-pub mod server;
-pub mod telemetry;
 pub mod cli;
 pub mod client;
+pub mod config;
+pub mod connector;
 pub mod health;
+pub mod miro;
+pub mod server;
+pub mod sim;
+pub mod telemetry;

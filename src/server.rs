@@ -38,7 +38,10 @@ pub const SERVICES: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("TLS setting {setting}: {why}")]
     Tls { setting: &'static str, why: String },
     #[error("{0}")]
@@ -54,10 +57,20 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
         access_token: settings.miro_access_token.clone(),
         scim_token: settings.miro_scim_token.clone(),
         timeout: settings.miro_timeout,
-        retry: RetryPolicy { max_attempts: settings.miro_max_attempts, max_elapsed: settings.miro_max_retry_time, ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            max_attempts: settings.miro_max_attempts,
+            max_elapsed: settings.miro_max_retry_time,
+            ..RetryPolicy::default()
+        },
     })
     .map_err(|e| ServeError::Setup(e.to_string()))?;
-    Ok(Connector::new(miro, ConnectorSettings { provisioning: settings.provisioning, deprovision: settings.deprovision_mode }))
+    Ok(Connector::new(
+        miro,
+        ConnectorSettings {
+            provisioning: settings.provisioning,
+            deprovision: settings.deprovision_mode,
+        },
+    ))
 }
 
 /// A running daemon.
@@ -77,11 +90,16 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 fn read_pem(setting: &'static str, path: &std::path::Path) -> Result<Vec<u8>, ServeError> {
-    std::fs::read(path).map_err(|e| ServeError::Tls { setting, why: format!("cannot read {}: {e}", path.display()) })
+    std::fs::read(path).map_err(|e| ServeError::Tls {
+        setting,
+        why: format!("cannot read {}: {e}", path.display()),
+    })
 }
 
 /// Bind the configured listeners and start serving.
@@ -90,8 +108,15 @@ pub async fn start(settings: &Settings) -> Result<Daemon, ServeError> {
     start_on(settings, listener, Arc::new(connector(settings)?)).await
 }
 
-pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc<Connector>) -> Result<Daemon, ServeError> {
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: settings.listen, source })?;
+pub async fn start_on(
+    settings: &Settings,
+    listener: TcpListener,
+    connector: Arc<Connector>,
+) -> Result<Daemon, ServeError> {
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
     let reporter = Reporter::default();
     reporter.set("liveness", ServingStatus::Serving).await;
     set_all(&reporter, ServingStatus::NotServing).await;
@@ -111,13 +136,19 @@ pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc
 
     let mut builder = Server::builder().timeout(settings.rpc_timeout);
     if let Some(tls) = &settings.tls {
-        let identity = Identity::from_pem(read_pem("tls_cert", &tls.cert)?, read_pem("tls_key", &tls.key)?);
+        let identity = Identity::from_pem(
+            read_pem("tls_cert", &tls.cert)?,
+            read_pem("tls_key", &tls.key)?,
+        );
         let mut config = ServerTlsConfig::new().identity(identity);
         if let Some(ca) = &tls.client_ca {
             // Client certificates are then required and verified against this CA.
             config = config.client_ca_root(Certificate::from_pem(read_pem("tls_client_ca", ca)?));
         }
-        builder = builder.tls_config(config).map_err(|e| ServeError::Tls { setting: "tls_cert", why: e.to_string() })?;
+        builder = builder.tls_config(config).map_err(|e| ServeError::Tls {
+            setting: "tls_cert",
+            why: e.to_string(),
+        })?;
     }
     let max = settings.max_request_bytes;
     let c = connector.clone();
@@ -131,17 +162,41 @@ pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc
         .add_service(health.clone())
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(svc!(pb::connector_service_server::ConnectorServiceServer<Connector>))
-        .add_service(svc!(pb::resource_types_service_server::ResourceTypesServiceServer<Connector>))
-        .add_service(svc!(pb::resources_service_server::ResourcesServiceServer<Connector>))
-        .add_service(svc!(pb::resource_getter_service_server::ResourceGetterServiceServer<Connector>))
-        .add_service(svc!(pb::entitlements_service_server::EntitlementsServiceServer<Connector>))
-        .add_service(svc!(pb::grants_service_server::GrantsServiceServer<Connector>))
-        .add_service(svc!(pb::grant_manager_service_server::GrantManagerServiceServer<Connector>))
-        .add_service(svc!(pb::account_manager_service_server::AccountManagerServiceServer<Connector>))
-        .add_service(svc!(pb::resource_manager_service_server::ResourceManagerServiceServer<Connector>))
-        .add_service(svc!(pb::resource_deleter_service_server::ResourceDeleterServiceServer<Connector>));
-    let server = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped(stop_rx.clone())));
+        .add_service(svc!(
+            pb::connector_service_server::ConnectorServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::resource_types_service_server::ResourceTypesServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::resources_service_server::ResourcesServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::resource_getter_service_server::ResourceGetterServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::entitlements_service_server::EntitlementsServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::grants_service_server::GrantsServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::grant_manager_service_server::GrantManagerServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::account_manager_service_server::AccountManagerServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::resource_manager_service_server::ResourceManagerServiceServer<Connector>
+        ))
+        .add_service(svc!(
+            pb::resource_deleter_service_server::ResourceDeleterServiceServer<Connector>
+        ));
+    let server =
+        tokio::spawn(router.serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            stopped(stop_rx.clone()),
+        ));
 
     let health_addr = match settings.health_listen {
         Some(a) => {
@@ -149,7 +204,10 @@ pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc
             let local = l.local_addr().ok();
             let rx = stop_rx.clone();
             tokio::spawn(async move {
-                let r = Server::builder().add_service(health).serve_with_incoming_shutdown(TcpListenerStream::new(l), stopped(rx)).await;
+                let r = Server::builder()
+                    .add_service(health)
+                    .serve_with_incoming_shutdown(TcpListenerStream::new(l), stopped(rx))
+                    .await;
                 if let Err(e) = r {
                     tracing::error!(error = %e, "health listener failed");
                 }
@@ -169,7 +227,16 @@ pub async fn start_on(settings: &Settings, listener: TcpListener, connector: Arc
     let readiness = tokio::spawn(readiness(connector, reporter.clone()));
     tracing::info!(%addr, tls = settings.tls.is_some(), mtls = settings.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
         provisioning = settings.provisioning, "serving c1.connector.v2");
-    Ok(Daemon { addr, health_addr, metrics_addr, reporter, stop, server, readiness, grace: settings.shutdown_grace })
+    Ok(Daemon {
+        addr,
+        health_addr,
+        metrics_addr,
+        reporter,
+        stop,
+        server,
+        readiness,
+        grace: settings.shutdown_grace,
+    })
 }
 
 async fn set_all(reporter: &Reporter, status: ServingStatus) {
@@ -209,7 +276,9 @@ impl Daemon {
     pub async fn shutdown(self) -> bool {
         self.readiness.abort();
         set_all(&self.reporter, ServingStatus::NotServing).await;
-        self.reporter.set("liveness", ServingStatus::NotServing).await;
+        self.reporter
+            .set("liveness", ServingStatus::NotServing)
+            .await;
         let _ = self.stop.send(true);
         match tokio::time::timeout(self.grace, self.server).await {
             Ok(Ok(Ok(()))) => true,
@@ -222,7 +291,10 @@ impl Daemon {
                 false
             }
             Err(_) => {
-                tracing::warn!(grace_ms = self.grace.as_millis() as u64, "grace period over; in-flight RPCs were cut");
+                tracing::warn!(
+                    grace_ms = self.grace.as_millis() as u64,
+                    "grace period over; in-flight RPCs were cut"
+                );
                 false
             }
         }
@@ -272,7 +344,12 @@ where
             let elapsed = started.elapsed();
             // An error answer is trailers-only, so its grpc-status is in the headers.
             let code = match &result {
-                Ok(r) => r.headers().get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok()).unwrap_or(0),
+                Ok(r) => r
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .unwrap_or(0),
                 Err(_) => tonic::Code::Unknown as i32,
             };
             let code_name = format!("{:?}", tonic::Code::from_i32(code));
@@ -280,7 +357,8 @@ where
                 tracing::info!(target: "rpc", method = %method, duration_ms = elapsed.as_secs_f64() * 1000.0, code = %code_name, "rpc");
             }
             metrics::counter!("grpc_server_handled_total", "method" => method.clone(), "code" => code_name.clone()).increment(1);
-            metrics::histogram!("grpc_server_handling_seconds", "method" => method).record(elapsed.as_secs_f64());
+            metrics::histogram!("grpc_server_handling_seconds", "method" => method)
+                .record(elapsed.as_secs_f64());
             result
         })
     }

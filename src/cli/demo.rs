@@ -22,7 +22,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     telemetry::metrics_handle();
     let cfg = SimConfig::new(args.data.org()?);
     let (members, teams) = (cfg.org.members.len(), cfg.org.teams.len());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(Failure::runtime)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(Failure::runtime)?;
     let sim = sim::start(cfg, listener).await.map_err(Failure::runtime)?;
     let settings_args = SettingsArgs {
         listen: Some(args.listen.clone()),
@@ -37,15 +39,23 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let daemon = server::start(&settings).await.map_err(Failure::runtime)?;
     let a = daemon.addr;
     println!("miro-connector demo");
-    println!("  Miro simulator  {} ({members} members, {teams} teams; SCIM at {})", sim.api_url(), sim.scim_url());
+    println!(
+        "  Miro simulator  {} ({members} members, {teams} teams; SCIM at {})",
+        sim.api_url(),
+        sim.scim_url()
+    );
     println!("  connector gRPC  {a} (plaintext, provisioning on)");
     println!();
     println!("Try (grpcurl uses server reflection, no proto files needed):");
     println!("  grpcurl -plaintext {a} grpc.health.v1.Health/Check");
     println!("  grpcurl -plaintext {a} list");
     println!("  grpcurl -plaintext {a} c1.connector.v2.ConnectorService/Validate");
-    println!("  grpcurl -plaintext -d '{{\"resource_type_id\":\"team\"}}' {a} c1.connector.v2.ResourcesService/ListResources");
-    println!("  grpcurl -plaintext -d '{{\"resource_type_id\":\"user\"}}' {a} c1.connector.v2.ResourcesService/ListResources");
+    println!(
+        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"team\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
+    );
+    println!(
+        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"user\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
+    );
     println!("  curl -s {}/_sim/stats", sim.api_url());
     println!();
     println!("Serving until Ctrl-C.");

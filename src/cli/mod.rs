@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use crate::config::SettingsArgs;
 
 #[derive(Debug, Parser)]
-#[command(name = "miro-connector", version, about = "A ConductorOne (baton) connector for Miro, served over c1.connector.v2 gRPC")]
+#[command(
+    name = "miro-connector",
+    version,
+    about = "A ConductorOne (baton) connector for Miro, served over c1.connector.v2 gRPC"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,10 +39,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn usage(message: impl std::fmt::Display) -> Self {
-        Self { code: 2, message: message.to_string() }
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
     }
     pub fn runtime(message: impl std::fmt::Display) -> Self {
-        Self { code: 1, message: message.to_string() }
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
     }
 }
 

@@ -15,6 +15,8 @@ pub async fn run(args: &SettingsArgs) -> Result<(), Failure> {
         tracing::info!("stopped cleanly");
         Ok(())
     } else {
-        Err(Failure::runtime("in-flight RPCs did not finish within the shutdown grace period"))
+        Err(Failure::runtime(
+            "in-flight RPCs did not finish within the shutdown grace period",
+        ))
     }
 }

@@ -2,7 +2,10 @@
 use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn first() {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers there is nothing to wait for but Ctrl-C.
         let _ = tokio::signal::ctrl_c().await;
         return;

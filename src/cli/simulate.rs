@@ -59,8 +59,14 @@ impl OrgArgs {
     pub fn org(&self) -> Result<sim::Org, Failure> {
         match &self.fixture {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("--fixture {}: {e}", path.display())))?;
-                serde_json::from_str(&text).map_err(|e| Failure::usage(format!("--fixture {}: not an organization: {e}", path.display())))
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::usage(format!("--fixture {}: {e}", path.display())))?;
+                serde_json::from_str(&text).map_err(|e| {
+                    Failure::usage(format!(
+                        "--fixture {}: not an organization: {e}",
+                        path.display()
+                    ))
+                })
             }
             None if self.members == 0 => Err(Failure::usage("--members must be at least 1")),
             None => Ok(sim::data::generate(self.seed, self.members, self.teams)),
@@ -78,21 +84,31 @@ pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
     cfg.last_cursor = args.last_cursor;
     cfg.faults = match &args.faults {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("--faults {}: {e}", path.display())))?;
-            serde_json::from_str(&text).map_err(|e| Failure::usage(format!("--faults {}: {e}", path.display())))?
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("--faults {}: {e}", path.display())))?;
+            serde_json::from_str(&text)
+                .map_err(|e| Failure::usage(format!("--faults {}: {e}", path.display())))?
         }
         None => FaultConfig::default(),
     };
     if args.latency_ms > 0 {
-        cfg.faults.rules.push(FaultRule { latency_ms: args.latency_ms, ..Default::default() });
+        cfg.faults.rules.push(FaultRule {
+            latency_ms: args.latency_ms,
+            ..Default::default()
+        });
     }
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| Failure::runtime(format!("cannot listen on {}: {e}", args.listen)))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| Failure::runtime(format!("cannot listen on {}: {e}", args.listen)))?;
     let (members, teams) = (cfg.org.members.len(), cfg.org.teams.len());
     let sim = sim::start(cfg, listener).await.map_err(Failure::runtime)?;
     println!("Miro simulator: {members} members, {teams} teams");
     println!("  REST  {}   token {}", sim.api_url(), sim.access_token());
     println!("  SCIM  {}   token {}", sim.scim_url(), sim.scim_token());
-    println!("  admin {}/_sim/stats | /_sim/state | /_sim/reset | /_sim/faults", sim.api_url());
+    println!(
+        "  admin {}/_sim/stats | /_sim/state | /_sim/reset | /_sim/faults",
+        sim.api_url()
+    );
     signal::first().await;
     sim.shutdown().await;
     Ok(())

@@ -70,9 +70,16 @@ impl From<ConnectorError> for Status {
                             status: pb::rate_limit_description::Status::Overlimit as i32,
                             limit: i64::try_from(rl.limit).unwrap_or(i64::MAX),
                             remaining: i64::try_from(rl.remaining).unwrap_or(i64::MAX),
-                            reset_at: rl.reset_at.or_else(|| Some(SystemTime::now())).map(prost_types::Timestamp::from),
+                            reset_at: rl
+                                .reset_at
+                                .or_else(|| Some(SystemTime::now()))
+                                .map(prost_types::Timestamp::from),
                         };
-                        let details = RpcStatus { code: code as i32, message: message.clone(), details: vec![pack(&desc)] };
+                        let details = RpcStatus {
+                            code: code as i32,
+                            message: message.clone(),
+                            details: vec![pack(&desc)],
+                        };
                         Status::with_details(code, message, details.encode_to_vec().into())
                     }
                     _ => Status::new(code, message),
@@ -93,7 +100,11 @@ mod tests {
             status,
             code: None,
             message: "m".into(),
-            rate_limit: (status == 429).then(|| BudgetSnapshot { limit: 100, remaining: 0, reset_at: Some(SystemTime::now()) }),
+            rate_limit: (status == 429).then(|| BudgetSnapshot {
+                limit: 100,
+                remaining: 0,
+                reset_at: Some(SystemTime::now()),
+            }),
         })
     }
 
@@ -119,7 +130,10 @@ mod tests {
         let s = Status::from(api(429));
         assert_eq!(s.code(), Code::Unavailable);
         let details = RpcStatus::decode(s.details()).unwrap();
-        assert_eq!(details.details[0].type_url, "type.googleapis.com/c1.connector.v2.RateLimitDescription");
+        assert_eq!(
+            details.details[0].type_url,
+            "type.googleapis.com/c1.connector.v2.RateLimitDescription"
+        );
         let d = pb::RateLimitDescription::decode(details.details[0].value.as_slice()).unwrap();
         assert_eq!((d.limit, d.remaining), (100, 0));
         assert!(d.reset_at.is_some());

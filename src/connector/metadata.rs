@@ -11,10 +11,20 @@ use crate::pb::{
 pub const SDK_VERSION: &str = "0.5.21";
 
 pub fn resource_types() -> Vec<pb::ResourceType> {
-    vec![users::resource_type(), teams::resource_type(), roles::resource_type()]
+    vec![
+        users::resource_type(),
+        teams::resource_type(),
+        roles::resource_type(),
+    ]
 }
 
-fn string_field(display_name: &str, required: bool, description: &str, placeholder: &str, order: i32) -> Field {
+fn string_field(
+    display_name: &str,
+    required: bool,
+    description: &str,
+    placeholder: &str,
+    order: i32,
+) -> Field {
     Field {
         display_name: display_name.into(),
         required,
@@ -22,7 +32,9 @@ fn string_field(display_name: &str, required: bool, description: &str, placehold
         placeholder: placeholder.into(),
         order,
         deprecated: false,
-        field: Some(field::Field::StringField(StringField { default_value: None })),
+        field: Some(field::Field::StringField(StringField {
+            default_value: None,
+        })),
     }
 }
 
@@ -33,7 +45,9 @@ impl Connector {
         let caps = |t: &str| -> Vec<Capability> {
             let mut c = vec![Capability::Sync, Capability::TargetedSync];
             match t {
-                users::USER if scim => c.extend([Capability::AccountProvisioning, Capability::ResourceDelete]),
+                users::USER if scim => {
+                    c.extend([Capability::AccountProvisioning, Capability::ResourceDelete])
+                }
                 teams::TEAM => c.push(Capability::Provision),
                 roles::ROLE if scim => c.push(Capability::Provision),
                 _ => {}
@@ -48,15 +62,42 @@ impl Connector {
                 ..Default::default()
             })
             .collect();
-        let mut all: Vec<i32> = per_type.iter().flat_map(|t| t.capabilities.iter().copied()).collect();
+        let mut all: Vec<i32> = per_type
+            .iter()
+            .flat_map(|t| t.capabilities.iter().copied())
+            .collect();
         all.push(Capability::ServiceModeTargetedSync as i32);
         all.sort_unstable();
         all.dedup();
         let fields = HashMap::from([
-            ("email".to_string(), string_field("Email", true, "Work email; becomes the Miro login", "jane.doe@example.com", 1)),
-            ("first_name".to_string(), string_field("First name", false, "Given name", "Jane", 2)),
-            ("last_name".to_string(), string_field("Last name", false, "Family name", "Doe", 3)),
-            ("license".to_string(), string_field("License", false, "Miro license: full, basic, standard, advanced, free, free_restricted or full_trial; Miro decides when empty", "full", 4)),
+            (
+                "email".to_string(),
+                string_field(
+                    "Email",
+                    true,
+                    "Work email; becomes the Miro login",
+                    "jane.doe@example.com",
+                    1,
+                ),
+            ),
+            (
+                "first_name".to_string(),
+                string_field("First name", false, "Given name", "Jane", 2),
+            ),
+            (
+                "last_name".to_string(),
+                string_field("Last name", false, "Family name", "Doe", 3),
+            ),
+            (
+                "license".to_string(),
+                string_field(
+                    "License",
+                    false,
+                    "Miro license: full, basic, standard, advanced, free, free_restricted or full_trial; Miro decides when empty",
+                    "full",
+                    4,
+                ),
+            ),
         ]);
         pb::ConnectorMetadata {
             display_name: "Miro".into(),

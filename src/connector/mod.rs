@@ -18,7 +18,17 @@ pub use error::ConnectorError;
 use crate::miro::{Miro, ScimClient};
 
 /// What deprovisioning (DeleteResource on a user) does in Miro.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeprovisionMode {
     /// SCIM `active=false`: reversible; boards kept; license released.
@@ -45,7 +55,11 @@ pub const MAX_PAGE: usize = 100;
 
 impl Connector {
     pub fn new(miro: Miro, settings: ConnectorSettings) -> Self {
-        Self { miro, settings, org_id: OnceCell::new() }
+        Self {
+            miro,
+            settings,
+            org_id: OnceCell::new(),
+        }
     }
 
     pub fn settings(&self) -> &ConnectorSettings {

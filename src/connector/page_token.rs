@@ -18,13 +18,21 @@ struct Token {
 
 // FNV-1a: stable across builds and platforms, unlike std's hasher.
 fn checksum(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The token for the page after this one; an empty string when there is none.
 pub fn encode(scope: &str, cursor: Option<&str>) -> String {
-    let Some(cursor) = cursor else { return String::new() };
-    let json = serde_json::to_vec(&Token { s: scope.into(), c: cursor.into() }).unwrap_or_default();
+    let Some(cursor) = cursor else {
+        return String::new();
+    };
+    let json = serde_json::to_vec(&Token {
+        s: scope.into(),
+        c: cursor.into(),
+    })
+    .unwrap_or_default();
     let mut bytes = json.clone();
     bytes.extend_from_slice(&checksum(&json).to_be_bytes());
     format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
@@ -40,8 +48,12 @@ pub fn decode(scope: &str, token: &str) -> Result<Option<String>, ConnectorError
             "page_token is not valid for this listing ({why}); pass the next_page_token of the previous response, or none to start over"
         ))
     };
-    let body = token.strip_prefix(PREFIX).ok_or_else(|| bad("unknown format or version"))?;
-    let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| bad("not base64"))?;
+    let body = token
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| bad("unknown format or version"))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| bad("not base64"))?;
     if bytes.len() < 8 {
         return Err(bad("too short"));
     }
@@ -67,9 +79,15 @@ mod tests {
     fn round_trip_and_rejections() {
         assert_eq!(encode("resources:user", None), "");
         let t = encode("resources:user", Some("3074457345600000100"));
-        assert_eq!(decode("resources:user", &t).unwrap().as_deref(), Some("3074457345600000100"));
+        assert_eq!(
+            decode("resources:user", &t).unwrap().as_deref(),
+            Some("3074457345600000100")
+        );
         assert_eq!(decode("resources:user", "").unwrap(), None);
-        assert!(decode("resources:team", &t).is_err(), "token of another listing");
+        assert!(
+            decode("resources:team", &t).is_err(),
+            "token of another listing"
+        );
         assert!(decode("resources:user", "garbage").is_err());
         assert!(decode("resources:user", "mc1.!!!").is_err());
         // Flip one character of the payload: the checksum catches it.

@@ -33,21 +33,40 @@ enum Target {
     Role(&'static RoleDef),
 }
 
-fn target(entitlement: Option<&pb::Entitlement>) -> Result<(Target, pb::Entitlement), ConnectorError> {
-    let e = entitlement.ok_or_else(|| ConnectorError::InvalidArgument("entitlement is required".into()))?;
-    let resource = require_id("entitlement.resource.id", e.resource.as_ref().and_then(|r| r.id.as_ref()))?;
+fn target(
+    entitlement: Option<&pb::Entitlement>,
+) -> Result<(Target, pb::Entitlement), ConnectorError> {
+    let e = entitlement
+        .ok_or_else(|| ConnectorError::InvalidArgument("entitlement is required".into()))?;
+    let resource = require_id(
+        "entitlement.resource.id",
+        e.resource.as_ref().and_then(|r| r.id.as_ref()),
+    )?;
     let slug = entitlement_slug(&e.id, resource)?;
     let t = match resource.resource_type.as_str() {
         TEAM => Target::Team {
             team_id: resource.resource.clone(),
-            role: teams::role_from_slug(slug)
-                .ok_or_else(|| ConnectorError::InvalidArgument(format!("{slug:?} is not a team entitlement (member, admin, non_team, team_guest)")))?,
+            role: teams::role_from_slug(slug).ok_or_else(|| {
+                ConnectorError::InvalidArgument(format!(
+                    "{slug:?} is not a team entitlement (member, admin, non_team, team_guest)"
+                ))
+            })?,
         },
-        ROLE if slug == ASSIGNED => Target::Role(
-            roles::def(&resource.resource).ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", resource.resource)))?,
-        ),
-        ROLE => return Err(ConnectorError::InvalidArgument(format!("roles have one entitlement, {ASSIGNED:?}, not {slug:?}"))),
-        USER => return Err(ConnectorError::InvalidArgument("users offer no entitlements".into())),
+        ROLE if slug == ASSIGNED => {
+            Target::Role(roles::def(&resource.resource).ok_or_else(|| {
+                ConnectorError::NotFound(format!("no role {:?}", resource.resource))
+            })?)
+        }
+        ROLE => {
+            return Err(ConnectorError::InvalidArgument(format!(
+                "roles have one entitlement, {ASSIGNED:?}, not {slug:?}"
+            )));
+        }
+        USER => {
+            return Err(ConnectorError::InvalidArgument(
+                "users offer no entitlements".into(),
+            ));
+        }
         other => return Err(unknown_type(other)),
     };
     Ok((t, e.clone()))
@@ -72,7 +91,10 @@ fn scim_role(role: OrgRole) -> &'static str {
 }
 
 impl Connector {
-    pub async fn grant(&self, req: pb::GrantManagerServiceGrantRequest) -> Result<pb::GrantManagerServiceGrantResponse, ConnectorError> {
+    pub async fn grant(
+        &self,
+        req: pb::GrantManagerServiceGrantRequest,
+    ) -> Result<pb::GrantManagerServiceGrantResponse, ConnectorError> {
         let (target, entitlement) = target(req.entitlement.as_ref())?;
         let user = principal_user(req.principal.as_ref())?;
         self.require_provisioning()?;
@@ -81,10 +103,18 @@ impl Connector {
             Target::Team { team_id, role } => self.grant_team(&team_id, role, &user).await?,
             Target::Role(def) => self.grant_role(def, &user).await?,
         };
-        Ok(pb::GrantManagerServiceGrantResponse { annotations, grants: vec![new_grant] })
+        Ok(pb::GrantManagerServiceGrantResponse {
+            annotations,
+            grants: vec![new_grant],
+        })
     }
 
-    async fn grant_team(&self, team_id: &str, role: TeamRole, user: &str) -> Result<Vec<Any>, ConnectorError> {
+    async fn grant_team(
+        &self,
+        team_id: &str,
+        role: TeamRole,
+        user: &str,
+    ) -> Result<Vec<Any>, ConnectorError> {
         if !teams::writable(role) {
             return Err(precondition(format!(
                 "Miro does not let the {} team role be assigned through its API; grant member or admin instead",
@@ -99,7 +129,10 @@ impl Connector {
                 rest.set_team_role(org, team_id, user, role).await?;
                 Ok(match teams::ROLES.contains(&m.role) {
                     true => vec![pack(&pb::GrantReplaced {
-                        replaced_grant_id: grant_id(&format!("{TEAM}:{team_id}:{}", m.role.as_str()), user),
+                        replaced_grant_id: grant_id(
+                            &format!("{TEAM}:{team_id}:{}", m.role.as_str()),
+                            user,
+                        ),
                     })],
                     false => Vec::new(),
                 })
@@ -115,10 +148,12 @@ impl Connector {
                 }
                 match rest.invite(org, team_id, user, &member.email, role).await {
                     // Someone added them in between: judge by what is there now.
-                    Err(e) if e.status() == Some(409) => match rest.team_member(org, team_id, user).await? {
-                        Some(m) if m.role == role => Ok(already_exists()),
-                        _ => Err(e.into()),
-                    },
+                    Err(e) if e.status() == Some(409) => {
+                        match rest.team_member(org, team_id, user).await? {
+                            Some(m) if m.role == role => Ok(already_exists()),
+                            _ => Err(e.into()),
+                        }
+                    }
                     r => r.map(|_| Vec::new()).map_err(Into::into),
                 }
             }
@@ -133,7 +168,11 @@ impl Connector {
         })
     }
 
-    async fn grant_role(&self, def: &'static RoleDef, user: &str) -> Result<Vec<Any>, ConnectorError> {
+    async fn grant_role(
+        &self,
+        def: &'static RoleDef,
+        user: &str,
+    ) -> Result<Vec<Any>, ConnectorError> {
         if !roles::writable(def) {
             return Err(precondition(format!(
                 "Miro cannot assign the {} role through its API; only organization_internal_admin and organization_internal_user can be set",
@@ -149,25 +188,38 @@ impl Connector {
                     return Ok(already_exists());
                 }
                 if !u.active {
-                    return Err(precondition(format!("user {user} is deactivated; Miro does not change roles of deactivated users")));
+                    return Err(precondition(format!(
+                        "user {user} is deactivated; Miro does not change roles of deactivated users"
+                    )));
                 }
-                scim.patch(user, &[ScimPatch::PrimaryRole(scim_role(role))]).await?;
+                scim.patch(user, &[ScimPatch::PrimaryRole(scim_role(role))])
+                    .await?;
                 Ok(roles::org_role_def(&current)
-                    .map(|old| vec![pack(&pb::GrantReplaced { replaced_grant_id: roles::grant(old, user).id })])
+                    .map(|old| {
+                        vec![pack(&pb::GrantReplaced {
+                            replaced_grant_id: roles::grant(old, user).id,
+                        })]
+                    })
                     .unwrap_or_default())
             }
             RoleKind::Admin(name) => {
                 if u.admin_roles().any(|r| r.eq_ignore_ascii_case(name)) {
                     return Ok(already_exists());
                 }
-                scim.patch(user, &[ScimPatch::AddAdminRole(name.into())]).await?;
+                scim.patch(user, &[ScimPatch::AddAdminRole(name.into())])
+                    .await?;
                 Ok(Vec::new())
             }
         }
     }
 
-    pub async fn revoke(&self, req: pb::GrantManagerServiceRevokeRequest) -> Result<pb::GrantManagerServiceRevokeResponse, ConnectorError> {
-        let g = req.grant.ok_or_else(|| ConnectorError::InvalidArgument("grant is required".into()))?;
+    pub async fn revoke(
+        &self,
+        req: pb::GrantManagerServiceRevokeRequest,
+    ) -> Result<pb::GrantManagerServiceRevokeResponse, ConnectorError> {
+        let g = req
+            .grant
+            .ok_or_else(|| ConnectorError::InvalidArgument("grant is required".into()))?;
         let (target, _) = target(g.entitlement.as_ref())?;
         let user = principal_user(g.principal.as_ref())?;
         self.require_provisioning()?;
@@ -179,9 +231,16 @@ impl Connector {
                 match rest.team_member(org, &team_id, &user).await? {
                     Some(m) if m.role == role => {
                         if !teams::writable(role) {
-                            return Err(precondition(format!("Miro does not let the {} team role be changed through its API", role.as_str())));
+                            return Err(precondition(format!(
+                                "Miro does not let the {} team role be changed through its API",
+                                role.as_str()
+                            )));
                         }
-                        if rest.remove_from_team(org, &team_id, &user).await? { Vec::new() } else { already_revoked() }
+                        if rest.remove_from_team(org, &team_id, &user).await? {
+                            Vec::new()
+                        } else {
+                            already_revoked()
+                        }
                     }
                     _ => already_revoked(),
                 }
@@ -191,41 +250,71 @@ impl Connector {
         Ok(pb::GrantManagerServiceRevokeResponse { annotations })
     }
 
-    async fn revoke_role(&self, def: &'static RoleDef, user: &str) -> Result<Vec<Any>, ConnectorError> {
+    async fn revoke_role(
+        &self,
+        def: &'static RoleDef,
+        user: &str,
+    ) -> Result<Vec<Any>, ConnectorError> {
         match def.kind {
             RoleKind::Org(OrgRole::InternalUser) => Err(precondition(
                 "every Miro organization member holds a base role; to take organization_internal_user away, deprovision the account (DeleteResource) instead",
             )),
             RoleKind::Org(OrgRole::InternalAdmin) => {
                 let u = self.scim_user(user).await?;
-                if !u.primary_role().unwrap_or_default().eq_ignore_ascii_case(OrgRole::InternalAdmin.as_str()) {
+                if !u
+                    .primary_role()
+                    .unwrap_or_default()
+                    .eq_ignore_ascii_case(OrgRole::InternalAdmin.as_str())
+                {
                     return Ok(already_revoked());
                 }
                 if !u.active {
-                    return Err(precondition(format!("user {user} is deactivated; Miro does not change roles of deactivated users")));
+                    return Err(precondition(format!(
+                        "user {user} is deactivated; Miro does not change roles of deactivated users"
+                    )));
                 }
                 // Revoking admin leaves the user an internal member.
-                self.scim()?.patch(user, &[ScimPatch::PrimaryRole(scim_role(OrgRole::InternalUser))]).await?;
+                self.scim()?
+                    .patch(
+                        user,
+                        &[ScimPatch::PrimaryRole(scim_role(OrgRole::InternalUser))],
+                    )
+                    .await?;
                 Ok(Vec::new())
             }
-            RoleKind::Org(_) => Err(precondition(format!("Miro cannot change the {} role through its API", def.id))),
+            RoleKind::Org(_) => Err(precondition(format!(
+                "Miro cannot change the {} role through its API",
+                def.id
+            ))),
             RoleKind::Admin(name) => {
                 let u = self.scim_user(user).await?;
                 if !u.admin_roles().any(|r| r.eq_ignore_ascii_case(name)) {
                     return Ok(already_revoked());
                 }
-                self.scim()?.patch(user, &[ScimPatch::RemoveAdminRole(name.into())]).await?;
+                self.scim()?
+                    .patch(user, &[ScimPatch::RemoveAdminRole(name.into())])
+                    .await?;
                 Ok(Vec::new())
             }
         }
     }
 
-    pub async fn create_account(&self, req: pb::CreateAccountRequest) -> Result<pb::CreateAccountResponse, ConnectorError> {
+    pub async fn create_account(
+        &self,
+        req: pb::CreateAccountRequest,
+    ) -> Result<pb::CreateAccountResponse, ConnectorError> {
         use pb::create_account_response::{AlreadyExistsResult, Result as R, SuccessResult};
         if !req.resource_type_id.is_empty() && req.resource_type_id != USER {
-            return Err(ConnectorError::InvalidArgument(format!("accounts are of resource type user, not {:?}", req.resource_type_id)));
+            return Err(ConnectorError::InvalidArgument(format!(
+                "accounts are of resource type user, not {:?}",
+                req.resource_type_id
+            )));
         }
-        match req.credential_options.as_ref().and_then(|c| c.options.as_ref()) {
+        match req
+            .credential_options
+            .as_ref()
+            .and_then(|c| c.options.as_ref())
+        {
             None | Some(Options::NoPassword(_)) => {}
             Some(_) => {
                 return Err(ConnectorError::InvalidArgument(
@@ -235,15 +324,34 @@ impl Connector {
         }
         let info = req.account_info.unwrap_or_default();
         let p = info.profile.as_ref();
-        let field = |k: &str| super::model::profile_text(p, k).map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+        let field = |k: &str| {
+            super::model::profile_text(p, k)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+        };
         let email = field("email")
-            .or_else(|| info.emails.iter().find(|e| e.is_primary).or(info.emails.first()).map(|e| e.address.trim().to_string()))
+            .or_else(|| {
+                info.emails
+                    .iter()
+                    .find(|e| e.is_primary)
+                    .or(info.emails.first())
+                    .map(|e| e.address.trim().to_string())
+            })
             .or_else(|| Some(info.login.trim().to_string()).filter(|l| !l.is_empty()))
-            .ok_or_else(|| ConnectorError::InvalidArgument("email is required (profile field \"email\")".into()))?;
+            .ok_or_else(|| {
+                ConnectorError::InvalidArgument(
+                    "email is required (profile field \"email\")".into(),
+                )
+            })?;
         if !valid_email(&email) {
-            return Err(ConnectorError::InvalidArgument(format!("{email:?} is not a valid email address")));
+            return Err(ConnectorError::InvalidArgument(format!(
+                "{email:?} is not a valid email address"
+            )));
         }
-        let user_type = field("license").map(|l| license_user_type(&l)).transpose()?;
+        let user_type = field("license")
+            .map(|l| license_user_type(&l))
+            .transpose()?;
         let (given, family) = (field("first_name"), field("last_name"));
         self.require_provisioning()?;
         let scim = self.scim()?;
@@ -251,22 +359,52 @@ impl Connector {
         let existing = |m: crate::miro::models::OrgMember| async move {
             let names = scim.user(&m.id).await?;
             Ok::<_, ConnectorError>(pb::CreateAccountResponse {
-                result: Some(R::AlreadyExists(AlreadyExistsResult { resource: Some(users::resource(&m, names.as_ref())), is_create_account_result: true })),
+                result: Some(R::AlreadyExists(AlreadyExistsResult {
+                    resource: Some(users::resource(&m, names.as_ref())),
+                    is_create_account_result: true,
+                })),
                 ..Default::default()
             })
         };
-        if let Some(m) = self.miro().rest.members_by_emails(org, &[&email]).await?.into_iter().next() {
+        if let Some(m) = self
+            .miro()
+            .rest
+            .members_by_emails(org, &[&email])
+            .await?
+            .into_iter()
+            .next()
+        {
             return existing(m).await;
         }
         let display_name = match (&given, &family) {
             (Some(g), Some(f)) => Some(format!("{g} {f}")),
             _ => None,
         };
-        let created = match scim.create(&NewScimUser { user_name: email.clone(), given_name: given, family_name: family, display_name, user_type }).await {
+        let created = match scim
+            .create(&NewScimUser {
+                user_name: email.clone(),
+                given_name: given,
+                family_name: family,
+                display_name,
+                user_type,
+            })
+            .await
+        {
             Ok(u) => u,
             // Created by someone else in between ("not unique").
-            Err(e) if e.status() == Some(400) && e.code() == Some("invalidValue") && e.message().contains("not unique") => {
-                match self.miro().rest.members_by_emails(org, &[&email]).await?.into_iter().next() {
+            Err(e)
+                if e.status() == Some(400)
+                    && e.code() == Some("invalidValue")
+                    && e.message().contains("not unique") =>
+            {
+                match self
+                    .miro()
+                    .rest
+                    .members_by_emails(org, &[&email])
+                    .await?
+                    .into_iter()
+                    .next()
+                {
                     Some(m) => return existing(m).await,
                     None => return Err(e.into()),
                 }
@@ -287,7 +425,10 @@ impl Connector {
     }
 
     /// DeleteResource and DeleteResourceV2: deprovision a user.
-    pub async fn delete_resource(&self, id: Option<&pb::ResourceId>) -> Result<Vec<Any>, ConnectorError> {
+    pub async fn delete_resource(
+        &self,
+        id: Option<&pb::ResourceId>,
+    ) -> Result<Vec<Any>, ConnectorError> {
         let id = require_id("resource_id", id)?;
         match id.resource_type.as_str() {
             USER => {}
@@ -332,7 +473,11 @@ impl Connector {
 fn valid_email(e: &str) -> bool {
     match e.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !e.contains(char::is_whitespace)
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.contains(char::is_whitespace)
         }
         None => false,
     }

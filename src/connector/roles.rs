@@ -29,14 +29,49 @@ pub struct RoleDef {
 }
 
 pub const ROLES: &[RoleDef] = &[
-    RoleDef { id: "organization_internal_admin", display_name: "Organization admin", kind: RoleKind::Org(OrgRole::InternalAdmin), description: "Company Admin of the Miro organization" },
-    RoleDef { id: "organization_internal_user", display_name: "Organization member", kind: RoleKind::Org(OrgRole::InternalUser), description: "Internal member of the Miro organization" },
-    RoleDef { id: "organization_external_user", display_name: "External user", kind: RoleKind::Org(OrgRole::ExternalUser), description: "External user of the organization (read-only here: Miro cannot set it through its API)" },
-    RoleDef { id: "organization_team_guest_user", display_name: "Team guest", kind: RoleKind::Org(OrgRole::TeamGuestUser), description: "Team guest of the organization (read-only here: Miro cannot set it through its API)" },
+    RoleDef {
+        id: "organization_internal_admin",
+        display_name: "Organization admin",
+        kind: RoleKind::Org(OrgRole::InternalAdmin),
+        description: "Company Admin of the Miro organization",
+    },
+    RoleDef {
+        id: "organization_internal_user",
+        display_name: "Organization member",
+        kind: RoleKind::Org(OrgRole::InternalUser),
+        description: "Internal member of the Miro organization",
+    },
+    RoleDef {
+        id: "organization_external_user",
+        display_name: "External user",
+        kind: RoleKind::Org(OrgRole::ExternalUser),
+        description: "External user of the organization (read-only here: Miro cannot set it through its API)",
+    },
+    RoleDef {
+        id: "organization_team_guest_user",
+        display_name: "Team guest",
+        kind: RoleKind::Org(OrgRole::TeamGuestUser),
+        description: "Team guest of the organization (read-only here: Miro cannot set it through its API)",
+    },
     // Admin-role ids are not `organization_*`, so they cannot collide with the org roles.
-    RoleDef { id: "admin_role_content_admin", display_name: "Content Admin", kind: RoleKind::Admin("Content Admin"), description: "Miro prebuilt admin role: Content Admin" },
-    RoleDef { id: "admin_role_user_admin", display_name: "User Admin", kind: RoleKind::Admin("User Admin"), description: "Miro prebuilt admin role: User Admin" },
-    RoleDef { id: "admin_role_security_admin", display_name: "Security Admin", kind: RoleKind::Admin("Security Admin"), description: "Miro prebuilt admin role: Security Admin" },
+    RoleDef {
+        id: "admin_role_content_admin",
+        display_name: "Content Admin",
+        kind: RoleKind::Admin("Content Admin"),
+        description: "Miro prebuilt admin role: Content Admin",
+    },
+    RoleDef {
+        id: "admin_role_user_admin",
+        display_name: "User Admin",
+        kind: RoleKind::Admin("User Admin"),
+        description: "Miro prebuilt admin role: User Admin",
+    },
+    RoleDef {
+        id: "admin_role_security_admin",
+        display_name: "Security Admin",
+        kind: RoleKind::Admin("Security Admin"),
+        description: "Miro prebuilt admin role: Security Admin",
+    },
 ];
 
 pub fn resource_type() -> pb::ResourceType {
@@ -55,16 +90,23 @@ pub fn def(id: &str) -> Option<&'static RoleDef> {
 }
 
 pub fn org_role_def(role: &str) -> Option<&'static RoleDef> {
-    ROLES.iter().find(|r| matches!(r.kind, RoleKind::Org(o) if o.as_str() == role))
+    ROLES
+        .iter()
+        .find(|r| matches!(r.kind, RoleKind::Org(o) if o.as_str() == role))
 }
 
 pub fn admin_role_def(name: &str) -> Option<&'static RoleDef> {
-    ROLES.iter().find(|r| matches!(r.kind, RoleKind::Admin(n) if n.eq_ignore_ascii_case(name)))
+    ROLES
+        .iter()
+        .find(|r| matches!(r.kind, RoleKind::Admin(n) if n.eq_ignore_ascii_case(name)))
 }
 
 /// Org roles Miro can write through SCIM's primary role.
 pub fn writable(def: &RoleDef) -> bool {
-    matches!(def.kind, RoleKind::Org(OrgRole::InternalAdmin | OrgRole::InternalUser) | RoleKind::Admin(_))
+    matches!(
+        def.kind,
+        RoleKind::Org(OrgRole::InternalAdmin | OrgRole::InternalUser) | RoleKind::Admin(_)
+    )
 }
 
 pub fn resource(def: &RoleDef) -> pb::Resource {
@@ -72,15 +114,24 @@ pub fn resource(def: &RoleDef) -> pb::Resource {
         RoleKind::Org(_) => "organization_role",
         RoleKind::Admin(_) => "admin_role",
     };
-    let p = profile(vec![("kind", text(kind)), ("miro_value", text(match def.kind {
-        RoleKind::Org(o) => o.as_str(),
-        RoleKind::Admin(n) => n,
-    }))]);
+    let p = profile(vec![
+        ("kind", text(kind)),
+        (
+            "miro_value",
+            text(match def.kind {
+                RoleKind::Org(o) => o.as_str(),
+                RoleKind::Admin(n) => n,
+            }),
+        ),
+    ]);
     pb::Resource {
         id: Some(rid(ROLE, def.id)),
         display_name: def.display_name.into(),
         description: def.description.into(),
-        annotations: vec![pack(&pb::RoleTrait { profile: Some(p.clone()), role_scope_conditions: None })],
+        annotations: vec![pack(&pb::RoleTrait {
+            profile: Some(p.clone()),
+            role_scope_conditions: None,
+        })],
         profile: Some(p),
         ..Default::default()
     }
@@ -97,7 +148,10 @@ pub fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
         }));
     }
     if !writable(def) {
-        annotations.push(pack(&pb::EntitlementImmutable { source_id: String::new(), metadata: None }));
+        annotations.push(pack(&pb::EntitlementImmutable {
+            source_id: String::new(),
+            metadata: None,
+        }));
     }
     entitlement(
         &resource(def),
@@ -122,10 +176,22 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), ROLES.len());
-        assert_eq!(admin_role_def("user admin").unwrap().id, "admin_role_user_admin");
-        assert_eq!(org_role_def("organization_external_user").unwrap().id, "organization_external_user");
+        assert_eq!(
+            admin_role_def("user admin").unwrap().id,
+            "admin_role_user_admin"
+        );
+        assert_eq!(
+            org_role_def("organization_external_user").unwrap().id,
+            "organization_external_user"
+        );
         assert!(org_role_def("unknown").is_none());
-        assert_eq!(entitlement_of(def("organization_internal_admin").unwrap()).id, "role:organization_internal_admin:assigned");
-        assert_eq!(grant(def("admin_role_user_admin").unwrap(), "7").id, "role:admin_role_user_admin:assigned:user:7");
+        assert_eq!(
+            entitlement_of(def("organization_internal_admin").unwrap()).id,
+            "role:organization_internal_admin:assigned"
+        );
+        assert_eq!(
+            grant(def("admin_role_user_admin").unwrap(), "7").id,
+            "role:admin_role_user_admin:assigned:user:7"
+        );
     }
 }

@@ -9,11 +9,14 @@ use super::{
     users::USER,
 };
 use crate::pb::{
-    self, account_manager_service_server::AccountManagerService, connector_service_server::ConnectorService,
-    entitlements_service_server::EntitlementsService, grant_manager_service_server::GrantManagerService,
-    grants_service_server::GrantsService, resource_deleter_service_server::ResourceDeleterService,
-    resource_getter_service_server::ResourceGetterService, resource_manager_service_server::ResourceManagerService,
-    resource_types_service_server::ResourceTypesService, resources_service_server::ResourcesService,
+    self, account_manager_service_server::AccountManagerService,
+    connector_service_server::ConnectorService, entitlements_service_server::EntitlementsService,
+    grant_manager_service_server::GrantManagerService, grants_service_server::GrantsService,
+    resource_deleter_service_server::ResourceDeleterService,
+    resource_getter_service_server::ResourceGetterService,
+    resource_manager_service_server::ResourceManagerService,
+    resource_types_service_server::ResourceTypesService,
+    resources_service_server::ResourcesService,
 };
 
 type Rpc<T> = Result<Response<T>, Status>;
@@ -22,7 +25,9 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
     if token.is_empty() {
         Ok(())
     } else {
-        Err(ConnectorError::InvalidArgument("page_token is not valid here: this listing has a single page; send none".into()))
+        Err(ConnectorError::InvalidArgument(
+            "page_token is not valid here: this listing has a single page; send none".into(),
+        ))
     }
 }
 
@@ -32,15 +37,32 @@ fn ok<T>(r: Result<T, ConnectorError>) -> Rpc<T> {
 
 #[tonic::async_trait]
 impl ConnectorService for Connector {
-    async fn get_metadata(&self, _: Request<pb::ConnectorServiceGetMetadataRequest>) -> Rpc<pb::ConnectorServiceGetMetadataResponse> {
-        Ok(Response::new(pb::ConnectorServiceGetMetadataResponse { metadata: Some(self.metadata()) }))
+    async fn get_metadata(
+        &self,
+        _: Request<pb::ConnectorServiceGetMetadataRequest>,
+    ) -> Rpc<pb::ConnectorServiceGetMetadataResponse> {
+        Ok(Response::new(pb::ConnectorServiceGetMetadataResponse {
+            metadata: Some(self.metadata()),
+        }))
     }
 
-    async fn validate(&self, _: Request<pb::ConnectorServiceValidateRequest>) -> Rpc<pb::ConnectorServiceValidateResponse> {
-        ok(self.validate().await.map(|_| pb::ConnectorServiceValidateResponse { annotations: Vec::new(), sdk_version: metadata::SDK_VERSION.into() }))
+    async fn validate(
+        &self,
+        _: Request<pb::ConnectorServiceValidateRequest>,
+    ) -> Rpc<pb::ConnectorServiceValidateResponse> {
+        ok(self
+            .validate()
+            .await
+            .map(|_| pb::ConnectorServiceValidateResponse {
+                annotations: Vec::new(),
+                sdk_version: metadata::SDK_VERSION.into(),
+            }))
     }
 
-    async fn cleanup(&self, _: Request<pb::ConnectorServiceCleanupRequest>) -> Rpc<pb::ConnectorServiceCleanupResponse> {
+    async fn cleanup(
+        &self,
+        _: Request<pb::ConnectorServiceCleanupRequest>,
+    ) -> Rpc<pb::ConnectorServiceCleanupResponse> {
         // Nothing is kept between calls, so there is nothing to clean up.
         Ok(Response::new(pb::ConnectorServiceCleanupResponse::default()))
     }
@@ -52,30 +74,53 @@ impl ResourceTypesService for Connector {
         &self,
         req: Request<pb::ResourceTypesServiceListResourceTypesRequest>,
     ) -> Rpc<pb::ResourceTypesServiceListResourceTypesResponse> {
-        ok(single_page(&req.get_ref().page_token)
-            .map(|_| pb::ResourceTypesServiceListResourceTypesResponse { list: metadata::resource_types(), ..Default::default() }))
+        ok(single_page(&req.get_ref().page_token).map(|_| {
+            pb::ResourceTypesServiceListResourceTypesResponse {
+                list: metadata::resource_types(),
+                ..Default::default()
+            }
+        }))
     }
 }
 
 #[tonic::async_trait]
 impl ResourcesService for Connector {
-    async fn list_resources(&self, req: Request<pb::ResourcesServiceListResourcesRequest>) -> Rpc<pb::ResourcesServiceListResourcesResponse> {
+    async fn list_resources(
+        &self,
+        req: Request<pb::ResourcesServiceListResourcesRequest>,
+    ) -> Rpc<pb::ResourcesServiceListResourcesResponse> {
         let r = req.into_inner();
         let result = async {
-            if r.parent_resource_id.as_ref().is_some_and(|p| !p.resource.is_empty()) {
+            if r.parent_resource_id
+                .as_ref()
+                .is_some_and(|p| !p.resource.is_empty())
+            {
                 // No type here lives under a parent.
                 return Ok((Vec::new(), String::new()));
             }
             match r.resource_type_id.as_str() {
                 USER => self.list_users(&r.page_token).await,
                 TEAM => self.list_teams(&r.page_token).await,
-                ROLE => single_page(&r.page_token).map(|_| (roles::ROLES.iter().map(roles::resource).collect(), String::new())),
-                "" => Err(ConnectorError::InvalidArgument("resource_type_id is required".into())),
+                ROLE => single_page(&r.page_token).map(|_| {
+                    (
+                        roles::ROLES.iter().map(roles::resource).collect(),
+                        String::new(),
+                    )
+                }),
+                "" => Err(ConnectorError::InvalidArgument(
+                    "resource_type_id is required".into(),
+                )),
                 other => Err(unknown_type(other)),
             }
         }
         .await;
-        ok(result.map(|(list, next_page_token)| pb::ResourcesServiceListResourcesResponse { list, next_page_token, annotations: Vec::new() }))
+        ok(result.map(
+            |(list, next_page_token)| pb::ResourcesServiceListResourcesResponse {
+                list,
+                next_page_token,
+                annotations: Vec::new(),
+            },
+        ))
     }
 }
 
@@ -91,12 +136,19 @@ impl ResourceGetterService for Connector {
             match id.resource_type.as_str() {
                 USER => self.get_user(&id.resource).await,
                 TEAM => self.get_team(&id.resource).await,
-                ROLE => roles::def(&id.resource).map(roles::resource).ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", id.resource))),
+                ROLE => roles::def(&id.resource)
+                    .map(roles::resource)
+                    .ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", id.resource))),
                 other => Err(unknown_type(other)),
             }
         }
         .await;
-        ok(result.map(|resource| pb::ResourceGetterServiceGetResourceResponse { resource: Some(resource), annotations: Vec::new() }))
+        ok(
+            result.map(|resource| pb::ResourceGetterServiceGetResourceResponse {
+                resource: Some(resource),
+                annotations: Vec::new(),
+            }),
+        )
     }
 }
 
@@ -109,10 +161,16 @@ impl EntitlementsService for Connector {
         let r = req.into_inner();
         let result = (|| {
             single_page(&r.page_token)?;
-            let resource = r.resource.as_ref().ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
+            let resource = r
+                .resource
+                .as_ref()
+                .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
             let id = require_id("resource.id", resource.id.as_ref())?;
             match id.resource_type.as_str() {
-                TEAM => Ok(teams::ROLES.iter().map(|role| teams::entitlement_of(resource, *role)).collect()),
+                TEAM => Ok(teams::ROLES
+                    .iter()
+                    .map(|role| teams::entitlement_of(resource, *role))
+                    .collect()),
                 ROLE => roles::def(&id.resource)
                     .map(|d| vec![roles::entitlement_of(d)])
                     .ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", id.resource))),
@@ -120,7 +178,12 @@ impl EntitlementsService for Connector {
                 other => Err(unknown_type(other)),
             }
         })();
-        ok(result.map(|list| pb::EntitlementsServiceListEntitlementsResponse { list, ..Default::default() }))
+        ok(
+            result.map(|list| pb::EntitlementsServiceListEntitlementsResponse {
+                list,
+                ..Default::default()
+            }),
+        )
     }
 
     async fn list_static_entitlements(
@@ -128,16 +191,24 @@ impl EntitlementsService for Connector {
         _: Request<pb::EntitlementsServiceListStaticEntitlementsRequest>,
     ) -> Rpc<pb::EntitlementsServiceListStaticEntitlementsResponse> {
         // Every entitlement here is listed per resource; the official client needs an empty answer.
-        Ok(Response::new(pb::EntitlementsServiceListStaticEntitlementsResponse::default()))
+        Ok(Response::new(
+            pb::EntitlementsServiceListStaticEntitlementsResponse::default(),
+        ))
     }
 }
 
 #[tonic::async_trait]
 impl GrantsService for Connector {
-    async fn list_grants(&self, req: Request<pb::GrantsServiceListGrantsRequest>) -> Rpc<pb::GrantsServiceListGrantsResponse> {
+    async fn list_grants(
+        &self,
+        req: Request<pb::GrantsServiceListGrantsRequest>,
+    ) -> Rpc<pb::GrantsServiceListGrantsResponse> {
         let r = req.into_inner();
         let result = async {
-            let resource = r.resource.as_ref().ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
+            let resource = r
+                .resource
+                .as_ref()
+                .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
             let id = require_id("resource.id", resource.id.as_ref())?;
             match id.resource_type.as_str() {
                 TEAM => self.team_grants(resource, &r.page_token).await,
@@ -151,42 +222,74 @@ impl GrantsService for Connector {
             }
         }
         .await;
-        ok(result.map(|(list, next_page_token)| pb::GrantsServiceListGrantsResponse { list, next_page_token, annotations: Vec::new() }))
+        ok(result.map(
+            |(list, next_page_token)| pb::GrantsServiceListGrantsResponse {
+                list,
+                next_page_token,
+                annotations: Vec::new(),
+            },
+        ))
     }
 }
 
 #[tonic::async_trait]
 impl GrantManagerService for Connector {
-    async fn grant(&self, req: Request<pb::GrantManagerServiceGrantRequest>) -> Rpc<pb::GrantManagerServiceGrantResponse> {
+    async fn grant(
+        &self,
+        req: Request<pb::GrantManagerServiceGrantRequest>,
+    ) -> Rpc<pb::GrantManagerServiceGrantResponse> {
         ok(Connector::grant(self, req.into_inner()).await)
     }
 
-    async fn revoke(&self, req: Request<pb::GrantManagerServiceRevokeRequest>) -> Rpc<pb::GrantManagerServiceRevokeResponse> {
+    async fn revoke(
+        &self,
+        req: Request<pb::GrantManagerServiceRevokeRequest>,
+    ) -> Rpc<pb::GrantManagerServiceRevokeResponse> {
         ok(Connector::revoke(self, req.into_inner()).await)
     }
 }
 
 #[tonic::async_trait]
 impl AccountManagerService for Connector {
-    async fn create_account(&self, req: Request<pb::CreateAccountRequest>) -> Rpc<pb::CreateAccountResponse> {
+    async fn create_account(
+        &self,
+        req: Request<pb::CreateAccountRequest>,
+    ) -> Rpc<pb::CreateAccountResponse> {
         ok(Connector::create_account(self, req.into_inner()).await)
     }
 }
 
 #[tonic::async_trait]
 impl ResourceManagerService for Connector {
-    async fn create_resource(&self, _: Request<pb::CreateResourceRequest>) -> Rpc<pb::CreateResourceResponse> {
-        Err(Status::unimplemented("this connector creates accounts (CreateAccount), not teams or roles"))
+    async fn create_resource(
+        &self,
+        _: Request<pb::CreateResourceRequest>,
+    ) -> Rpc<pb::CreateResourceResponse> {
+        Err(Status::unimplemented(
+            "this connector creates accounts (CreateAccount), not teams or roles",
+        ))
     }
 
-    async fn delete_resource(&self, req: Request<pb::DeleteResourceRequest>) -> Rpc<pb::DeleteResourceResponse> {
-        ok(self.delete_resource(req.get_ref().resource_id.as_ref()).await.map(|annotations| pb::DeleteResourceResponse { annotations }))
+    async fn delete_resource(
+        &self,
+        req: Request<pb::DeleteResourceRequest>,
+    ) -> Rpc<pb::DeleteResourceResponse> {
+        ok(self
+            .delete_resource(req.get_ref().resource_id.as_ref())
+            .await
+            .map(|annotations| pb::DeleteResourceResponse { annotations }))
     }
 }
 
 #[tonic::async_trait]
 impl ResourceDeleterService for Connector {
-    async fn delete_resource_v2(&self, req: Request<pb::DeleteResourceV2Request>) -> Rpc<pb::DeleteResourceV2Response> {
-        ok(self.delete_resource(req.get_ref().resource_id.as_ref()).await.map(|annotations| pb::DeleteResourceV2Response { annotations }))
+    async fn delete_resource_v2(
+        &self,
+        req: Request<pb::DeleteResourceV2Request>,
+    ) -> Rpc<pb::DeleteResourceV2Response> {
+        ok(self
+            .delete_resource(req.get_ref().resource_id.as_ref())
+            .await
+            .map(|annotations| pb::DeleteResourceV2Response { annotations }))
     }
 }

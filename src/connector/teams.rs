@@ -29,7 +29,10 @@ pub fn resource(t: &Team) -> pb::Resource {
     pb::Resource {
         id: Some(rid(TEAM, &t.id)),
         display_name: t.name.clone(),
-        annotations: vec![pack(&pb::GroupTrait { profile: Some(p.clone()), ..Default::default() })],
+        annotations: vec![pack(&pb::GroupTrait {
+            profile: Some(p.clone()),
+            ..Default::default()
+        })],
         profile: Some(p),
         ..Default::default()
     }
@@ -37,7 +40,12 @@ pub fn resource(t: &Team) -> pb::Resource {
 
 /// The team roles we model, in entitlement order. `non_team` and `team_guest` can be read but
 /// Miro does not let them be written.
-pub const ROLES: &[TeamRole] = &[TeamRole::Member, TeamRole::Admin, TeamRole::NonTeam, TeamRole::TeamGuest];
+pub const ROLES: &[TeamRole] = &[
+    TeamRole::Member,
+    TeamRole::Admin,
+    TeamRole::NonTeam,
+    TeamRole::TeamGuest,
+];
 
 pub fn writable(role: TeamRole) -> bool {
     matches!(role, TeamRole::Member | TeamRole::Admin)
@@ -48,7 +56,11 @@ pub fn role_from_slug(slug: &str) -> Option<TeamRole> {
 }
 
 pub fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
-    let team_id = team.id.as_ref().map(|i| i.resource.as_str()).unwrap_or_default();
+    let team_id = team
+        .id
+        .as_ref()
+        .map(|i| i.resource.as_str())
+        .unwrap_or_default();
     let mut annotations = Vec::new();
     if writable(role) {
         // member and admin are one role slot: holding one replaces the other.
@@ -59,7 +71,10 @@ pub fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
             scope_to_resource: true,
         }));
     } else {
-        annotations.push(pack(&pb::EntitlementImmutable { source_id: String::new(), metadata: None }));
+        annotations.push(pack(&pb::EntitlementImmutable {
+            source_id: String::new(),
+            metadata: None,
+        }));
     }
     let label = match role {
         TeamRole::Member => "Member",
@@ -71,38 +86,68 @@ pub fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
         team,
         role.as_str(),
         format!("{} {label}", team.display_name),
-        format!("Has the {} role in the Miro team {}", role.as_str(), team.display_name),
+        format!(
+            "Has the {} role in the Miro team {}",
+            role.as_str(),
+            team.display_name
+        ),
         annotations,
     )
 }
 
 impl Connector {
-    pub async fn list_teams(&self, token: &str) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
+    pub async fn list_teams(
+        &self,
+        token: &str,
+    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
         let page = self.miro().rest.teams_page(org, cursor.as_deref()).await?;
-        Ok((page.items.iter().map(resource).collect(), page_token::encode(SCOPE, page.next.as_deref())))
+        Ok((
+            page.items.iter().map(resource).collect(),
+            page_token::encode(SCOPE, page.next.as_deref()),
+        ))
     }
 
     pub async fn get_team(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let org = self.org_id().await?;
-        let t = self.miro().rest.team(org, id).await?.ok_or_else(|| ConnectorError::NotFound(format!("no Miro team with id {id}")))?;
+        let t = self
+            .miro()
+            .rest
+            .team(org, id)
+            .await?
+            .ok_or_else(|| ConnectorError::NotFound(format!("no Miro team with id {id}")))?;
         Ok(resource(&t))
     }
 
     /// One page of a team's members as grants: one Miro request.
-    pub async fn team_grants(&self, team: &pb::Resource, token: &str) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
-        let team_id = team.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
+    pub async fn team_grants(
+        &self,
+        team: &pb::Resource,
+        token: &str,
+    ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
+        let team_id = team
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
         let scope = format!("grants:team:{team_id}");
         let cursor = page_token::decode(&scope, token)?;
         let org = self.org_id().await?;
-        let page = self.miro().rest.team_members_page(org, &team_id, None, cursor.as_deref()).await?;
-        let entitlements: Vec<pb::Entitlement> = ROLES.iter().map(|r| entitlement_of(team, *r)).collect();
+        let page = self
+            .miro()
+            .rest
+            .team_members_page(org, &team_id, None, cursor.as_deref())
+            .await?;
+        let entitlements: Vec<pb::Entitlement> =
+            ROLES.iter().map(|r| entitlement_of(team, *r)).collect();
         let mut grants = Vec::with_capacity(page.items.len());
         for m in &page.items {
             match ROLES.iter().position(|r| *r == m.role) {
                 Some(i) => grants.push(grant(&entitlements[i], &m.id)),
-                None => tracing::warn!(team = %team_id, user = %m.id, "skipping a team member whose role this connector does not know"),
+                None => {
+                    tracing::warn!(team = %team_id, user = %m.id, "skipping a team member whose role this connector does not know")
+                }
             }
         }
         Ok((grants, page_token::encode(&scope, page.next.as_deref())))

@@ -31,14 +31,19 @@ pub fn resource_type() -> pb::ResourceType {
 }
 
 fn timestamp(rfc3339: Option<&str>) -> Option<prost_types::Timestamp> {
-    rfc3339.filter(|s| !s.is_empty()).and_then(|s| humantime::parse_rfc3339_weak(s).ok()).map(prost_types::Timestamp::from)
+    rfc3339
+        .filter(|s| !s.is_empty())
+        .and_then(|s| humantime::parse_rfc3339_weak(s).ok())
+        .map(prost_types::Timestamp::from)
 }
 
 /// The user as ListResources lists it. Names come from SCIM when we have the SCIM record.
 pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
     let name = scim.and_then(|u| u.name.clone()).unwrap_or_default();
     let full_name = match (name.given_name.as_deref(), name.family_name.as_deref()) {
-        (Some(g), Some(f)) if !g.is_empty() || !f.is_empty() => Some(format!("{g} {f}").trim().to_string()),
+        (Some(g), Some(f)) if !g.is_empty() || !f.is_empty() => {
+            Some(format!("{g} {f}").trim().to_string())
+        }
         _ => None,
     };
     let display_name = scim
@@ -47,7 +52,11 @@ pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
         .or_else(|| name.formatted.clone().filter(|f| !f.trim().is_empty()))
         .or(full_name)
         .unwrap_or_else(|| m.email.clone());
-    let status = if m.active { user_trait::status::Status::Enabled } else { user_trait::status::Status::Disabled };
+    let status = if m.active {
+        user_trait::status::Status::Enabled
+    } else {
+        user_trait::status::Status::Disabled
+    };
     let admin_roles: Vec<String> = m.admin_roles.iter().map(|r| r.name.clone()).collect();
     let profile = profile(vec![
         ("email", text(&m.email)),
@@ -56,14 +65,22 @@ pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
         ("admin_roles", list(admin_roles)),
         ("active", flag(m.active)),
     ]);
-    let structured_name = (name.given_name.is_some() || name.family_name.is_some()).then(|| user_trait::StructuredName {
-        given_name: name.given_name.clone().unwrap_or_default(),
-        family_name: name.family_name.clone().unwrap_or_default(),
-        ..Default::default()
+    let structured_name = (name.given_name.is_some() || name.family_name.is_some()).then(|| {
+        user_trait::StructuredName {
+            given_name: name.given_name.clone().unwrap_or_default(),
+            family_name: name.family_name.clone().unwrap_or_default(),
+            ..Default::default()
+        }
     });
     let trait_ = pb::UserTrait {
-        emails: vec![user_trait::Email { address: m.email.clone(), is_primary: true }],
-        status: Some(user_trait::Status { status: status as i32, details: String::new() }),
+        emails: vec![user_trait::Email {
+            address: m.email.clone(),
+            is_primary: true,
+        }],
+        status: Some(user_trait::Status {
+            status: status as i32,
+            details: String::new(),
+        }),
         profile: Some(profile.clone()),
         account_type: user_trait::AccountType::Human as i32,
         login: m.email.clone(),
@@ -71,42 +88,72 @@ pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
         structured_name,
         ..Default::default()
     };
-    let resource_status = if m.active { pb::status::ResourceStatus::Enabled } else { pb::status::ResourceStatus::Disabled };
+    let resource_status = if m.active {
+        pb::status::ResourceStatus::Enabled
+    } else {
+        pb::status::ResourceStatus::Disabled
+    };
     pb::Resource {
         id: Some(rid(USER, &m.id)),
         display_name,
         annotations: vec![pack(&trait_)],
         profile: Some(profile),
-        status: Some(pb::Status { status: resource_status as i32, details: String::new() }),
+        status: Some(pb::Status {
+            status: resource_status as i32,
+            details: String::new(),
+        }),
         ..Default::default()
     }
 }
 
 impl Connector {
     /// SCIM records for a page of members: one request for the whole page, none without SCIM.
-    async fn scim_names(&self, members: &[OrgMember]) -> Result<HashMap<String, ScimUser>, ConnectorError> {
-        let Some(scim) = self.miro().scim.as_ref() else { return Ok(HashMap::new()) };
+    async fn scim_names(
+        &self,
+        members: &[OrgMember],
+    ) -> Result<HashMap<String, ScimUser>, ConnectorError> {
+        let Some(scim) = self.miro().scim.as_ref() else {
+            return Ok(HashMap::new());
+        };
         // Guests are not SCIM users; asking for them costs nothing but is pointless.
         let ids: Vec<&str> = members
             .iter()
             .filter(|m| !matches!(m.role, OrgRole::ExternalUser | OrgRole::TeamGuestUser))
             .map(|m| m.id.as_str())
             .collect();
-        Ok(scim.users_by_ids(&ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect())
+        Ok(scim
+            .users_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect())
     }
 
-    pub async fn list_users(&self, token: &str) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
+    pub async fn list_users(
+        &self,
+        token: &str,
+    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
-        let page = self.miro().rest.members_page(org, &MemberFilter::default(), cursor.as_deref()).await?;
+        let page = self
+            .miro()
+            .rest
+            .members_page(org, &MemberFilter::default(), cursor.as_deref())
+            .await?;
         let names = self.scim_names(&page.items).await?;
-        let list = page.items.iter().map(|m| resource(m, names.get(&m.id))).collect();
+        let list = page
+            .items
+            .iter()
+            .map(|m| resource(m, names.get(&m.id)))
+            .collect();
         Ok((list, page_token::encode(SCOPE, page.next.as_deref())))
     }
 
     pub async fn get_user(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let org = self.org_id().await?;
-        let m = self.miro().rest.member(org, id).await?.ok_or_else(|| ConnectorError::NotFound(format!("no Miro organization member with id {id}")))?;
+        let m = self.miro().rest.member(org, id).await?.ok_or_else(|| {
+            ConnectorError::NotFound(format!("no Miro organization member with id {id}"))
+        })?;
         let names = self.scim_names(std::slice::from_ref(&m)).await?;
         Ok(resource(&m, names.get(id)))
     }
@@ -114,20 +161,34 @@ impl Connector {
     /// A user's org-role and admin-role grants, from the stored resource's profile: no Miro request.
     /// Only a resource without that profile costs one lookup.
     pub async fn user_grants(&self, user: &pb::Resource) -> Result<Vec<pb::Grant>, ConnectorError> {
-        let id = &user.id.as_ref().map(|i| i.resource.clone()).unwrap_or_default();
-        let (org_role, admin_roles) = match (profile_text(user.profile.as_ref(), "org_role"), profile_list(user.profile.as_ref(), "admin_roles")) {
+        let id = &user
+            .id
+            .as_ref()
+            .map(|i| i.resource.clone())
+            .unwrap_or_default();
+        let (org_role, admin_roles) = match (
+            profile_text(user.profile.as_ref(), "org_role"),
+            profile_list(user.profile.as_ref(), "admin_roles"),
+        ) {
             (Some(r), Some(a)) => (r.to_string(), a),
             _ => {
                 let fresh = self.get_user(id).await?;
                 let p = fresh.profile.as_ref();
-                (profile_text(p, "org_role").unwrap_or_default().to_string(), profile_list(p, "admin_roles").unwrap_or_default())
+                (
+                    profile_text(p, "org_role").unwrap_or_default().to_string(),
+                    profile_list(p, "admin_roles").unwrap_or_default(),
+                )
             }
         };
         let mut grants = Vec::new();
-        for role in std::iter::once(roles::org_role_def(&org_role)).chain(admin_roles.iter().map(|a| roles::admin_role_def(a))) {
+        for role in std::iter::once(roles::org_role_def(&org_role))
+            .chain(admin_roles.iter().map(|a| roles::admin_role_def(a)))
+        {
             match role {
                 Some(def) => grants.push(roles::grant(def, id)),
-                None => tracing::debug!(user = %id, "skipping a role this connector does not model"),
+                None => {
+                    tracing::debug!(user = %id, "skipping a role this connector does not model")
+                }
             }
         }
         Ok(grants)

@@ -5,19 +5,46 @@ use super::ratelimit::BudgetSnapshot;
 #[derive(Debug, thiserror::Error)]
 pub enum MiroError {
     #[error("Miro {endpoint} answered HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
-    Api { endpoint: &'static str, status: u16, code: Option<String>, message: String, rate_limit: Option<BudgetSnapshot> },
+    Api {
+        endpoint: &'static str,
+        status: u16,
+        code: Option<String>,
+        message: String,
+        rate_limit: Option<BudgetSnapshot>,
+    },
     #[error("Miro SCIM {endpoint} answered HTTP {status}{}: {detail}", scim_type.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
-    Scim { endpoint: &'static str, status: u16, scim_type: Option<String>, detail: String, rate_limit: Option<BudgetSnapshot> },
+    Scim {
+        endpoint: &'static str,
+        status: u16,
+        scim_type: Option<String>,
+        detail: String,
+        rate_limit: Option<BudgetSnapshot>,
+    },
     #[error("Miro {endpoint} did not answer in time")]
     Timeout { endpoint: &'static str },
     #[error("could not reach Miro for {endpoint}: {message}")]
-    Connect { endpoint: &'static str, message: String },
+    Connect {
+        endpoint: &'static str,
+        message: String,
+    },
     #[error("Miro {endpoint} sent a response that could not be read: {message}")]
-    Decode { endpoint: &'static str, message: String },
-    #[error("Miro {endpoint} handed back cursor {cursor:?} a second time; stopping instead of looping")]
-    RepeatedCursor { endpoint: &'static str, cursor: String },
+    Decode {
+        endpoint: &'static str,
+        message: String,
+    },
+    #[error(
+        "Miro {endpoint} handed back cursor {cursor:?} a second time; stopping instead of looping"
+    )]
+    RepeatedCursor {
+        endpoint: &'static str,
+        cursor: String,
+    },
     #[error("gave up on Miro {endpoint} after {attempts} attempts: {last}")]
-    RetriesExhausted { endpoint: &'static str, attempts: u32, last: Box<MiroError> },
+    RetriesExhausted {
+        endpoint: &'static str,
+        attempts: u32,
+        last: Box<MiroError>,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -43,7 +70,9 @@ impl MiroError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::RetriesExhausted { .. } | Self::Timeout { .. } | Self::Connect { .. } => true,
-            _ => self.status().is_some_and(|s| s == 429 || (s >= 500 && s != 501)),
+            _ => self
+                .status()
+                .is_some_and(|s| s == 429 || (s >= 500 && s != 501)),
         }
     }
 

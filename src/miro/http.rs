@@ -61,8 +61,21 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub fn new(client: reqwest::Client, base: Url, token: SecretString, scim: bool, retry: RetryPolicy) -> Self {
-        Self { client, base, token, scim, budget: Budget::default(), retry }
+    pub fn new(
+        client: reqwest::Client,
+        base: Url,
+        token: SecretString,
+        scim: bool,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            client,
+            base,
+            token,
+            scim,
+            budget: Budget::default(),
+            retry,
+        }
     }
 
     fn url(&self, call: &Call) -> Url {
@@ -79,7 +92,10 @@ impl Transport {
     /// Send with retries and decode the JSON answer.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, MiroError> {
         let body = self.send(call).await?;
-        serde_json::from_slice(&body).map_err(|e| MiroError::Decode { endpoint: call.endpoint, message: e.to_string() })
+        serde_json::from_slice(&body).map_err(|e| MiroError::Decode {
+            endpoint: call.endpoint,
+            message: e.to_string(),
+        })
     }
 
     pub async fn send(&self, call: &Call) -> Result<Bytes, MiroError> {
@@ -88,7 +104,11 @@ impl Transport {
             if !pace.is_zero() {
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "pacing").increment(1);
                 metrics::histogram!("miro_rate_limit_wait_seconds").record(pace.as_secs_f64());
-                tracing::debug!(endpoint = call.endpoint, wait_ms = pace.as_millis() as u64, "pacing to stay within Miro's budget");
+                tracing::debug!(
+                    endpoint = call.endpoint,
+                    wait_ms = pace.as_millis() as u64,
+                    "pacing to stay within Miro's budget"
+                );
                 tokio::time::sleep(pace).await;
             }
             self.budget.spend(call.cost);
@@ -101,25 +121,51 @@ impl Transport {
             }
             tracing::warn!(endpoint = call.endpoint, delay_ms = delay.as_millis() as u64, error = %f.error, "retrying Miro request");
         };
-        retry::run(&self.retry, call.idempotent, attempt, on_wait).await.map_err(|stop| match stop {
-            Stop::Fail(e) => e,
-            Stop::GaveUp { attempts, last } => MiroError::RetriesExhausted { endpoint: call.endpoint, attempts, last: Box::new(last) },
-        })
+        retry::run(&self.retry, call.idempotent, attempt, on_wait)
+            .await
+            .map_err(|stop| match stop {
+                Stop::Fail(e) => e,
+                Stop::GaveUp { attempts, last } => MiroError::RetriesExhausted {
+                    endpoint: call.endpoint,
+                    attempts,
+                    last: Box::new(last),
+                },
+            })
     }
 
     async fn once(&self, call: &Call) -> Result<Bytes, Failed<MiroError>> {
         let endpoint = call.endpoint;
-        let mut req = self.client.request(call.method.clone(), self.url(call)).bearer_auth(self.token.expose_secret());
+        let mut req = self
+            .client
+            .request(call.method.clone(), self.url(call))
+            .bearer_auth(self.token.expose_secret());
         if let Some(body) = &call.body {
-            let content_type = if self.scim { "application/scim+json" } else { "application/json" };
-            req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(body.to_string());
+            let content_type = if self.scim {
+                "application/scim+json"
+            } else {
+                "application/json"
+            };
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.to_string());
         }
         let transport_err = |e: reqwest::Error| {
             let e = e.without_url();
             if e.is_timeout() {
-                Failed { outcome: Outcome::Timeout, hint: None, error: MiroError::Timeout { endpoint } }
+                Failed {
+                    outcome: Outcome::Timeout,
+                    hint: None,
+                    error: MiroError::Timeout { endpoint },
+                }
             } else {
-                Failed { outcome: Outcome::Connect, hint: None, error: MiroError::Connect { endpoint, message: error_chain(&e) } }
+                Failed {
+                    outcome: Outcome::Connect,
+                    hint: None,
+                    error: MiroError::Connect {
+                        endpoint,
+                        message: error_chain(&e),
+                    },
+                }
             }
         };
         let resp = req.send().await.map_err(transport_err)?;
@@ -131,27 +177,57 @@ impl Transport {
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        let hint = (status == 429).then(|| wait_after_429(&headers, SystemTime::now())).flatten();
-        let rate_limit = (status == 429).then(|| self.budget.snapshot().unwrap_or(BudgetSnapshot {
-            limit: 0,
-            remaining: 0,
-            reset_at: hint.map(|h| SystemTime::now() + h),
-        }));
-        Err(Failed { outcome: Outcome::Status(status), hint, error: self.api_error(endpoint, status, &body, rate_limit) })
+        let hint = (status == 429)
+            .then(|| wait_after_429(&headers, SystemTime::now()))
+            .flatten();
+        let rate_limit = (status == 429).then(|| {
+            self.budget.snapshot().unwrap_or(BudgetSnapshot {
+                limit: 0,
+                remaining: 0,
+                reset_at: hint.map(|h| SystemTime::now() + h),
+            })
+        });
+        Err(Failed {
+            outcome: Outcome::Status(status),
+            hint,
+            error: self.api_error(endpoint, status, &body, rate_limit),
+        })
     }
 
-    fn api_error(&self, endpoint: &'static str, status: u16, body: &[u8], rate_limit: Option<BudgetSnapshot>) -> MiroError {
+    fn api_error(
+        &self,
+        endpoint: &'static str,
+        status: u16,
+        body: &[u8],
+        rate_limit: Option<BudgetSnapshot>,
+    ) -> MiroError {
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
         let fallback = || {
             let raw = String::from_utf8_lossy(body);
             let raw: String = raw.chars().take(200).collect();
-            if raw.trim().is_empty() { format!("HTTP {status} with no error body") } else { raw }
+            if raw.trim().is_empty() {
+                format!("HTTP {status} with no error body")
+            } else {
+                raw
+            }
         };
         if self.scim {
-            MiroError::Scim { endpoint, status, scim_type: text("scimType"), detail: text("detail").unwrap_or_else(fallback), rate_limit }
+            MiroError::Scim {
+                endpoint,
+                status,
+                scim_type: text("scimType"),
+                detail: text("detail").unwrap_or_else(fallback),
+                rate_limit,
+            }
         } else {
-            MiroError::Api { endpoint, status, code: text("code"), message: text("message").unwrap_or_else(fallback), rate_limit }
+            MiroError::Api {
+                endpoint,
+                status,
+                code: text("code"),
+                message: text("message").unwrap_or_else(fallback),
+                rate_limit,
+            }
         }
     }
 }

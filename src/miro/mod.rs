@@ -36,14 +36,28 @@ pub struct Miro {
 impl Miro {
     pub fn new(s: MiroSettings) -> Result<Self, MiroError> {
         let client = reqwest::Client::builder()
-            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .timeout(s.timeout)
             .connect_timeout(s.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| MiroError::Invalid(format!("could not build the HTTP client: {e}")))?;
-        let rest = RestClient { t: http::Transport::new(client.clone(), s.api_url, s.access_token, false, s.retry.clone()) };
-        let scim = s.scim_token.map(|token| ScimClient { t: http::Transport::new(client, s.scim_url, token, true, s.retry) });
+        let rest = RestClient {
+            t: http::Transport::new(
+                client.clone(),
+                s.api_url,
+                s.access_token,
+                false,
+                s.retry.clone(),
+            ),
+        };
+        let scim = s.scim_token.map(|token| ScimClient {
+            t: http::Transport::new(client, s.scim_url, token, true, s.retry),
+        });
         Ok(Self { rest, scim })
     }
 

@@ -177,10 +177,16 @@ fn yes() -> bool {
 impl ScimUser {
     /// The primary (organization) role, as Miro's SCIM spells it (`ORGANIZATION_INTERNAL_ADMIN`).
     pub fn primary_role(&self) -> Option<&str> {
-        self.roles.iter().find(|r| r.primary || r.kind == SCIM_ORG_ROLE).map(|r| r.value.as_str())
+        self.roles
+            .iter()
+            .find(|r| r.primary || r.kind == SCIM_ORG_ROLE)
+            .map(|r| r.value.as_str())
     }
     pub fn admin_roles(&self) -> impl Iterator<Item = &str> {
-        self.roles.iter().filter(|r| r.kind == SCIM_ADMIN_ROLE).map(|r| r.value.as_str())
+        self.roles
+            .iter()
+            .filter(|r| r.kind == SCIM_ADMIN_ROLE)
+            .map(|r| r.value.as_str())
     }
 }
 
@@ -225,8 +231,12 @@ mod tests {
         .unwrap();
         assert_eq!(m.role, OrgRole::Unknown);
         assert_eq!(m.license, License::Unknown);
-        let t: TeamMember = serde_json::from_str(r#"{"id":"1","role":"owner","teamId":"2"}"#).unwrap();
+        let t: TeamMember =
+            serde_json::from_str(r#"{"id":"1","role":"owner","teamId":"2"}"#).unwrap();
         assert_eq!(t.role, TeamRole::Unknown);
-        assert_eq!(OrgRole::parse("organization_internal_user"), Some(OrgRole::InternalUser));
+        assert_eq!(
+            OrgRole::parse("organization_internal_user"),
+            Some(OrgRole::InternalUser)
+        );
     }
 }

@@ -14,18 +14,33 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-pub(crate) fn finish<T>(endpoint: &'static str, requested: Option<&str>, page: CursorPage<T>) -> Result<Page<T>, MiroError> {
-    let next = page.cursor.filter(|c| !c.is_empty() && !page.data.is_empty());
-    if let (Some(n), Some(r)) = (&next, requested) {
-        if n == r {
-            return Err(MiroError::RepeatedCursor { endpoint, cursor: n.clone() });
-        }
+pub(crate) fn finish<T>(
+    endpoint: &'static str,
+    requested: Option<&str>,
+    page: CursorPage<T>,
+) -> Result<Page<T>, MiroError> {
+    let next = page
+        .cursor
+        .filter(|c| !c.is_empty() && !page.data.is_empty());
+    if let (Some(n), Some(r)) = (&next, requested)
+        && n == r
+    {
+        return Err(MiroError::RepeatedCursor {
+            endpoint,
+            cursor: n.clone(),
+        });
     }
-    Ok(Page { items: page.data, next })
+    Ok(Page {
+        items: page.data,
+        next,
+    })
 }
 
 /// Every page, in order, from a function that fetches the page at a cursor.
-pub fn all_pages<T, F, Fut>(endpoint: &'static str, fetch: F) -> impl Stream<Item = Result<Vec<T>, MiroError>>
+pub fn all_pages<T, F, Fut>(
+    endpoint: &'static str,
+    fetch: F,
+) -> impl Stream<Item = Result<Vec<T>, MiroError>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, MiroError>>,
@@ -36,7 +51,12 @@ where
         seen: HashSet<String>,
         done: bool,
     }
-    let st = St { fetch, cursor: None, seen: HashSet::new(), done: false };
+    let st = St {
+        fetch,
+        cursor: None,
+        seen: HashSet::new(),
+        done: false,
+    };
     stream::try_unfold(st, move |mut st| async move {
         if st.done {
             return Ok(None);
@@ -44,7 +64,10 @@ where
         let page = (st.fetch)(st.cursor.clone()).await?;
         match page.next {
             Some(next) if !st.seen.insert(next.clone()) => {
-                return Err(MiroError::RepeatedCursor { endpoint, cursor: next });
+                return Err(MiroError::RepeatedCursor {
+                    endpoint,
+                    cursor: next,
+                });
             }
             Some(next) => st.cursor = Some(next),
             None => st.done = true,
@@ -60,15 +83,34 @@ mod tests {
     use super::*;
 
     fn page(data: Vec<u32>, cursor: Option<&str>) -> CursorPage<u32> {
-        CursorPage { data, cursor: cursor.map(String::from) }
+        CursorPage {
+            data,
+            cursor: cursor.map(String::from),
+        }
     }
 
     #[test]
     fn finish_stops_and_detects_repeats() {
-        assert_eq!(finish("e", None, page(vec![1], Some(""))).unwrap().next, None);
-        assert_eq!(finish("e", None, page(vec![], Some("x"))).unwrap().next, None, "empty page ends");
-        assert_eq!(finish("e", None, page(vec![1], Some("x"))).unwrap().next.as_deref(), Some("x"));
-        assert!(matches!(finish("e", Some("x"), page(vec![1], Some("x"))), Err(MiroError::RepeatedCursor { .. })));
+        assert_eq!(
+            finish("e", None, page(vec![1], Some(""))).unwrap().next,
+            None
+        );
+        assert_eq!(
+            finish("e", None, page(vec![], Some("x"))).unwrap().next,
+            None,
+            "empty page ends"
+        );
+        assert_eq!(
+            finish("e", None, page(vec![1], Some("x")))
+                .unwrap()
+                .next
+                .as_deref(),
+            Some("x")
+        );
+        assert!(matches!(
+            finish("e", Some("x"), page(vec![1], Some("x"))),
+            Err(MiroError::RepeatedCursor { .. })
+        ));
     }
 
     #[tokio::test]
@@ -78,7 +120,12 @@ mod tests {
         let s = all_pages("e", |_| {
             let c = cursors[i.min(2)];
             i += 1;
-            async move { Ok(Page { items: vec![1], next: Some(c.to_string()) }) }
+            async move {
+                Ok(Page {
+                    items: vec![1],
+                    next: Some(c.to_string()),
+                })
+            }
         });
         let r: Result<Vec<Vec<i32>>, _> = s.try_collect().await;
         assert!(matches!(r, Err(MiroError::RepeatedCursor { cursor, .. }) if cursor == "a"));

@@ -36,8 +36,12 @@ impl Budget {
     /// How long to wait before a request costing `cost` credits.
     pub fn pace(&self, cost: u64, now: SystemTime) -> Duration {
         let guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(s) = guard.as_ref() else { return Duration::ZERO };
-        let Some(left) = s.reset_at.and_then(|r| r.duration_since(now).ok()) else { return Duration::ZERO };
+        let Some(s) = guard.as_ref() else {
+            return Duration::ZERO;
+        };
+        let Some(left) = s.reset_at.and_then(|r| r.duration_since(now).ok()) else {
+            return Duration::ZERO;
+        };
         if s.remaining < cost {
             return left;
         }
@@ -51,7 +55,12 @@ impl Budget {
 
     /// Spend credits locally so back-to-back requests pace before the next headers arrive.
     pub fn spend(&self, cost: u64) {
-        if let Some(s) = self.state.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(s) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
             s.remaining = s.remaining.saturating_sub(cost);
         }
     }
@@ -68,7 +77,11 @@ pub fn parse_headers(headers: &HeaderMap) -> Option<BudgetSnapshot> {
 
 /// How long a 429 asks us to wait: `Retry-After` if present, else until `X-RateLimit-Reset`.
 pub fn wait_after_429(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Some(secs) = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()) {
+    if let Some(secs) = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
         return Some(Duration::from_secs(secs));
     }
     let reset = parse_headers(headers)?.reset_at?;
@@ -90,9 +103,18 @@ mod tests {
     #[test]
     fn retry_after_wins_over_reset() {
         let now = UNIX_EPOCH + Duration::from_secs(1000);
-        let h = headers(&[("retry-after", "7"), ("x-ratelimit-limit", "10"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1030")]);
+        let h = headers(&[
+            ("retry-after", "7"),
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1030"),
+        ]);
         assert_eq!(wait_after_429(&h, now), Some(Duration::from_secs(7)));
-        let h = headers(&[("x-ratelimit-limit", "10"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1030")]);
+        let h = headers(&[
+            ("x-ratelimit-limit", "10"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1030"),
+        ]);
         assert_eq!(wait_after_429(&h, now), Some(Duration::from_secs(30)));
         assert_eq!(wait_after_429(&HeaderMap::new(), now), None);
     }
@@ -102,11 +124,31 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1000);
         let b = Budget::default();
         assert_eq!(b.pace(500, now), Duration::ZERO, "nothing known yet");
-        b.observe(&headers(&[("x-ratelimit-limit", "100000"), ("x-ratelimit-remaining", "50000"), ("x-ratelimit-reset", "1060")]));
+        b.observe(&headers(&[
+            ("x-ratelimit-limit", "100000"),
+            ("x-ratelimit-remaining", "50000"),
+            ("x-ratelimit-reset", "1060"),
+        ]));
         assert_eq!(b.pace(500, now), Duration::ZERO);
-        b.observe(&headers(&[("x-ratelimit-limit", "100000"), ("x-ratelimit-remaining", "4500"), ("x-ratelimit-reset", "1060")]));
-        assert_eq!(b.pace(500, now), Duration::from_secs(6), "9 requests fit in 60 s: one every 6 s");
-        b.observe(&headers(&[("x-ratelimit-limit", "100000"), ("x-ratelimit-remaining", "100"), ("x-ratelimit-reset", "1060")]));
-        assert_eq!(b.pace(500, now), Duration::from_secs(60), "out of credits: wait for the reset");
+        b.observe(&headers(&[
+            ("x-ratelimit-limit", "100000"),
+            ("x-ratelimit-remaining", "4500"),
+            ("x-ratelimit-reset", "1060"),
+        ]));
+        assert_eq!(
+            b.pace(500, now),
+            Duration::from_secs(6),
+            "9 requests fit in 60 s: one every 6 s"
+        );
+        b.observe(&headers(&[
+            ("x-ratelimit-limit", "100000"),
+            ("x-ratelimit-remaining", "100"),
+            ("x-ratelimit-reset", "1060"),
+        ]));
+        assert_eq!(
+            b.pace(500, now),
+            Duration::from_secs(60),
+            "out of credits: wait for the reset"
+        );
     }
 }

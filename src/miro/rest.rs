@@ -45,15 +45,33 @@ pub(crate) fn optional<T>(r: Result<T, MiroError>) -> Result<Option<T>, MiroErro
 
 impl RestClient {
     pub async fn token_info(&self) -> Result<TokenInfo, MiroError> {
-        self.t.json(&Call::get("GET /v1/oauth-token", L1, &["v1", "oauth-token"])).await
+        self.t
+            .json(&Call::get(
+                "GET /v1/oauth-token",
+                L1,
+                &["v1", "oauth-token"],
+            ))
+            .await
     }
 
     pub async fn organization(&self, org: &str) -> Result<Organization, MiroError> {
-        self.t.json(&Call::get("GET /v2/orgs/{org_id}", L3, &["v2", "orgs", org])).await
+        self.t
+            .json(&Call::get(
+                "GET /v2/orgs/{org_id}",
+                L3,
+                &["v2", "orgs", org],
+            ))
+            .await
     }
 
-    pub async fn members_page(&self, org: &str, filter: &MemberFilter, cursor: Option<&str>) -> Result<Page<OrgMember>, MiroError> {
-        let mut call = Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"]).query("limit", PAGE_LIMIT);
+    pub async fn members_page(
+        &self,
+        org: &str,
+        filter: &MemberFilter,
+        cursor: Option<&str>,
+    ) -> Result<Page<OrgMember>, MiroError> {
+        let mut call =
+            Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"]).query("limit", PAGE_LIMIT);
         if let Some(r) = filter.role {
             call = call.query("role", r.as_str());
         }
@@ -66,40 +84,84 @@ impl RestClient {
         if let Some(c) = cursor {
             call = call.query("cursor", c);
         }
-        finish(MEMBERS, cursor, self.t.json::<CursorPage<OrgMember>>(&call).await?)
+        finish(
+            MEMBERS,
+            cursor,
+            self.t.json::<CursorPage<OrgMember>>(&call).await?,
+        )
     }
 
-    pub fn members<'a>(&'a self, org: &'a str, filter: &'a MemberFilter) -> impl Stream<Item = Result<Vec<OrgMember>, MiroError>> + 'a {
-        all_pages(MEMBERS, move |c| async move { self.members_page(org, filter, c.as_deref()).await })
+    pub fn members<'a>(
+        &'a self,
+        org: &'a str,
+        filter: &'a MemberFilter,
+    ) -> impl Stream<Item = Result<Vec<OrgMember>, MiroError>> + 'a {
+        all_pages(MEMBERS, move |c| async move {
+            self.members_page(org, filter, c.as_deref()).await
+        })
     }
 
     /// Members by email (at most 10 per request; Miro answers a bare array).
-    pub async fn members_by_emails(&self, org: &str, emails: &[&str]) -> Result<Vec<OrgMember>, MiroError> {
+    pub async fn members_by_emails(
+        &self,
+        org: &str,
+        emails: &[&str],
+    ) -> Result<Vec<OrgMember>, MiroError> {
         if emails.is_empty() || emails.len() > 10 {
-            return Err(MiroError::Invalid(format!("look up 1 to 10 emails at a time, not {}", emails.len())));
+            return Err(MiroError::Invalid(format!(
+                "look up 1 to 10 emails at a time, not {}",
+                emails.len()
+            )));
         }
-        let call = Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"]).query("emails", emails.join(","));
+        let call = Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"])
+            .query("emails", emails.join(","));
         self.t.json(&call).await
     }
 
     pub async fn member(&self, org: &str, id: &str) -> Result<Option<OrgMember>, MiroError> {
-        optional(self.t.json(&Call::get("GET /v2/orgs/{org_id}/members/{member_id}", L3, &["v2", "orgs", org, "members", id])).await)
+        optional(
+            self.t
+                .json(&Call::get(
+                    "GET /v2/orgs/{org_id}/members/{member_id}",
+                    L3,
+                    &["v2", "orgs", org, "members", id],
+                ))
+                .await,
+        )
     }
 
-    pub async fn teams_page(&self, org: &str, cursor: Option<&str>) -> Result<Page<Team>, MiroError> {
-        let mut call = Call::get(TEAMS, L1, &["v2", "orgs", org, "teams"]).query("limit", PAGE_LIMIT);
+    pub async fn teams_page(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<Team>, MiroError> {
+        let mut call =
+            Call::get(TEAMS, L1, &["v2", "orgs", org, "teams"]).query("limit", PAGE_LIMIT);
         if let Some(c) = cursor {
             call = call.query("cursor", c);
         }
         finish(TEAMS, cursor, self.t.json::<CursorPage<Team>>(&call).await?)
     }
 
-    pub fn teams<'a>(&'a self, org: &'a str) -> impl Stream<Item = Result<Vec<Team>, MiroError>> + 'a {
-        all_pages(TEAMS, move |c| async move { self.teams_page(org, c.as_deref()).await })
+    pub fn teams<'a>(
+        &'a self,
+        org: &'a str,
+    ) -> impl Stream<Item = Result<Vec<Team>, MiroError>> + 'a {
+        all_pages(TEAMS, move |c| async move {
+            self.teams_page(org, c.as_deref()).await
+        })
     }
 
     pub async fn team(&self, org: &str, id: &str) -> Result<Option<Team>, MiroError> {
-        optional(self.t.json(&Call::get("GET /v2/orgs/{org_id}/teams/{team_id}", L1, &["v2", "orgs", org, "teams", id])).await)
+        optional(
+            self.t
+                .json(&Call::get(
+                    "GET /v2/orgs/{org_id}/teams/{team_id}",
+                    L1,
+                    &["v2", "orgs", org, "teams", id],
+                ))
+                .await,
+        )
     }
 
     pub async fn team_members_page(
@@ -109,30 +171,64 @@ impl RestClient {
         role: Option<TeamRole>,
         cursor: Option<&str>,
     ) -> Result<Page<TeamMember>, MiroError> {
-        let mut call = Call::get(TEAM_MEMBERS, L2, &["v2", "orgs", org, "teams", team, "members"]).query("limit", PAGE_LIMIT);
+        let mut call = Call::get(
+            TEAM_MEMBERS,
+            L2,
+            &["v2", "orgs", org, "teams", team, "members"],
+        )
+        .query("limit", PAGE_LIMIT);
         if let Some(r) = role {
             call = call.query("role", r.as_str());
         }
         if let Some(c) = cursor {
             call = call.query("cursor", c);
         }
-        finish(TEAM_MEMBERS, cursor, self.t.json::<CursorPage<TeamMember>>(&call).await?)
+        finish(
+            TEAM_MEMBERS,
+            cursor,
+            self.t.json::<CursorPage<TeamMember>>(&call).await?,
+        )
     }
 
-    pub fn team_members<'a>(&'a self, org: &'a str, team: &'a str) -> impl Stream<Item = Result<Vec<TeamMember>, MiroError>> + 'a {
-        all_pages(TEAM_MEMBERS, move |c| async move { self.team_members_page(org, team, None, c.as_deref()).await })
+    pub fn team_members<'a>(
+        &'a self,
+        org: &'a str,
+        team: &'a str,
+    ) -> impl Stream<Item = Result<Vec<TeamMember>, MiroError>> + 'a {
+        all_pages(TEAM_MEMBERS, move |c| async move {
+            self.team_members_page(org, team, None, c.as_deref()).await
+        })
     }
 
-    pub async fn team_member(&self, org: &str, team: &str, user: &str) -> Result<Option<TeamMember>, MiroError> {
-        let call = Call::get("GET /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}", L1, &["v2", "orgs", org, "teams", team, "members", user]);
+    pub async fn team_member(
+        &self,
+        org: &str,
+        team: &str,
+        user: &str,
+    ) -> Result<Option<TeamMember>, MiroError> {
+        let call = Call::get(
+            "GET /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}",
+            L1,
+            &["v2", "orgs", org, "teams", team, "members", user],
+        );
         optional(self.t.json(&call).await)
     }
 
     /// Invite an organization member to a team. Not idempotent: after an ambiguous failure (5xx,
     /// time-out) it re-reads the membership and retries only if the invite did not land.
-    pub async fn invite(&self, org: &str, team: &str, user_id: &str, email: &str, role: TeamRole) -> Result<TeamMember, MiroError> {
-        let call = Call::get(INVITE, L2, &["v2", "orgs", org, "teams", team, "members"])
-            .with(Method::POST, Some(json!({"email": email, "role": role.as_str()})), false);
+    pub async fn invite(
+        &self,
+        org: &str,
+        team: &str,
+        user_id: &str,
+        email: &str,
+        role: TeamRole,
+    ) -> Result<TeamMember, MiroError> {
+        let call = Call::get(INVITE, L2, &["v2", "orgs", org, "teams", team, "members"]).with(
+            Method::POST,
+            Some(json!({"email": email, "role": role.as_str()})),
+            false,
+        );
         let mut last = None;
         for _ in 0..3 {
             match self.t.json::<TeamMember>(&call).await {
@@ -148,16 +244,35 @@ impl RestClient {
         Err(last.unwrap_or_else(|| MiroError::Invalid("invite did not run".into())))
     }
 
-    pub async fn set_team_role(&self, org: &str, team: &str, user: &str, role: TeamRole) -> Result<TeamMember, MiroError> {
-        let call = Call::get("PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}", L2, &["v2", "orgs", org, "teams", team, "members", user])
-            .with(Method::PATCH, Some(json!({"role": role.as_str()})), true);
+    pub async fn set_team_role(
+        &self,
+        org: &str,
+        team: &str,
+        user: &str,
+        role: TeamRole,
+    ) -> Result<TeamMember, MiroError> {
+        let call = Call::get(
+            "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}",
+            L2,
+            &["v2", "orgs", org, "teams", team, "members", user],
+        )
+        .with(Method::PATCH, Some(json!({"role": role.as_str()})), true);
         self.t.json(&call).await
     }
 
     /// Remove a member from a team; `false` if they were not a member (404).
-    pub async fn remove_from_team(&self, org: &str, team: &str, user: &str) -> Result<bool, MiroError> {
-        let call = Call::get("DELETE /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}", L1, &["v2", "orgs", org, "teams", team, "members", user])
-            .with(Method::DELETE, None, true);
+    pub async fn remove_from_team(
+        &self,
+        org: &str,
+        team: &str,
+        user: &str,
+    ) -> Result<bool, MiroError> {
+        let call = Call::get(
+            "DELETE /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}",
+            L1,
+            &["v2", "orgs", org, "teams", team, "members", user],
+        )
+        .with(Method::DELETE, None, true);
         Ok(optional(self.t.send(&call).await)?.is_some())
     }
 }

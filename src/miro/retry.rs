@@ -56,13 +56,21 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Exponential backoff with full jitter, for the retry after attempt `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self.base_delay.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(self.max_delay);
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
         let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(millis / 2..=millis.max(1)))
     }
 
     /// How long to wait before attempt `attempt + 1`, or `None` to give up.
-    pub fn next_delay(&self, decision: Decision, attempt: u32, elapsed: Duration) -> Option<Duration> {
+    pub fn next_delay(
+        &self,
+        decision: Decision,
+        attempt: u32,
+        elapsed: Duration,
+    ) -> Option<Duration> {
         let delay = match decision {
             Decision::Fail => return None,
             Decision::Backoff => self.backoff(attempt),
@@ -89,7 +97,12 @@ pub enum Stop<E> {
 
 /// Run `attempt` until it succeeds, fails for good, or the policy gives up. `wait` is told each
 /// delay before it is slept (for metrics and logs).
-pub async fn run<T, E, F, Fut>(policy: &RetryPolicy, idempotent: bool, mut attempt: F, mut wait: impl FnMut(&Failed<E>, Duration)) -> Result<T, Stop<E>>
+pub async fn run<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    idempotent: bool,
+    mut attempt: F,
+    mut wait: impl FnMut(&Failed<E>, Duration),
+) -> Result<T, Stop<E>>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failed<E>>>,
@@ -109,7 +122,12 @@ where
                 tokio::time::sleep(delay).await;
             }
             None if decision == Decision::Fail => return Err(Stop::Fail(failed.error)),
-            None => return Err(Stop::GaveUp { attempts: n, last: failed.error }),
+            None => {
+                return Err(Stop::GaveUp {
+                    attempts: n,
+                    last: failed.error,
+                });
+            }
         }
     }
 }
@@ -121,14 +139,20 @@ mod tests {
     use super::*;
 
     /// Attempts that fail with the given outcomes and hints, then succeed.
-    fn script(steps: Vec<(Outcome, Option<Duration>)>) -> impl FnMut() -> std::future::Ready<Result<u32, Failed<String>>> {
+    fn script(
+        steps: Vec<(Outcome, Option<Duration>)>,
+    ) -> impl FnMut() -> std::future::Ready<Result<u32, Failed<String>>> {
         let steps = Arc::new(Mutex::new(steps.into_iter()));
         let mut calls = 0;
         move || {
             calls += 1;
             let next = steps.lock().unwrap().next();
             std::future::ready(match next {
-                Some((outcome, hint)) => Err(Failed { outcome, hint, error: format!("{outcome:?}") }),
+                Some((outcome, hint)) => Err(Failed {
+                    outcome,
+                    hint,
+                    error: format!("{outcome:?}"),
+                }),
                 None => Ok(calls),
             })
         }
@@ -138,49 +162,89 @@ mod tests {
     async fn waits_exactly_as_long_as_miro_asks() {
         let policy = RetryPolicy::default();
         let t0 = tokio::time::Instant::now();
-        let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(30))), (Outcome::Status(429), Some(Duration::from_secs(7)))];
+        let steps = vec![
+            (Outcome::Status(429), Some(Duration::from_secs(30))),
+            (Outcome::Status(429), Some(Duration::from_secs(7))),
+        ];
         let r = run(&policy, false, script(steps), |_, _| {}).await;
-        assert_eq!(r.ok(), Some(3), "429 is retried even for a non-idempotent write");
+        assert_eq!(
+            r.ok(),
+            Some(3),
+            "429 is retried even for a non-idempotent write"
+        );
         assert_eq!(t0.elapsed(), Duration::from_secs(37));
     }
 
     #[tokio::test(start_paused = true)]
     async fn backs_off_on_5xx_then_gives_up() {
-        let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..Default::default()
+        };
         let t0 = tokio::time::Instant::now();
         let steps = vec![(Outcome::Status(503), None); 5];
         match run(&policy, true, script(steps), |_, _| {}).await {
-            Err(Stop::GaveUp { attempts, last }) => assert_eq!((attempts, last.as_str()), (3, "Status(503)")),
+            Err(Stop::GaveUp { attempts, last }) => {
+                assert_eq!((attempts, last.as_str()), (3, "Status(503)"))
+            }
             _ => panic!("expected to give up"),
         }
         let waited = t0.elapsed();
         // Two backoffs: at most base*1 + base*2, at least half of that (full jitter).
-        assert!(waited >= Duration::from_millis(375) && waited <= Duration::from_millis(750), "{waited:?}");
+        assert!(
+            waited >= Duration::from_millis(375) && waited <= Duration::from_millis(750),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_unsafe_write_is_not_repeated() {
         let t0 = tokio::time::Instant::now();
-        let r = run(&RetryPolicy::default(), false, script(vec![(Outcome::Timeout, None)]), |_, _| {}).await;
+        let r = run(
+            &RetryPolicy::default(),
+            false,
+            script(vec![(Outcome::Timeout, None)]),
+            |_, _| {},
+        )
+        .await;
         assert!(matches!(r, Err(Stop::Fail(_))));
         assert_eq!(t0.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_time_budget_bounds_waiting() {
-        let policy = RetryPolicy { max_elapsed: Duration::from_secs(60), ..Default::default() };
+        let policy = RetryPolicy {
+            max_elapsed: Duration::from_secs(60),
+            ..Default::default()
+        };
         let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(45))); 3];
         let r = run(&policy, true, script(steps), |_, _| {}).await;
-        assert!(matches!(r, Err(Stop::GaveUp { attempts: 2, .. })), "a second 45 s wait would pass 60 s");
+        assert!(
+            matches!(r, Err(Stop::GaveUp { attempts: 2, .. })),
+            "a second 45 s wait would pass 60 s"
+        );
     }
 
     #[test]
     fn classifier() {
         let w = Some(Duration::from_secs(3));
-        assert_eq!(classify(Outcome::Status(429), false, w), Decision::Wait(Duration::from_secs(3)));
-        assert_eq!(classify(Outcome::Status(429), false, None), Decision::Backoff);
-        assert_eq!(classify(Outcome::Status(503), true, None), Decision::Backoff);
-        assert_eq!(classify(Outcome::Status(503), false, None), Decision::Fail, "unsafe write");
+        assert_eq!(
+            classify(Outcome::Status(429), false, w),
+            Decision::Wait(Duration::from_secs(3))
+        );
+        assert_eq!(
+            classify(Outcome::Status(429), false, None),
+            Decision::Backoff
+        );
+        assert_eq!(
+            classify(Outcome::Status(503), true, None),
+            Decision::Backoff
+        );
+        assert_eq!(
+            classify(Outcome::Status(503), false, None),
+            Decision::Fail,
+            "unsafe write"
+        );
         assert_eq!(classify(Outcome::Status(501), true, None), Decision::Fail);
         assert_eq!(classify(Outcome::Status(404), true, None), Decision::Fail);
         assert_eq!(classify(Outcome::Timeout, true, None), Decision::Backoff);
@@ -189,10 +253,21 @@ mod tests {
 
     #[test]
     fn policy_bounds_attempts_and_time() {
-        let p = RetryPolicy { max_attempts: 3, max_elapsed: Duration::from_secs(10), ..Default::default() };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            max_elapsed: Duration::from_secs(10),
+            ..Default::default()
+        };
         assert!(p.next_delay(Decision::Backoff, 1, Duration::ZERO).is_some());
-        assert!(p.next_delay(Decision::Backoff, 3, Duration::ZERO).is_none(), "attempts exhausted");
-        assert!(p.next_delay(Decision::Wait(Duration::from_secs(11)), 1, Duration::ZERO).is_none(), "too long");
+        assert!(
+            p.next_delay(Decision::Backoff, 3, Duration::ZERO).is_none(),
+            "attempts exhausted"
+        );
+        assert!(
+            p.next_delay(Decision::Wait(Duration::from_secs(11)), 1, Duration::ZERO)
+                .is_none(),
+            "too long"
+        );
         assert!(p.next_delay(Decision::Fail, 1, Duration::ZERO).is_none());
         for attempt in 1..10 {
             assert!(p.backoff(attempt) <= p.max_delay);

@@ -25,14 +25,29 @@ fn quoted(s: &str) -> String {
 
 impl ScimClient {
     pub async fn service_provider_config(&self) -> Result<Value, MiroError> {
-        self.t.json(&Call::get("GET /ServiceProviderConfig", 1, &["ServiceProviderConfig"])).await
+        self.t
+            .json(&Call::get(
+                "GET /ServiceProviderConfig",
+                1,
+                &["ServiceProviderConfig"],
+            ))
+            .await
     }
 
     pub async fn user(&self, id: &str) -> Result<Option<ScimUser>, MiroError> {
-        optional(self.t.json(&Call::get("GET /Users/{id}", 1, &["Users", id])).await)
+        optional(
+            self.t
+                .json(&Call::get("GET /Users/{id}", 1, &["Users", id]))
+                .await,
+        )
     }
 
-    pub async fn list(&self, filter: Option<&str>, start_index: usize, count: usize) -> Result<ScimList, MiroError> {
+    pub async fn list(
+        &self,
+        filter: Option<&str>,
+        start_index: usize,
+        count: usize,
+    ) -> Result<ScimList, MiroError> {
         let mut call = Call::get("GET /Users", 1, &["Users"])
             .query("startIndex", start_index.max(1).to_string())
             .query("count", count.min(MAX_COUNT).to_string());
@@ -47,13 +62,22 @@ impl ScimClient {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let filter = ids.iter().map(|id| format!("id eq {}", quoted(id))).collect::<Vec<_>>().join(" or ");
+        let filter = ids
+            .iter()
+            .map(|id| format!("id eq {}", quoted(id)))
+            .collect::<Vec<_>>()
+            .join(" or ");
         Ok(self.list(Some(&filter), 1, ids.len()).await?.resources)
     }
 
     pub async fn user_by_name(&self, user_name: &str) -> Result<Option<ScimUser>, MiroError> {
         let filter = format!("userName eq {}", quoted(user_name));
-        Ok(self.list(Some(&filter), 1, 1).await?.resources.into_iter().next())
+        Ok(self
+            .list(Some(&filter), 1, 1)
+            .await?
+            .resources
+            .into_iter()
+            .next())
     }
 
     /// Create a user. Not idempotent: after an ambiguous failure it looks the userName up and
@@ -91,21 +115,27 @@ impl ScimClient {
             .iter()
             .map(|op| match op {
                 ScimPatch::Active(a) => json!({"op": "Replace", "path": "active", "value": a}),
-                ScimPatch::PrimaryRole(r) => json!({"op": "Replace", "path": "roles[primary eq true].value", "value": r}),
+                ScimPatch::PrimaryRole(r) => {
+                    json!({"op": "Replace", "path": "roles[primary eq true].value", "value": r})
+                }
                 ScimPatch::AddAdminRole(n) => json!({"op": "Add", "path": "roles",
                     "value": [{"value": n, "type": SCIM_ADMIN_ROLE, "primary": false}]}),
-                ScimPatch::RemoveAdminRole(n) => json!({"op": "Remove", "path": format!("roles[value eq {}]", quoted(n))}),
+                ScimPatch::RemoveAdminRole(n) => {
+                    json!({"op": "Remove", "path": format!("roles[value eq {}]", quoted(n))})
+                }
             })
             .collect();
         let body = json!({"schemas": [PATCH_OP], "Operations": ops});
         // Each operation sets a value, so repeating the request is harmless.
-        let call = Call::get("PATCH /Users/{id}", 1, &["Users", id]).with(Method::PATCH, Some(body), true);
+        let call =
+            Call::get("PATCH /Users/{id}", 1, &["Users", id]).with(Method::PATCH, Some(body), true);
         self.t.json(&call).await
     }
 
     /// Delete a user; `false` if there was none (404).
     pub async fn delete(&self, id: &str) -> Result<bool, MiroError> {
-        let call = Call::get("DELETE /Users/{id}", 1, &["Users", id]).with(Method::DELETE, None, true);
+        let call =
+            Call::get("DELETE /Users/{id}", 1, &["Users", id]).with(Method::DELETE, None, true);
         Ok(optional(self.t.send(&call).await)?.is_some())
     }
 }

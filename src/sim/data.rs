@@ -3,21 +3,91 @@ use std::collections::BTreeMap;
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
-use super::state::{AdminRole, Member, Org, PREBUILT_ADMIN_ROLES, Team, TeamMembership, epoch_to_rfc3339, format_id};
+use super::state::{
+    AdminRole, Member, Org, PREBUILT_ADMIN_ROLES, Team, TeamMembership, epoch_to_rfc3339, format_id,
+};
 
 const GIVEN: &[&str] = &[
-    "Ada", "Björn", "Chloé", "Dmitri", "Émilie", "Fatima", "Grace", "Håkon", "Isabel", "José", "Kenji", "Léa",
-    "Mateo", "Nguyễn", "Olusegun", "Priya", "Quentin", "Renée", "Søren", "Tomás", "Uma", "Vera", "Wei", "Xiadani",
-    "Yusuf", "Zoë", "明", "Ольга",
+    "Ada",
+    "Björn",
+    "Chloé",
+    "Dmitri",
+    "Émilie",
+    "Fatima",
+    "Grace",
+    "Håkon",
+    "Isabel",
+    "José",
+    "Kenji",
+    "Léa",
+    "Mateo",
+    "Nguyễn",
+    "Olusegun",
+    "Priya",
+    "Quentin",
+    "Renée",
+    "Søren",
+    "Tomás",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Xiadani",
+    "Yusuf",
+    "Zoë",
+    "明",
+    "Ольга",
 ];
 const FAMILY: &[&str] = &[
-    "Lovelace", "Ødegaard", "Dubois", "Ivanov", "Müller", "Haddad", "Hopper", "Østby", "García", "Martínez",
-    "Tanaka", "Leroy", "Rossi", "Văn", "Adeyemi", "Sharma", "Moreau", "O'Brien", "Kierkegaard", "Álvarez", "Patel",
-    "Novak", "Zhang", "Hernández", "Yılmaz", "Schäfer", "王", "Смирнова",
+    "Lovelace",
+    "Ødegaard",
+    "Dubois",
+    "Ivanov",
+    "Müller",
+    "Haddad",
+    "Hopper",
+    "Østby",
+    "García",
+    "Martínez",
+    "Tanaka",
+    "Leroy",
+    "Rossi",
+    "Văn",
+    "Adeyemi",
+    "Sharma",
+    "Moreau",
+    "O'Brien",
+    "Kierkegaard",
+    "Álvarez",
+    "Patel",
+    "Novak",
+    "Zhang",
+    "Hernández",
+    "Yılmaz",
+    "Schäfer",
+    "王",
+    "Смирнова",
 ];
 const TEAM_WORDS: &[&str] = &[
-    "Design", "Platform", "Growth", "Security", "Data", "Mobile", "Payments", "Research", "Support", "Marketing",
-    "Infra", "Sales", "Legal", "Finance", "People", "Brand", "Édition", "Équipe", "北京", "Core",
+    "Design",
+    "Platform",
+    "Growth",
+    "Security",
+    "Data",
+    "Mobile",
+    "Payments",
+    "Research",
+    "Support",
+    "Marketing",
+    "Infra",
+    "Sales",
+    "Legal",
+    "Finance",
+    "People",
+    "Brand",
+    "Édition",
+    "Équipe",
+    "北京",
+    "Core",
 ];
 /// A fixed point in time so generated data is identical on every run.
 const EPOCH_BASE: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -62,13 +132,21 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         let admin_roles = if i == 0 {
             PREBUILT_ADMIN_ROLES.iter().map(|n| admin_role(n)).collect()
         } else if role == "organization_internal_admin" {
-            PREBUILT_ADMIN_ROLES.iter().filter(|_| rng.random_bool(0.3)).map(|n| admin_role(n)).collect()
+            PREBUILT_ADMIN_ROLES
+                .iter()
+                .filter(|_| rng.random_bool(0.3))
+                .map(|n| admin_role(n))
+                .collect()
         } else {
             Vec::new()
         };
         let active = i == 0 || rng.random_range(0..100) >= 5;
         let local = ascii_local(given, family);
-        let domain = if role == "organization_external_user" { "partner.example.net" } else { "example.com" };
+        let domain = if role == "organization_external_user" {
+            "partner.example.net"
+        } else {
+            "example.com"
+        };
         let email = if rng.random_range(0..100) < 4 {
             format!("{local}{i}+miro@{domain}")
         } else {
@@ -76,7 +154,8 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         };
         let last_activity_at = (rng.random_range(0..100) >= 8)
             .then(|| epoch_to_rfc3339(EPOCH_BASE + rng.random_range(0..20_000_000)));
-        let display_name = (rng.random_range(0..100) < 10).then(|| format!("{given} \"{}\" {family}", &local[..1]));
+        let display_name = (rng.random_range(0..100) < 10)
+            .then(|| format!("{given} \"{}\" {family}", &local[..1]));
         org_members.insert(
             id.clone(),
             Member {
@@ -86,7 +165,9 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
                 license: license.into(),
                 active,
                 last_activity_at,
-                license_assigned_at: Some(epoch_to_rfc3339(EPOCH_BASE - rng.random_range(0..30_000_000))),
+                license_assigned_at: Some(epoch_to_rfc3339(
+                    EPOCH_BASE - rng.random_range(0..30_000_000),
+                )),
                 admin_roles,
                 given_name: given.into(),
                 family_name: family.into(),
@@ -99,7 +180,9 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
 
     let mut org_teams = BTreeMap::new();
     let target_memberships = (members * 3) as f64;
-    let weights: Vec<f64> = (0..teams).map(|i| 1.0 / ((i + 1) as f64).powf(0.8)).collect();
+    let weights: Vec<f64> = (0..teams)
+        .map(|i| 1.0 / ((i + 1) as f64).powf(0.8))
+        .collect();
     let total: f64 = weights.iter().sum();
     for (i, w) in weights.iter().enumerate() {
         let id = format_id(next);
@@ -108,7 +191,10 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         let mut team_members = BTreeMap::new();
         let stamp = epoch_to_rfc3339(EPOCH_BASE - rng.random_range(0..10_000_000));
         // Every team has its owner as admin, so each team has at least one admin.
-        team_members.insert(admin_user_id.clone(), membership("admin", &stamp, &admin_user_id));
+        team_members.insert(
+            admin_user_id.clone(),
+            membership("admin", &stamp, &admin_user_id),
+        );
         while team_members.len() < size {
             let uid = &member_ids[rng.random_range(0..member_ids.len())];
             let role = match rng.random_range(0..100) {
@@ -117,10 +203,24 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
                 94..99 => "non_team",
                 _ => "team_guest",
             };
-            team_members.entry(uid.clone()).or_insert_with(|| membership(role, &stamp, &admin_user_id));
+            team_members
+                .entry(uid.clone())
+                .or_insert_with(|| membership(role, &stamp, &admin_user_id));
         }
-        let name = format!("{} {} {}", TEAM_WORDS[i % TEAM_WORDS.len()], TEAM_WORDS[(i / 7) % TEAM_WORDS.len()], i + 1);
-        org_teams.insert(id.clone(), Team { id, name, members: team_members });
+        let name = format!(
+            "{} {} {}",
+            TEAM_WORDS[i % TEAM_WORDS.len()],
+            TEAM_WORDS[(i / 7) % TEAM_WORDS.len()],
+            i + 1
+        );
+        org_teams.insert(
+            id.clone(),
+            Team {
+                id,
+                name,
+                members: team_members,
+            },
+        );
     }
 
     Org {
@@ -135,7 +235,10 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
 }
 
 fn admin_role(name: &str) -> AdminRole {
-    AdminRole { kind: "prebuilt".into(), name: name.into() }
+    AdminRole {
+        kind: "prebuilt".into(),
+        name: name.into(),
+    }
 }
 
 fn membership(role: &str, stamp: &str, by: &str) -> TeamMembership {
@@ -149,7 +252,12 @@ fn membership(role: &str, stamp: &str, by: &str) -> TeamMembership {
 }
 
 fn ascii_local(given: &str, family: &str) -> String {
-    let clean = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>().to_lowercase() };
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .collect::<String>()
+            .to_lowercase()
+    };
     let (g, f) = (clean(given), clean(family));
     match (g.is_empty(), f.is_empty()) {
         (false, false) => format!("{g}.{f}"),
@@ -180,9 +288,17 @@ mod tests {
         assert!(a.members.values().any(|m| m.license == "unknown"));
         assert!(a.members.values().any(|m| !m.admin_roles.is_empty()));
         let sizes: Vec<usize> = a.teams.values().map(|t| t.members.len()).collect();
-        assert!(sizes.iter().max() > Some(&(sizes.iter().min().unwrap() * 5)), "team sizes are not skewed");
+        assert!(
+            sizes.iter().max() > Some(&(sizes.iter().min().unwrap() * 5)),
+            "team sizes are not skewed"
+        );
         let m = a.memberships();
         assert!((5000..7000).contains(&m), "memberships {m}");
-        assert!(a.teams.values().flat_map(|t| t.members.values()).any(|m| m.role == "non_team"));
+        assert!(
+            a.teams
+                .values()
+                .flat_map(|t| t.members.values())
+                .any(|m| m.role == "non_team")
+        );
     }
 }

@@ -57,16 +57,28 @@ pub struct FaultState {
 impl FaultState {
     pub fn new(config: FaultConfig) -> Self {
         let bursts = config.rules.iter().map(|r| r.burst).collect();
-        Self { rng: StdRng::seed_from_u64(config.seed), config, bursts }
+        Self {
+            rng: StdRng::seed_from_u64(config.seed),
+            config,
+            bursts,
+        }
     }
 
     pub fn plan(&mut self, endpoint: &str) -> Plan {
         let mut plan = Plan::default();
         for (i, rule) in self.config.rules.iter().enumerate() {
-            if rule.endpoint.as_deref().is_some_and(|e| !endpoint.contains(e)) {
+            if rule
+                .endpoint
+                .as_deref()
+                .is_some_and(|e| !endpoint.contains(e))
+            {
                 continue;
             }
-            let jitter = if rule.jitter_ms > 0 { self.rng.random_range(0..=rule.jitter_ms) } else { 0 };
+            let jitter = if rule.jitter_ms > 0 {
+                self.rng.random_range(0..=rule.jitter_ms)
+            } else {
+                0
+            };
             plan.delay += Duration::from_millis(rule.latency_ms + jitter);
             if self.rng.random_bool(rule.slow_rate.clamp(0.0, 1.0)) {
                 plan.delay += Duration::from_millis(rule.slow_ms);
@@ -76,7 +88,8 @@ impl FaultState {
                 plan.status.get_or_insert(rule.burst_status.unwrap_or(429));
             }
             if self.rng.random_bool(rule.error_rate.clamp(0.0, 1.0)) {
-                plan.status.get_or_insert([500, 502, 503][self.rng.random_range(0..3)]);
+                plan.status
+                    .get_or_insert([500, 502, 503][self.rng.random_range(0..3)]);
             }
             for (rate, fault) in [
                 (rule.malformed_rate, BodyFault::Malformed),
@@ -100,7 +113,11 @@ mod tests {
     fn burst_then_clean_and_endpoint_scoping() {
         let mut s = FaultState::new(FaultConfig {
             seed: 1,
-            rules: vec![FaultRule { endpoint: Some("/members".into()), burst: 2, ..Default::default() }],
+            rules: vec![FaultRule {
+                endpoint: Some("/members".into()),
+                burst: 2,
+                ..Default::default()
+            }],
         });
         assert_eq!(s.plan("GET /v2/orgs/{org_id}/teams").status, None);
         assert_eq!(s.plan("GET /v2/orgs/{org_id}/members").status, Some(429));
@@ -110,7 +127,13 @@ mod tests {
 
     #[test]
     fn deterministic_from_seed() {
-        let cfg = FaultConfig { seed: 9, rules: vec![FaultRule { error_rate: 0.5, ..Default::default() }] };
+        let cfg = FaultConfig {
+            seed: 9,
+            rules: vec![FaultRule {
+                error_rate: 0.5,
+                ..Default::default()
+            }],
+        };
         let run = |c: &FaultConfig| {
             let mut s = FaultState::new(c.clone());
             (0..50).map(|_| s.plan("x").status).collect::<Vec<_>>()
@@ -118,6 +141,9 @@ mod tests {
         let a = run(&cfg);
         assert_eq!(a, run(&cfg));
         let errors = a.iter().filter(|s| s.is_some()).count();
-        assert!((10..40).contains(&errors), "{errors} errors of 50 at rate 0.5");
+        assert!(
+            (10..40).contains(&errors),
+            "{errors} errors of 50 at rate 0.5"
+        );
     }
 }

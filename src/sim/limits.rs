@@ -14,11 +14,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AppState,
-    faults::BodyFault,
-    rest, scim,
-};
+use super::{AppState, faults::BodyFault, rest, scim};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointStats {
@@ -57,7 +53,9 @@ fn rest_credits(endpoint: &str) -> u64 {
     const L2: u64 = 100;
     const L3: u64 = 500;
     match endpoint {
-        "GET /v2/orgs/{org_id}" | "GET /v2/orgs/{org_id}/members" | "GET /v2/orgs/{org_id}/members/{member_id}" => L3,
+        "GET /v2/orgs/{org_id}"
+        | "GET /v2/orgs/{org_id}/members"
+        | "GET /v2/orgs/{org_id}/members/{member_id}" => L3,
         "GET /v2/orgs/{org_id}/teams/{team_id}/members"
         | "POST /v2/orgs/{org_id}/teams/{team_id}/members"
         | "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}" => L2,
@@ -87,16 +85,24 @@ struct Charge {
 impl Limits {
     fn charge(&mut self, key: &str, window: Duration, limit: u64, cost: u64) -> Charge {
         let now = Instant::now();
-        let w = self.windows.entry(key.to_string()).or_insert(Window { started: now, used: 0 });
+        let w = self.windows.entry(key.to_string()).or_insert(Window {
+            started: now,
+            used: 0,
+        });
         if now.duration_since(w.started) >= window {
-            *w = Window { started: now, used: 0 };
+            *w = Window {
+                started: now,
+                used: 0,
+            };
         }
         let allowed = w.used + cost <= limit;
         if allowed {
             w.used += cost;
         }
         let left = window.saturating_sub(now.duration_since(w.started));
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Charge {
             limit,
             remaining: limit - w.used,
@@ -107,10 +113,21 @@ impl Limits {
     }
 }
 
-pub async fn gate(State(s): State<AppState>, matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
-    let path = matched.as_ref().map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
+pub async fn gate(
+    State(s): State<AppState>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = matched
+        .as_ref()
+        .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
     let is_scim = path.starts_with("/api/v1/scim");
-    let endpoint = format!("{} {}", req.method(), path.strip_prefix("/api/v1/scim").unwrap_or(&path));
+    let endpoint = format!(
+        "{} {}",
+        req.method(),
+        path.strip_prefix("/api/v1/scim").unwrap_or(&path)
+    );
     let (response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
     let mut stats = s.stats.lock().unwrap_or_else(|e| e.into_inner());
     let status = response.status().as_u16();
@@ -125,20 +142,52 @@ pub async fn gate(State(s): State<AppState>, matched: Option<MatchedPath>, req: 
 }
 
 fn error(is_scim: bool, status: StatusCode, code: &str, message: &str) -> Response {
-    if is_scim { scim::error(status, Some(code), message) } else { rest::error(status, code, message).into_response() }
+    if is_scim {
+        scim::error(status, Some(code), message)
+    } else {
+        rest::error(status, code, message).into_response()
+    }
 }
 
-async fn gated(s: &AppState, endpoint: &str, is_scim: bool, req: Request, next: Next) -> (Response, u64) {
-    let expected = if is_scim { &s.cfg.scim_token } else { &s.cfg.access_token };
+async fn gated(
+    s: &AppState,
+    endpoint: &str,
+    is_scim: bool,
+    req: Request,
+    next: Next,
+) -> (Response, u64) {
+    let expected = if is_scim {
+        &s.cfg.scim_token
+    } else {
+        &s.cfg.access_token
+    };
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match presented {
-        None => return (error(is_scim, StatusCode::UNAUTHORIZED, "tokenNotProvided", "No access token provided"), 0),
+        None => {
+            return (
+                error(
+                    is_scim,
+                    StatusCode::UNAUTHORIZED,
+                    "tokenNotProvided",
+                    "No access token provided",
+                ),
+                0,
+            );
+        }
         Some(t) if t != expected => {
-            return (error(is_scim, StatusCode::UNAUTHORIZED, "tokenNotProvided", "Invalid access token"), 0);
+            return (
+                error(
+                    is_scim,
+                    StatusCode::UNAUTHORIZED,
+                    "tokenNotProvided",
+                    "Invalid access token",
+                ),
+                0,
+            );
         }
         Some(_) => {}
     }
@@ -146,12 +195,20 @@ async fn gated(s: &AppState, endpoint: &str, is_scim: bool, req: Request, next: 
     let charge = {
         let mut limits = s.limits.lock().unwrap_or_else(|e| e.into_inner());
         if is_scim {
-            s.cfg.scim_limits.then(|| limits.charge(endpoint, s.cfg.scim_window, scim_limit(endpoint), 1))
+            s.cfg
+                .scim_limits
+                .then(|| limits.charge(endpoint, s.cfg.scim_window, scim_limit(endpoint), 1))
         } else {
-            s.cfg.rest_budget.map(|b| limits.charge("rest", s.cfg.rest_window, b, rest_credits(endpoint)))
+            s.cfg
+                .rest_budget
+                .map(|b| limits.charge("rest", s.cfg.rest_window, b, rest_credits(endpoint)))
         }
     };
-    let plan = s.faults.lock().unwrap_or_else(|e| e.into_inner()).plan(endpoint);
+    let plan = s
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .plan(endpoint);
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
@@ -188,24 +245,37 @@ fn too_many(s: &AppState, is_scim: bool, charge: Option<&Charge>) -> Response {
             "The user has sent too many requests in a given amount of time",
         )
     } else {
-        rest::error(StatusCode::TOO_MANY_REQUESTS, "tooManyRequests", "Request rate limit exceed").into_response()
+        rest::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "tooManyRequests",
+            "Request rate limit exceed",
+        )
+        .into_response()
     };
     if s.cfg.retry_after {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let wait = charge.map_or(1, |c| c.reset_epoch.saturating_sub(now).max(1));
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
     }
     r
 }
 
 async fn break_body(response: Response, fault: BodyFault) -> Response {
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let body = match fault {
         BodyFault::Malformed => Body::from("{\"data\": [ {\"id\": oops"),
         BodyFault::Truncated => Body::from(bytes.slice(..bytes.len() / 2)),
         BodyFault::Dropped => Body::from_stream(futures::stream::once(async {
-            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("connection dropped by the simulator"))
+            Err::<bytes::Bytes, std::io::Error>(std::io::Error::other(
+                "connection dropped by the simulator",
+            ))
         })),
     };
     let mut response = Response::from_parts(parts, body);
@@ -235,7 +305,10 @@ mod tests {
     fn levels_follow_the_spec() {
         assert_eq!(rest_credits("GET /v2/orgs/{org_id}/members"), 500);
         assert_eq!(rest_credits("GET /v2/orgs/{org_id}/teams"), 50);
-        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/teams/{team_id}/members"), 100);
+        assert_eq!(
+            rest_credits("GET /v2/orgs/{org_id}/teams/{team_id}/members"),
+            100
+        );
         assert_eq!(scim_limit("DELETE /Users/{id}"), 20);
     }
 }

@@ -118,16 +118,25 @@ impl SimHandle {
     }
     /// The organization as it is now.
     pub fn org(&self) -> Org {
-        self.shared.org.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .org
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn stats(&self) -> Stats {
-        self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     pub fn reset_stats(&self) {
         *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
     }
     pub fn set_faults(&self, faults: FaultConfig) {
-        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults::FaultState::new(faults);
+        *self.shared.faults.lock().unwrap_or_else(|e| e.into_inner()) =
+            faults::FaultState::new(faults);
     }
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -156,7 +165,12 @@ pub async fn start(cfg: SimConfig, listener: TcpListener) -> std::io::Result<Sim
             })
             .await;
     });
-    Ok(SimHandle { addr, shared, stop: Some(tx), task })
+    Ok(SimHandle {
+        addr,
+        shared,
+        stop: Some(tx),
+        task,
+    })
 }
 
 fn router(shared: AppState) -> Router {
@@ -188,7 +202,13 @@ async fn reset(State(s): State<AppState>) -> StatusCode {
 }
 
 async fn get_faults(State(s): State<AppState>) -> Json<FaultConfig> {
-    Json(s.faults.lock().unwrap_or_else(|e| e.into_inner()).config.clone())
+    Json(
+        s.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .config
+            .clone(),
+    )
 }
 
 async fn put_faults(State(s): State<AppState>, Json(cfg): Json<FaultConfig>) -> StatusCode {
@@ -197,5 +217,10 @@ async fn put_faults(State(s): State<AppState>, Json(cfg): Json<FaultConfig>) -> 
 }
 
 async fn not_found() -> Response {
-    rest::error(StatusCode::NOT_FOUND, "notFound", "The requested resource was not found").into_response()
+    rest::error(
+        StatusCode::NOT_FOUND,
+        "notFound",
+        "The requested resource was not found",
+    )
+    .into_response()
 }

@@ -24,10 +24,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/orgs/{org_id}/members/{member_id}", get(get_member))
         .route("/v2/orgs/{org_id}/teams", get(list_teams))
         .route("/v2/orgs/{org_id}/teams/{team_id}", get(get_team))
-        .route("/v2/orgs/{org_id}/teams/{team_id}/members", get(list_team_members).post(invite))
+        .route(
+            "/v2/orgs/{org_id}/teams/{team_id}/members",
+            get(list_team_members).post(invite),
+        )
         .route(
             "/v2/orgs/{org_id}/teams/{team_id}/members/{member_id}",
-            get(get_team_member).patch(update_team_member).delete(remove_team_member),
+            get(get_team_member)
+                .patch(update_team_member)
+                .delete(remove_team_member),
         )
 }
 
@@ -35,7 +40,10 @@ type Result<T> = std::result::Result<T, (StatusCode, Json<Value>)>;
 
 /// Miro's REST error body.
 pub fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
-    (status, Json(json!({"status": status.as_u16(), "code": code, "message": message, "type": "error"})))
+    (
+        status,
+        Json(json!({"status": status.as_u16(), "code": code, "message": message, "type": "error"})),
+    )
 }
 
 fn bad(message: &str) -> (StatusCode, Json<Value>) {
@@ -43,7 +51,11 @@ fn bad(message: &str) -> (StatusCode, Json<Value>) {
 }
 
 fn not_found(what: &str) -> (StatusCode, Json<Value>) {
-    error(StatusCode::NOT_FOUND, "notFound", &format!("{what} not found"))
+    error(
+        StatusCode::NOT_FOUND,
+        "notFound",
+        &format!("{what} not found"),
+    )
 }
 
 fn read(s: &AppState) -> std::sync::RwLockReadGuard<'_, Org> {
@@ -55,16 +67,21 @@ fn write(s: &AppState) -> std::sync::RwLockWriteGuard<'_, Org> {
 }
 
 fn check_org(org: &Org, org_id: &str) -> Result<()> {
-    if org.id == org_id { Ok(()) } else { Err(not_found("Organization")) }
+    if org.id == org_id {
+        Ok(())
+    } else {
+        Err(not_found("Organization"))
+    }
 }
 
 async fn token_info(State(s): State<AppState>) -> Json<Value> {
     let org = read(&s);
     let admin = org.members.get(&org.admin_user_id);
     let user = json!({"type": "user", "id": org.admin_user_id, "name": admin.map_or("", |m| m.email.as_str())});
-    let team = org.teams.values().next().map_or(json!({"type": "team", "id": "0", "name": ""}), |t| {
-        json!({"type": "team", "id": t.id, "name": t.name})
-    });
+    let team = org.teams.values().next().map_or(
+        json!({"type": "team", "id": "0", "name": ""}),
+        |t| json!({"type": "team", "id": t.id, "name": t.name}),
+    );
     Json(json!({
         "type": "oauth-token",
         "organization": {"type": "organization", "id": org.id, "name": org.name},
@@ -119,9 +136,15 @@ fn limit(q: &HashMap<String, String>) -> Result<usize> {
     }
 }
 
-fn one_of<'a>(q: &'a HashMap<String, String>, key: &str, allowed: &[&str]) -> Result<Option<&'a str>> {
+fn one_of<'a>(
+    q: &'a HashMap<String, String>,
+    key: &str,
+    allowed: &[&str],
+) -> Result<Option<&'a str>> {
     match q.get(key) {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(bad(&format!("{key} has an invalid value '{v}'"))),
+        Some(v) if !allowed.contains(&v.as_str()) => {
+            Err(bad(&format!("{key} has an invalid value '{v}'")))
+        }
         v => Ok(v.map(String::as_str)),
     }
 }
@@ -142,7 +165,11 @@ fn cursor_page<'a, T: 'a>(
         }
         data.push((id, to_json(id, item)));
     }
-    let next = if more { data.last().map(|(id, _)| (*id).clone()) } else { None };
+    let next = if more {
+        data.last().map(|(id, _)| (*id).clone())
+    } else {
+        None
+    };
     let mut page = json!({"limit": limit, "size": data.len(), "type": "cursor-list",
         "data": data.into_iter().map(|(_, v)| v).collect::<Vec<_>>()});
     match (next, s.cfg.last_cursor) {
@@ -171,7 +198,11 @@ async fn list_members(
     let org = read(&s);
     check_org(&org, &org_id)?;
     if let Some(emails) = q.get("emails") {
-        let wanted: Vec<&str> = emails.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+        let wanted: Vec<&str> = emails
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
         if wanted.len() > 10 {
             return Err(bad("emails accepts at most 10 addresses"));
         }
@@ -194,7 +225,9 @@ async fn list_members(
         Some(v) => return Err(bad(&format!("active must be true or false, not '{v}'"))),
     };
     let items = after(&org.members, q.get("cursor")).filter(|(_, m)| {
-        role.is_none_or(|r| m.role == r) && license.is_none_or(|l| m.license == l) && active.is_none_or(|a| m.active == a)
+        role.is_none_or(|r| m.role == r)
+            && license.is_none_or(|l| m.license == l)
+            && active.is_none_or(|a| m.active == a)
     });
     Ok(Json(cursor_page(&s, items, limit, |_, m| member_json(m))))
 }
@@ -205,7 +238,10 @@ async fn get_member(
 ) -> Result<Json<Value>> {
     let org = read(&s);
     check_org(&org, &org_id)?;
-    org.members.get(&member_id).map(|m| Json(member_json(m))).ok_or_else(|| not_found("Organization member"))
+    org.members
+        .get(&member_id)
+        .map(|m| Json(member_json(m)))
+        .ok_or_else(|| not_found("Organization member"))
 }
 
 async fn list_teams(
@@ -217,8 +253,10 @@ async fn list_teams(
     check_org(&org, &org_id)?;
     let limit = limit(&q)?;
     let name = q.get("name").map(|n| n.to_lowercase());
-    let items = after(&org.teams, q.get("cursor"))
-        .filter(|(_, t)| name.as_ref().is_none_or(|n| t.name.to_lowercase().contains(n.as_str())));
+    let items = after(&org.teams, q.get("cursor")).filter(|(_, t)| {
+        name.as_ref()
+            .is_none_or(|n| t.name.to_lowercase().contains(n.as_str()))
+    });
     Ok(Json(cursor_page(&s, items, limit, |_, t| team_json(t))))
 }
 
@@ -227,7 +265,10 @@ fn team<'a>(org: &'a Org, org_id: &str, team_id: &str) -> Result<&'a Team> {
     org.teams.get(team_id).ok_or_else(|| not_found("Team"))
 }
 
-async fn get_team(State(s): State<AppState>, Path((org_id, team_id)): Path<(String, String)>) -> Result<Json<Value>> {
+async fn get_team(
+    State(s): State<AppState>,
+    Path((org_id, team_id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
     let org = read(&s);
     Ok(Json(team_json(team(&org, &org_id, &team_id)?)))
 }
@@ -241,8 +282,11 @@ async fn list_team_members(
     let t = team(&org, &org_id, &team_id)?;
     let limit = limit(&q)?;
     let role = one_of(&q, "role", TEAM_ROLES)?;
-    let items = after(&t.members, q.get("cursor")).filter(|(_, m)| role.is_none_or(|r| m.role == r));
-    Ok(Json(cursor_page(&s, items, limit, |id, m| team_member_json(&team_id, id, m))))
+    let items =
+        after(&t.members, q.get("cursor")).filter(|(_, m)| role.is_none_or(|r| m.role == r));
+    Ok(Json(cursor_page(&s, items, limit, |id, m| {
+        team_member_json(&team_id, id, m)
+    })))
 }
 
 async fn get_team_member(
@@ -251,7 +295,10 @@ async fn get_team_member(
 ) -> Result<Json<Value>> {
     let org = read(&s);
     let t = team(&org, &org_id, &team_id)?;
-    let m = t.members.get(&member_id).ok_or_else(|| not_found("Team member"))?;
+    let m = t
+        .members
+        .get(&member_id)
+        .ok_or_else(|| not_found("Team member"))?;
     Ok(Json(team_member_json(&team_id, &member_id, m)))
 }
 
@@ -274,7 +321,10 @@ async fn invite(
     body: Bytes,
 ) -> Result<Response> {
     let v = parse_body(&body)?;
-    let email = v.get("email").and_then(Value::as_str).ok_or_else(|| bad("email is required"))?;
+    let email = v
+        .get("email")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("email is required"))?;
     let role = writable_role(&v)?.unwrap_or_else(|| "member".into());
     let mut org = write(&s);
     team(&org, &org_id, &team_id)?;
@@ -285,12 +335,25 @@ async fn invite(
         return Err(bad("Deactivated users cannot be added to teams"));
     }
     let (uid, by) = (user.id.clone(), org.admin_user_id.clone());
-    let t = org.teams.get_mut(&team_id).ok_or_else(|| not_found("Team"))?;
+    let t = org
+        .teams
+        .get_mut(&team_id)
+        .ok_or_else(|| not_found("Team"))?;
     if t.members.contains_key(&uid) {
-        return Err(error(StatusCode::CONFLICT, "conflict", "User is already a member of the team"));
+        return Err(error(
+            StatusCode::CONFLICT,
+            "conflict",
+            "User is already a member of the team",
+        ));
     }
     let now = now_rfc3339();
-    let m = TeamMembership { role, created_at: now.clone(), created_by: by.clone(), modified_at: now, modified_by: by };
+    let m = TeamMembership {
+        role,
+        created_at: now.clone(),
+        created_by: by.clone(),
+        modified_at: now,
+        modified_by: by,
+    };
     let body = team_member_json(&team_id, &uid, &m);
     t.members.insert(uid, m);
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -306,8 +369,14 @@ async fn update_team_member(
     let mut org = write(&s);
     team(&org, &org_id, &team_id)?;
     let by = org.admin_user_id.clone();
-    let t = org.teams.get_mut(&team_id).ok_or_else(|| not_found("Team"))?;
-    let m = t.members.get_mut(&member_id).ok_or_else(|| not_found("Team member"))?;
+    let t = org
+        .teams
+        .get_mut(&team_id)
+        .ok_or_else(|| not_found("Team"))?;
+    let m = t
+        .members
+        .get_mut(&member_id)
+        .ok_or_else(|| not_found("Team member"))?;
     m.role = role;
     m.modified_at = now_rfc3339();
     m.modified_by = by;
@@ -320,7 +389,12 @@ async fn remove_team_member(
 ) -> Result<StatusCode> {
     let mut org = write(&s);
     team(&org, &org_id, &team_id)?;
-    let t = org.teams.get_mut(&team_id).ok_or_else(|| not_found("Team"))?;
-    t.members.remove(&member_id).ok_or_else(|| not_found("Team member"))?;
+    let t = org
+        .teams
+        .get_mut(&team_id)
+        .ok_or_else(|| not_found("Team"))?;
+    t.members
+        .remove(&member_id)
+        .ok_or_else(|| not_found("Team member"))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 
 use super::{
     AppState,
-    state::{Member, Org, PREBUILT_ADMIN_ROLES, TeamMembership, license_to_user_type, now_rfc3339, user_type_to_license},
+    state::{
+        Member, Org, PREBUILT_ADMIN_ROLES, TeamMembership, license_to_user_type, now_rfc3339,
+        user_type_to_license,
+    },
 };
 
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -23,31 +26,69 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/Users", get(list_users).post(create_user))
-        .route("/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route(
+            "/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
         .route("/ServiceProviderConfig", get(service_provider_config))
 }
 
 /// SCIM's error body: `status` is a string and `scimType` is optional.
 pub fn error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
-    let mut body = json!({"schemas": [ERROR_SCHEMA], "status": status.as_u16().to_string(), "detail": detail});
+    let mut body =
+        json!({"schemas": [ERROR_SCHEMA], "status": status.as_u16().to_string(), "detail": detail});
     if let Some(t) = scim_type {
         body["scimType"] = json!(t);
     }
-    (status, [(header::CONTENT_TYPE, "application/scim+json")], Json(body)).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        Json(body),
+    )
+        .into_response()
 }
 
-type Result<T> = std::result::Result<T, Response>;
-
-fn bad(scim_type: &str, detail: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+/// A SCIM error on its way out.
+pub struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
 }
 
-fn not_found(id: &str) -> Response {
-    error(StatusCode::NOT_FOUND, None, &format!("No valid resources: [{{memberId={id}, display=null}}]"))
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        error(self.status, self.scim_type, &self.detail)
+    }
+}
+
+type Result<T> = std::result::Result<T, ScimError>;
+
+fn bad(scim_type: &'static str, detail: &str) -> ScimError {
+    ScimError {
+        status: StatusCode::BAD_REQUEST,
+        scim_type: Some(scim_type),
+        detail: detail.into(),
+    }
+}
+
+fn not_found(id: &str) -> ScimError {
+    ScimError {
+        status: StatusCode::NOT_FOUND,
+        scim_type: None,
+        detail: format!("No valid resources: [{{memberId={id}, display=null}}]"),
+    }
 }
 
 fn scim_json(status: StatusCode, v: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/scim+json")], Json(v)).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        Json(v),
+    )
+        .into_response()
 }
 
 fn user_json(org: &Org, m: &Member, base: &str) -> Value {
@@ -90,12 +131,21 @@ fn display_name(m: &Member) -> String {
     if let Some(d) = m.display_name.as_ref().filter(|d| !d.is_empty()) {
         return d.clone();
     }
-    let full = format!("{} {}", m.given_name, m.family_name).trim().to_string();
-    if full.is_empty() { m.email.clone() } else { full }
+    let full = format!("{} {}", m.given_name, m.family_name)
+        .trim()
+        .to_string();
+    if full.is_empty() {
+        m.email.clone()
+    } else {
+        full
+    }
 }
 
 fn base_url(headers: &axum::http::HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     format!("http://{host}/api/v1/scim")
 }
 
@@ -110,7 +160,11 @@ struct Clause {
 /// with `eq`, `ne`, `co`, `sw` on userName, id, displayName, active, userType, emails.value.
 fn parse_filter(filter: &str) -> std::result::Result<(Vec<Clause>, bool), String> {
     let lower = filter.to_ascii_lowercase();
-    let (joiner, any) = if lower.contains(" and ") { (" and ", false) } else { (" or ", true) };
+    let (joiner, any) = if lower.contains(" and ") {
+        (" and ", false)
+    } else {
+        (" or ", true)
+    };
     let mut clauses = Vec::new();
     let mut rest = filter;
     loop {
@@ -126,7 +180,11 @@ fn parse_filter(filter: &str) -> std::result::Result<(Vec<Clause>, bool), String
             return Err(format!("Unsupported filter operator '{op}'"));
         }
         let value = value.trim().trim_matches('"').to_string();
-        clauses.push(Clause { attr: attr.to_ascii_lowercase(), op, value });
+        clauses.push(Clause {
+            attr: attr.to_ascii_lowercase(),
+            op,
+            value,
+        });
         match idx {
             Some(i) => rest = &rest[i + joiner.len()..],
             None => break,
@@ -160,21 +218,34 @@ async fn list_users(
 ) -> Result<Response> {
     let start: usize = match q.get("startIndex") {
         None => 1,
-        Some(v) => v.parse::<usize>().map_err(|_| bad("invalidValue", "startIndex must be a positive integer"))?.max(1),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| bad("invalidValue", "startIndex must be a positive integer"))?
+            .max(1),
     };
     let count: usize = match q.get("count") {
         None => 100,
-        Some(v) => v.parse::<usize>().map_err(|_| bad("invalidValue", "count must be a non-negative integer"))?.min(1000),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| bad("invalidValue", "count must be a non-negative integer"))?
+            .min(1000),
     };
-    let filter = q.get("filter").map(|f| parse_filter(f)).transpose().map_err(|e| bad("invalidFilter", &e))?;
+    let filter = q
+        .get("filter")
+        .map(|f| parse_filter(f))
+        .transpose()
+        .map_err(|e| bad("invalidFilter", &e))?;
     let org = s.org.read().unwrap_or_else(|e| e.into_inner());
     let base = base_url(&headers);
     let visible = |m: &&Member| m.is_scim_visible();
     let matched: Vec<&Member> = match &filter {
         // A pure `id eq` disjunction is answered by lookup, as a real index would.
         Some((clauses, true)) if clauses.iter().all(|c| c.attr == "id" && c.op == "eq") => {
-            let mut ms: Vec<&Member> =
-                clauses.iter().filter_map(|c| org.members.get(&c.value)).filter(visible).collect();
+            let mut ms: Vec<&Member> = clauses
+                .iter()
+                .filter_map(|c| org.members.get(&c.value))
+                .filter(visible)
+                .collect();
             ms.sort_by(|a, b| a.id.cmp(&b.id));
             ms.dedup_by(|a, b| a.id == b.id);
             ms
@@ -196,7 +267,12 @@ async fn list_users(
         }
         None => org.members.values().filter(visible).collect(),
     };
-    let page: Vec<Value> = matched.iter().skip(start - 1).take(count).map(|m| user_json(&org, m, &base)).collect();
+    let page: Vec<Value> = matched
+        .iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|m| user_json(&org, m, &base))
+        .collect();
     Ok(scim_json(
         StatusCode::OK,
         json!({"schemas": [LIST_SCHEMA], "totalResults": matched.len(), "startIndex": start,
@@ -205,17 +281,32 @@ async fn list_users(
 }
 
 fn visible_member<'a>(org: &'a Org, id: &str) -> Result<&'a Member> {
-    org.members.get(id).filter(|m| m.is_scim_visible()).ok_or_else(|| not_found(id))
+    org.members
+        .get(id)
+        .filter(|m| m.is_scim_visible())
+        .ok_or_else(|| not_found(id))
 }
 
-async fn get_user(State(s): State<AppState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Result<Response> {
+async fn get_user(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let org = s.org.read().unwrap_or_else(|e| e.into_inner());
     let m = visible_member(&org, &id)?;
-    Ok(scim_json(StatusCode::OK, user_json(&org, m, &base_url(&headers))))
+    Ok(scim_json(
+        StatusCode::OK,
+        user_json(&org, m, &base_url(&headers)),
+    ))
 }
 
 fn parse(body: &Bytes) -> Result<Value> {
-    serde_json::from_slice(body).map_err(|e| bad("invalidSyntax", &format!("Request body is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        bad(
+            "invalidSyntax",
+            &format!("Request body is not valid JSON: {e}"),
+        )
+    })
 }
 
 fn valid_email(e: &str) -> bool {
@@ -231,10 +322,16 @@ fn names(v: &Value) -> Result<Option<(String, String)>> {
             let g = n.get("givenName").and_then(Value::as_str).unwrap_or("");
             let f = n.get("familyName").and_then(Value::as_str).unwrap_or("");
             if g.is_empty() || f.is_empty() {
-                return Err(bad("invalidValue", "name.givenName and name.familyName are required"));
+                return Err(bad(
+                    "invalidValue",
+                    "name.givenName and name.familyName are required",
+                ));
             }
             if g.chars().count() + f.chars().count() > 60 {
-                return Err(bad("invalidValue", "givenName and familyName together must be at most 60 characters"));
+                return Err(bad(
+                    "invalidValue",
+                    "givenName and familyName together must be at most 60 characters",
+                ));
             }
             Ok(Some((g.into(), f.into())))
         }
@@ -244,24 +341,46 @@ fn names(v: &Value) -> Result<Option<(String, String)>> {
 fn license_from(v: &Value) -> Result<Option<&'static str>> {
     match v.get("userType").and_then(Value::as_str) {
         None => Ok(None),
-        Some(t) => user_type_to_license(t)
-            .map(Some)
-            .ok_or_else(|| bad("invalidValue", &format!("userType '{t}' is not a license of this organization"))),
+        Some(t) => user_type_to_license(t).map(Some).ok_or_else(|| {
+            bad(
+                "invalidValue",
+                &format!("userType '{t}' is not a license of this organization"),
+            )
+        }),
     }
 }
 
-async fn create_user(State(s): State<AppState>, headers: axum::http::HeaderMap, body: Bytes) -> Result<Response> {
+async fn create_user(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let v = parse(&body)?;
-    let user_name = v.get("userName").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+    let user_name = v
+        .get("userName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     if !valid_email(&user_name) {
-        return Err(bad("invalidValue", &format!("User name '{user_name}' is invalid: 'must be an email'")));
+        return Err(bad(
+            "invalidValue",
+            &format!("User name '{user_name}' is invalid: 'must be an email'"),
+        ));
     }
     let (given, family) = names(&v)?.unwrap_or_default();
     let license = license_from(&v)?.unwrap_or("full");
-    let display = v.get("displayName").and_then(Value::as_str).filter(|d| !d.is_empty()).map(String::from);
+    let display = v
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty())
+        .map(String::from);
     let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
     if org.member_by_email(&user_name).is_some() {
-        return Err(bad("invalidValue", &format!("User name '{user_name}' is invalid: 'not unique'")));
+        return Err(bad(
+            "invalidValue",
+            &format!("User name '{user_name}' is invalid: 'not unique'"),
+        ));
     }
     let id = org.next_id();
     let now = now_rfc3339();
@@ -283,7 +402,13 @@ async fn create_user(State(s): State<AppState>, headers: axum::http::HeaderMap, 
     if let Some(t) = org.teams.values_mut().next() {
         t.members.insert(
             id.clone(),
-            TeamMembership { role: "member".into(), created_at: now.clone(), created_by: by.clone(), modified_at: now, modified_by: by },
+            TeamMembership {
+                role: "member".into(),
+                created_at: now.clone(),
+                created_by: by.clone(),
+                modified_at: now,
+                modified_by: by,
+            },
         );
     }
     org.members.insert(id.clone(), member);
@@ -309,7 +434,12 @@ fn org_role(value: &str) -> Result<String> {
     match value.to_ascii_uppercase().as_str() {
         "ORGANIZATION_INTERNAL_ADMIN" => Ok("organization_internal_admin".into()),
         "ORGANIZATION_INTERNAL_USER" => Ok("organization_internal_user".into()),
-        _ => Err(bad("invalidValue", &format!("Role '{value}' is not supported: only ORGANIZATION_INTERNAL_ADMIN or ORGANIZATION_INTERNAL_USER"))),
+        _ => Err(bad(
+            "invalidValue",
+            &format!(
+                "Role '{value}' is not supported: only ORGANIZATION_INTERNAL_ADMIN or ORGANIZATION_INTERNAL_USER"
+            ),
+        )),
     }
 }
 
@@ -318,31 +448,60 @@ fn admin_role_name(value: &str) -> Result<String> {
         return Err(bad("invalidValue", "An admin role needs a name"));
     }
     // Prebuilt names are canonicalised; anything else is a custom admin role.
-    Ok(PREBUILT_ADMIN_ROLES.iter().find(|p| p.eq_ignore_ascii_case(value)).map_or(value.to_string(), |p| p.to_string()))
+    Ok(PREBUILT_ADMIN_ROLES
+        .iter()
+        .find(|p| p.eq_ignore_ascii_case(value))
+        .map_or(value.to_string(), |p| p.to_string()))
 }
 
 /// Apply one PATCH operation to a copy of the member.
 fn apply(m: &mut Member, op: &Value) -> Result<()> {
-    let kind = op.get("op").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let kind = op
+        .get("op")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
     let value = op.get("value").cloned().unwrap_or(Value::Null);
     let deactivated_guard = |m: &Member| {
-        if m.active { Ok(()) } else { Err(bad("mutability", "userName, userType and roles cannot be changed while the user is deactivated")) }
+        if m.active {
+            Ok(())
+        } else {
+            Err(bad(
+                "mutability",
+                "userName, userType and roles cannot be changed while the user is deactivated",
+            ))
+        }
     };
     match (kind.as_str(), path.to_ascii_lowercase().as_str()) {
-        ("replace", "active") => m.active = as_bool(&value).ok_or_else(|| bad("invalidValue", "active must be a boolean"))?,
+        ("replace", "active") => {
+            m.active =
+                as_bool(&value).ok_or_else(|| bad("invalidValue", "active must be a boolean"))?
+        }
         ("replace", "displayname") => {
-            let d = value.as_str().ok_or_else(|| bad("invalidValue", "displayName must be a string"))?;
+            let d = value
+                .as_str()
+                .ok_or_else(|| bad("invalidValue", "displayName must be a string"))?;
             if d.chars().count() > 60 {
-                return Err(bad("invalidValue", "displayName must be at most 60 characters"));
+                return Err(bad(
+                    "invalidValue",
+                    "displayName must be at most 60 characters",
+                ));
             }
             m.display_name = Some(d.into());
         }
         ("replace", "usertype") => {
             deactivated_guard(m)?;
-            let t = value.as_str().ok_or_else(|| bad("invalidValue", "userType must be a string"))?;
+            let t = value
+                .as_str()
+                .ok_or_else(|| bad("invalidValue", "userType must be a string"))?;
             m.license = user_type_to_license(t)
-                .ok_or_else(|| bad("invalidValue", &format!("userType '{t}' is not a license of this organization")))?
+                .ok_or_else(|| {
+                    bad(
+                        "invalidValue",
+                        &format!("userType '{t}' is not a license of this organization"),
+                    )
+                })?
                 .into();
         }
         ("replace", "roles[primary eq true].value") => {
@@ -351,21 +510,45 @@ fn apply(m: &mut Member, op: &Value) -> Result<()> {
         }
         ("add", "roles") => {
             deactivated_guard(m)?;
-            let items = value.as_array().cloned().unwrap_or_else(|| vec![value.clone()]);
+            let items = value
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![value.clone()]);
             for item in items {
-                let name = admin_role_name(item.get("value").and_then(Value::as_str).unwrap_or_default())?;
+                let name = admin_role_name(
+                    item.get("value")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )?;
                 if !m.admin_roles.iter().any(|r| r.name == name) {
-                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) { "prebuilt" } else { "custom" };
-                    m.admin_roles.push(super::state::AdminRole { kind: kind.into(), name });
+                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) {
+                        "prebuilt"
+                    } else {
+                        "custom"
+                    };
+                    m.admin_roles.push(super::state::AdminRole {
+                        kind: kind.into(),
+                        name,
+                    });
                 }
             }
         }
         ("remove", p) if p.starts_with("roles[value eq ") => {
             deactivated_guard(m)?;
-            let name = path["roles[value eq ".len()..].trim_end_matches(']').trim().trim_matches('"').to_string();
-            m.admin_roles.retain(|r| !r.name.eq_ignore_ascii_case(&name));
+            let name = path["roles[value eq ".len()..]
+                .trim_end_matches(']')
+                .trim()
+                .trim_matches('"')
+                .to_string();
+            m.admin_roles
+                .retain(|r| !r.name.eq_ignore_ascii_case(&name));
         }
-        _ => return Err(bad("invalidPath", &format!("Unsupported PATCH operation '{kind}' on path '{path}'"))),
+        _ => {
+            return Err(bad(
+                "invalidPath",
+                &format!("Unsupported PATCH operation '{kind}' on path '{path}'"),
+            ));
+        }
     }
     Ok(())
 }
@@ -388,7 +571,10 @@ async fn patch_user(
         apply(&mut m, op)?;
     }
     org.members.insert(id.clone(), m);
-    Ok(scim_json(StatusCode::OK, user_json(&org, &org.members[&id], &base_url(&headers))))
+    Ok(scim_json(
+        StatusCode::OK,
+        user_json(&org, &org.members[&id], &base_url(&headers)),
+    ))
 }
 
 async fn replace_user(
@@ -413,10 +599,16 @@ async fn replace_user(
     if m.active {
         if let Some(u) = v.get("userName").and_then(Value::as_str) {
             if !valid_email(u) {
-                return Err(bad("invalidValue", &format!("User name '{u}' is invalid: 'must be an email'")));
+                return Err(bad(
+                    "invalidValue",
+                    &format!("User name '{u}' is invalid: 'must be an email'"),
+                ));
             }
             if org.member_by_email(u).is_some_and(|o| o.id != id) {
-                return Err(bad("invalidValue", &format!("User name '{u}' is invalid: 'not unique'")));
+                return Err(bad(
+                    "invalidValue",
+                    &format!("User name '{u}' is invalid: 'not unique'"),
+                ));
             }
             m.email = u.into();
         }
@@ -431,30 +623,51 @@ async fn replace_user(
                     m.role = org_role(value)?;
                 } else {
                     let name = admin_role_name(value)?;
-                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) { "prebuilt" } else { "custom" };
-                    admin_roles.push(super::state::AdminRole { kind: kind.into(), name });
+                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) {
+                        "prebuilt"
+                    } else {
+                        "custom"
+                    };
+                    admin_roles.push(super::state::AdminRole {
+                        kind: kind.into(),
+                        name,
+                    });
                 }
             }
             m.admin_roles = admin_roles;
         }
     }
     org.members.insert(id.clone(), m);
-    Ok(scim_json(StatusCode::OK, user_json(&org, &org.members[&id], &base_url(&headers))))
+    Ok(scim_json(
+        StatusCode::OK,
+        user_json(&org, &org.members[&id], &base_url(&headers)),
+    ))
 }
 
 async fn delete_user(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode> {
     let mut org = s.org.write().unwrap_or_else(|e| e.into_inner());
     let m = visible_member(&org, &id)?;
     let is_admin = m.role == "organization_internal_admin";
-    let admins = org.members.values().filter(|o| o.active && o.role == "organization_internal_admin").count();
+    let admins = org
+        .members
+        .values()
+        .filter(|o| o.active && o.role == "organization_internal_admin")
+        .count();
     if is_admin && admins <= 1 {
-        return Err(bad("mutability", "The last admin of the organization cannot be deleted"));
+        return Err(bad(
+            "mutability",
+            "The last admin of the organization cannot be deleted",
+        ));
     }
     let last_team_admin = org.teams.values().find(|t| {
-        t.members.get(&id).is_some_and(|tm| tm.role == "admin") && t.members.values().filter(|tm| tm.role == "admin").count() == 1
+        t.members.get(&id).is_some_and(|tm| tm.role == "admin")
+            && t.members.values().filter(|tm| tm.role == "admin").count() == 1
     });
     if let Some(t) = last_team_admin {
-        return Err(bad("mutability", &format!("The last admin of team '{}' cannot be deleted", t.name)));
+        return Err(bad(
+            "mutability",
+            &format!("The last admin of team '{}' cannot be deleted", t.name),
+        ));
     }
     org.remove_member(&id);
     Ok(StatusCode::NO_CONTENT)

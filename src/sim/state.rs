@@ -12,8 +12,17 @@ pub const ORG_ROLES: &[&str] = &[
     "unknown",
 ];
 /// Licenses Miro reports on members (`OrganizationMember.license`).
-pub const LICENSES: &[&str] =
-    &["advanced", "standard", "basic", "full", "occasional", "free", "free_restricted", "full_trial", "unknown"];
+pub const LICENSES: &[&str] = &[
+    "advanced",
+    "standard",
+    "basic",
+    "full",
+    "occasional",
+    "free",
+    "free_restricted",
+    "full_trial",
+    "unknown",
+];
 /// Team roles Miro reports on team members.
 pub const TEAM_ROLES: &[&str] = &["non_team", "member", "admin", "team_guest"];
 pub const PREBUILT_ADMIN_ROLES: &[&str] = &["Content Admin", "User Admin", "Security Admin"];
@@ -50,7 +59,10 @@ pub struct Member {
 impl Member {
     /// Guests are not SCIM users ("The list returns only organization members").
     pub fn is_scim_visible(&self) -> bool {
-        !matches!(self.role.as_str(), "organization_external_user" | "organization_team_guest_user")
+        !matches!(
+            self.role.as_str(),
+            "organization_external_user" | "organization_team_guest_user"
+        )
     }
 }
 
@@ -102,13 +114,20 @@ impl Org {
     pub fn next_id(&self) -> String {
         let max_member = self.members.keys().next_back();
         let max_team = self.teams.keys().next_back();
-        let max = max_member.into_iter().chain(max_team).max().cloned().unwrap_or_else(|| format_id(0));
+        let max = max_member
+            .into_iter()
+            .chain(max_team)
+            .max()
+            .cloned()
+            .unwrap_or_else(|| format_id(0));
         let n: u64 = max.parse().unwrap_or(3_074_457_345_600_000_000);
         format!("{:019}", n + 1)
     }
 
     pub fn member_by_email(&self, email: &str) -> Option<&Member> {
-        self.members.values().find(|m| m.email.eq_ignore_ascii_case(email))
+        self.members
+            .values()
+            .find(|m| m.email.eq_ignore_ascii_case(email))
     }
 
     pub fn memberships(&self) -> usize {
@@ -167,7 +186,12 @@ pub fn epoch_to_rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 // Howard Hinnant's days-to-civil algorithm.

@@ -4,7 +4,11 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use miro_connector::{
     connector::ConnectorError,
-    miro::{Miro, MiroError, MiroSettings, RetryPolicy, models::{NewScimUser, TeamRole}, rest::MemberFilter},
+    miro::{
+        Miro, MiroError, MiroSettings, RetryPolicy,
+        models::{NewScimUser, TeamRole},
+        rest::MemberFilter,
+    },
     sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
 };
 use secrecy::SecretString;
@@ -19,7 +23,11 @@ fn miro(sim: &SimHandle, token: &str, attempts: u32, timeout: Duration) -> Miro 
         access_token: SecretString::from(token.to_string()),
         scim_token: Some(SecretString::from(sim.scim_token().to_string())),
         timeout,
-        retry: RetryPolicy { max_attempts: attempts, base_delay: Duration::from_millis(20), ..Default::default() },
+        retry: RetryPolicy {
+            max_attempts: attempts,
+            base_delay: Duration::from_millis(20),
+            ..Default::default()
+        },
     })
     .unwrap()
 }
@@ -29,11 +37,17 @@ fn ok_miro(sim: &SimHandle) -> Miro {
 }
 
 fn faults(rule: FaultRule) -> FaultConfig {
-    FaultConfig { seed: 3, rules: vec![rule] }
+    FaultConfig {
+        seed: 3,
+        rules: vec![rule],
+    }
 }
 
 fn members_rule() -> FaultRule {
-    FaultRule { endpoint: Some("GET /v2/orgs/{org_id}/members".into()), ..Default::default() }
+    FaultRule {
+        endpoint: Some("GET /v2/orgs/{org_id}/members".into()),
+        ..Default::default()
+    }
 }
 
 fn code(e: MiroError) -> (Code, String) {
@@ -48,21 +62,58 @@ async fn lists_of_many_pages_cost_one_request_per_page() {
     let sim = sim_with(350, 3).await;
     let m = ok_miro(&sim);
     let org = sim.org();
-    let pages: Vec<_> = m.rest.members(&org.id, &MemberFilter::default()).try_collect().await.unwrap();
+    let pages: Vec<_> = m
+        .rest
+        .members(&org.id, &MemberFilter::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(pages.len(), 4);
     let all: Vec<String> = pages.into_iter().flatten().map(|m| m.id).collect();
     assert_eq!(all, org.members.keys().cloned().collect::<Vec<_>>());
     assert_eq!(sim.stats().requests_to(MEMBERS), 4, "ceil(350/100)");
     let big = org.teams.values().max_by_key(|t| t.members.len()).unwrap();
-    let got: Vec<_> = m.rest.team_members(&org.id, &big.id).try_collect::<Vec<_>>().await.unwrap().into_iter().flatten().collect();
+    let got: Vec<_> = m
+        .rest
+        .team_members(&org.id, &big.id)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(got.len(), big.members.len());
-    assert_eq!(sim.stats().requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/members") as usize, big.members.len().div_ceil(100));
+    assert_eq!(
+        sim.stats()
+            .requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/members") as usize,
+        big.members.len().div_ceil(100)
+    );
     // Filters go to Miro, not applied locally.
-    let filter = MemberFilter { active: Some(false), ..Default::default() };
-    let inactive: Vec<_> = m.rest.members(&org.id, &filter).try_collect::<Vec<_>>().await.unwrap().into_iter().flatten().collect();
-    assert_eq!(inactive.len(), org.members.values().filter(|m| !m.active).count());
-    let two = ["nobody@example.com", org.members.values().nth(3).unwrap().email.as_str()];
-    assert_eq!(m.rest.members_by_emails(&org.id, &two).await.unwrap().len(), 1);
+    let filter = MemberFilter {
+        active: Some(false),
+        ..Default::default()
+    };
+    let inactive: Vec<_> = m
+        .rest
+        .members(&org.id, &filter)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        inactive.len(),
+        org.members.values().filter(|m| !m.active).count()
+    );
+    let two = [
+        "nobody@example.com",
+        org.members.values().nth(3).unwrap().email.as_str(),
+    ];
+    assert_eq!(
+        m.rest.members_by_emails(&org.id, &two).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -87,10 +138,22 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
         retry: RetryPolicy::default(),
     })
     .unwrap();
-    let r: Result<Vec<_>, _> = m.rest.members("o", &MemberFilter::default()).try_collect().await;
+    let r: Result<Vec<_>, _> = m
+        .rest
+        .members("o", &MemberFilter::default())
+        .try_collect()
+        .await;
     let e = r.unwrap_err();
-    assert!(matches!(e, MiroError::RepeatedCursor { ref cursor, .. } if cursor == "same"), "{e}");
-    assert!(matches!(m.rest.members_page("o", &MemberFilter::default(), Some("same")).await, Err(MiroError::RepeatedCursor { .. })));
+    assert!(
+        matches!(e, MiroError::RepeatedCursor { ref cursor, .. } if cursor == "same"),
+        "{e}"
+    );
+    assert!(matches!(
+        m.rest
+            .members_page("o", &MemberFilter::default(), Some("same"))
+            .await,
+        Err(MiroError::RepeatedCursor { .. })
+    ));
     assert_eq!(code(e).0, Code::Internal);
 }
 
@@ -99,13 +162,24 @@ async fn a_429_waits_for_retry_after() {
     let mut cfg = SimConfig::new(org(120, 1));
     cfg.retry_after = true;
     cfg.rest_window = Duration::from_secs(2);
-    cfg.faults = faults(FaultRule { burst: 1, ..members_rule() });
+    cfg.faults = faults(FaultRule {
+        burst: 1,
+        ..members_rule()
+    });
     let sim = start_sim(cfg).await;
     let m = ok_miro(&sim);
     let t0 = Instant::now();
-    let page = m.rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap();
+    let page = m
+        .rest
+        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 100);
-    assert!(t0.elapsed() >= Duration::from_millis(900), "waited {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        t0.elapsed()
+    );
     let e = &sim.stats().endpoints[MEMBERS];
     assert_eq!((e.by_status[&429], e.by_status[&200]), (1, 1));
 }
@@ -114,12 +188,22 @@ async fn a_429_waits_for_retry_after() {
 async fn a_429_without_retry_after_waits_for_the_reset() {
     let mut cfg = SimConfig::new(org(120, 1));
     cfg.rest_window = Duration::from_secs(2);
-    cfg.faults = faults(FaultRule { burst: 1, ..members_rule() });
+    cfg.faults = faults(FaultRule {
+        burst: 1,
+        ..members_rule()
+    });
     let sim = start_sim(cfg).await;
     let m = ok_miro(&sim);
     let t0 = Instant::now();
-    m.rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap();
-    assert!(t0.elapsed() >= Duration::from_millis(900), "waited {:?}", t0.elapsed());
+    m.rest
+        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .await
+        .unwrap();
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        t0.elapsed()
+    );
     assert_eq!(sim.stats().rate_limited, 1);
 }
 
@@ -131,19 +215,36 @@ async fn a_low_budget_is_paced_instead_of_hitting_429() {
     let sim = start_sim(cfg).await;
     let m = ok_miro(&sim);
     let t0 = Instant::now();
-    let n: usize = m.rest.members(&sim.org().id, &MemberFilter::default()).map_ok(|p| p.len()).try_fold(0, |a, b| async move { Ok(a + b) }).await.unwrap();
+    let n: usize = m
+        .rest
+        .members(&sim.org().id, &MemberFilter::default())
+        .map_ok(|p| p.len())
+        .try_fold(0, |a, b| async move { Ok(a + b) })
+        .await
+        .unwrap();
     assert_eq!(n, 450);
     assert_eq!(sim.stats().rate_limited, 0, "paced, never refused");
-    assert!(t0.elapsed() >= Duration::from_millis(1500), "5 pages of 500 credits at 1000 per 2 s take two resets");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1500),
+        "5 pages of 500 credits at 1000 per 2 s take two resets"
+    );
     assert!(m.rest_budget().is_some());
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_then_succeed() {
     let mut cfg = SimConfig::new(org(50, 1));
-    cfg.faults = faults(FaultRule { burst: 2, burst_status: Some(503), ..members_rule() });
+    cfg.faults = faults(FaultRule {
+        burst: 2,
+        burst_status: Some(503),
+        ..members_rule()
+    });
     let sim = start_sim(cfg).await;
-    ok_miro(&sim).rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap();
+    ok_miro(&sim)
+        .rest
+        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .await
+        .unwrap();
     let e = &sim.stats().endpoints[MEMBERS];
     assert_eq!((e.by_status[&503], e.by_status[&200]), (2, 1));
 }
@@ -151,10 +252,20 @@ async fn server_errors_are_retried_then_succeed() {
 #[tokio::test]
 async fn an_exhausted_retry_budget_is_unavailable() {
     let mut cfg = SimConfig::new(org(50, 1));
-    cfg.faults = faults(FaultRule { error_rate: 1.0, ..members_rule() });
+    cfg.faults = faults(FaultRule {
+        error_rate: 1.0,
+        ..members_rule()
+    });
     let sim = start_sim(cfg).await;
-    let e = miro(&sim, sim.access_token(), 3, Duration::from_secs(5)).rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap_err();
-    assert!(matches!(e, MiroError::RetriesExhausted { attempts: 3, .. }), "{e}");
+    let e = miro(&sim, sim.access_token(), 3, Duration::from_secs(5))
+        .rest
+        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, MiroError::RetriesExhausted { attempts: 3, .. }),
+        "{e}"
+    );
     assert_eq!(sim.stats().requests_to(MEMBERS), 3);
     let (c, msg) = code(e);
     assert_eq!(c, Code::Unavailable);
@@ -164,42 +275,81 @@ async fn an_exhausted_retry_budget_is_unavailable() {
 #[tokio::test]
 async fn time_outs_and_dropped_connections_are_retried_then_unavailable() {
     for rule in [
-        FaultRule { slow_rate: 1.0, slow_ms: 1500, ..members_rule() },
-        FaultRule { drop_rate: 1.0, ..members_rule() },
+        FaultRule {
+            slow_rate: 1.0,
+            slow_ms: 1500,
+            ..members_rule()
+        },
+        FaultRule {
+            drop_rate: 1.0,
+            ..members_rule()
+        },
     ] {
         let mut cfg = SimConfig::new(org(20, 1));
         cfg.faults = faults(rule.clone());
         let sim = start_sim(cfg).await;
-        let e = miro(&sim, sim.access_token(), 2, Duration::from_millis(300)).rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap_err();
-        assert!(matches!(e, MiroError::RetriesExhausted { attempts: 2, .. }), "{rule:?}: {e}");
+        let e = miro(&sim, sim.access_token(), 2, Duration::from_millis(300))
+            .rest
+            .members_page(&sim.org().id, &MemberFilter::default(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, MiroError::RetriesExhausted { attempts: 2, .. }),
+            "{rule:?}: {e}"
+        );
         assert_eq!(code(e).0, Code::Unavailable);
     }
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_clear_error() {
-    for rule in [FaultRule { malformed_rate: 1.0, ..members_rule() }, FaultRule { truncate_rate: 1.0, ..members_rule() }] {
+    for rule in [
+        FaultRule {
+            malformed_rate: 1.0,
+            ..members_rule()
+        },
+        FaultRule {
+            truncate_rate: 1.0,
+            ..members_rule()
+        },
+    ] {
         let mut cfg = SimConfig::new(org(20, 1));
         cfg.faults = faults(rule);
         let sim = start_sim(cfg).await;
-        let e = ok_miro(&sim).rest.members_page(&sim.org().id, &MemberFilter::default(), None).await.unwrap_err();
+        let e = ok_miro(&sim)
+            .rest
+            .members_page(&sim.org().id, &MemberFilter::default(), None)
+            .await
+            .unwrap_err();
         assert!(matches!(e, MiroError::Decode { .. }), "{e}");
         let (c, msg) = code(e);
         assert_eq!(c, Code::Internal);
-        assert!(msg.contains(MEMBERS) && msg.contains("could not be read"), "{msg}");
+        assert!(
+            msg.contains(MEMBERS) && msg.contains("could not be read"),
+            "{msg}"
+        );
     }
 }
 
 #[tokio::test]
 async fn http_errors_map_to_grpc_codes_and_never_carry_tokens() {
     let mut cfg = SimConfig::new(org(60, 2));
-    cfg.faults = faults(FaultRule { endpoint: Some("GET /v2/orgs/{org_id}/teams".into()), burst: 1, burst_status: Some(403), ..Default::default() });
+    cfg.faults = faults(FaultRule {
+        endpoint: Some("GET /v2/orgs/{org_id}/teams".into()),
+        burst: 1,
+        burst_status: Some(403),
+        ..Default::default()
+    });
     let sim = start_sim(cfg).await;
     let org = sim.org();
     let m = ok_miro(&sim);
     let mut errors = Vec::new();
 
-    let e = miro(&sim, "wrong-token-value", 3, Duration::from_secs(5)).rest.token_info().await.unwrap_err();
+    let e = miro(&sim, "wrong-token-value", 3, Duration::from_secs(5))
+        .rest
+        .token_info()
+        .await
+        .unwrap_err();
     errors.push(e.to_string());
     assert_eq!(code(e).0, Code::Unauthenticated);
     let e = m.rest.teams_page(&org.id, None).await.unwrap_err();
@@ -210,29 +360,73 @@ async fn http_errors_map_to_grpc_codes_and_never_carry_tokens() {
     assert_eq!(code(e).0, Code::NotFound);
     let team = org.teams.values().next().unwrap();
     let (uid, _) = team.members.iter().next().unwrap();
-    let e = m.rest.invite(&org.id, &team.id, uid, &org.members[uid].email, TeamRole::Member).await.unwrap_err();
+    let e = m
+        .rest
+        .invite(
+            &org.id,
+            &team.id,
+            uid,
+            &org.members[uid].email,
+            TeamRole::Member,
+        )
+        .await
+        .unwrap_err();
     errors.push(e.to_string());
     assert_eq!(code(e).0, Code::AlreadyExists);
-    let e = m.rest.members_page(&org.id, &MemberFilter { license: Some("galactic".into()), ..Default::default() }, None).await.unwrap_err();
+    let e = m
+        .rest
+        .members_page(
+            &org.id,
+            &MemberFilter {
+                license: Some("galactic".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
     errors.push(e.to_string());
     assert_eq!(code(e).0, Code::InvalidArgument);
 
     // SCIM's own error shape: status as a string, scimType, detail.
     let scim = m.scim.as_ref().unwrap();
-    let existing = org.members.values().find(|m| m.role == "organization_internal_user").unwrap();
-    let e = scim.create(&NewScimUser { user_name: existing.email.clone(), ..Default::default() }).await.unwrap_err();
+    let existing = org
+        .members
+        .values()
+        .find(|m| m.role == "organization_internal_user")
+        .unwrap();
+    let e = scim
+        .create(&NewScimUser {
+            user_name: existing.email.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     match &e {
-        MiroError::Scim { status: 400, scim_type: Some(t), detail, .. } => {
+        MiroError::Scim {
+            status: 400,
+            scim_type: Some(t),
+            detail,
+            ..
+        } => {
             assert_eq!(t, "invalidValue");
             assert!(detail.contains("not unique"), "{detail}");
         }
         other => panic!("expected a SCIM error, got {other:?}"),
     }
     errors.push(format!("{e} {e:?}"));
-    assert!(scim.user("3074457345699999999").await.unwrap().is_none(), "404 is an answer");
+    assert!(
+        scim.user("3074457345699999999").await.unwrap().is_none(),
+        "404 is an answer"
+    );
 
     for text in errors {
-        assert!(!text.contains(sim.access_token()) && !text.contains(sim.scim_token()) && !text.contains("wrong-token-value"), "{text}");
+        assert!(
+            !text.contains(sim.access_token())
+                && !text.contains(sim.scim_token())
+                && !text.contains("wrong-token-value"),
+            "{text}"
+        );
     }
 }
 
@@ -241,20 +435,52 @@ async fn an_invite_is_never_applied_twice() {
     // The invite lands but its answer is cut off: the adapter re-reads and does not invite again.
     let mut cfg = SimConfig::new(org(300, 6));
     let invite = "POST /v2/orgs/{org_id}/teams/{team_id}/members";
-    cfg.faults = faults(FaultRule { endpoint: Some(invite.into()), truncate_rate: 1.0, ..Default::default() });
+    cfg.faults = faults(FaultRule {
+        endpoint: Some(invite.into()),
+        truncate_rate: 1.0,
+        ..Default::default()
+    });
     let sim = start_sim(cfg).await;
     let org = sim.org();
     let team = org.teams.values().last().unwrap();
-    let user = org.members.values().find(|m| m.active && m.role == "organization_internal_user" && !team.members.contains_key(&m.id)).unwrap();
-    let tm = ok_miro(&sim).rest.invite(&org.id, &team.id, &user.id, &user.email, TeamRole::Admin).await.unwrap();
+    let user = org
+        .members
+        .values()
+        .find(|m| {
+            m.active && m.role == "organization_internal_user" && !team.members.contains_key(&m.id)
+        })
+        .unwrap();
+    let tm = ok_miro(&sim)
+        .rest
+        .invite(&org.id, &team.id, &user.id, &user.email, TeamRole::Admin)
+        .await
+        .unwrap();
     assert_eq!(tm.role, TeamRole::Admin);
     assert_eq!(sim.stats().requests_to(invite), 1);
     assert_eq!(sim.org().teams[&team.id].members[&user.id].role, "admin");
 
     // A 503 before it lands: re-read shows it did not, so it is sent again.
-    sim.set_faults(faults(FaultRule { endpoint: Some(invite.into()), burst: 1, burst_status: Some(503), ..Default::default() }));
-    let other = org.members.values().find(|m| m.active && m.role == "organization_internal_user" && !team.members.contains_key(&m.id) && m.id != user.id).unwrap();
-    ok_miro(&sim).rest.invite(&org.id, &team.id, &other.id, &other.email, TeamRole::Member).await.unwrap();
+    sim.set_faults(faults(FaultRule {
+        endpoint: Some(invite.into()),
+        burst: 1,
+        burst_status: Some(503),
+        ..Default::default()
+    }));
+    let other = org
+        .members
+        .values()
+        .find(|m| {
+            m.active
+                && m.role == "organization_internal_user"
+                && !team.members.contains_key(&m.id)
+                && m.id != user.id
+        })
+        .unwrap();
+    ok_miro(&sim)
+        .rest
+        .invite(&org.id, &team.id, &other.id, &other.email, TeamRole::Member)
+        .await
+        .unwrap();
     assert_eq!(sim.stats().requests_to(invite), 3);
     assert_eq!(sim.org().teams[&team.id].members[&other.id].role, "member");
 }

@@ -7,7 +7,9 @@ use miro_connector::{
     sim::{self, SimConfig, SimHandle},
 };
 use tonic::transport::Channel;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 pub fn org(members: usize, teams: usize) -> sim::Org {
     sim::data::generate(11, members, teams)
@@ -40,13 +42,23 @@ pub fn settings(sim: &SimHandle, provisioning: bool, scim: bool) -> SettingsArgs
 pub async fn start_daemon(args: &SettingsArgs) -> (Daemon, Channel) {
     let s = Settings::load(args, &HashMap::new()).unwrap();
     let listener = tokio::net::TcpListener::bind(s.listen).await.unwrap();
-    let d = server::start_on(&s, listener, Arc::new(server::connector(&s).unwrap())).await.unwrap();
-    let ch = Channel::from_shared(format!("http://{}", d.addr)).unwrap().connect().await.unwrap();
+    let d = server::start_on(&s, listener, Arc::new(server::connector(&s).unwrap()))
+        .await
+        .unwrap();
+    let ch = Channel::from_shared(format!("http://{}", d.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     (d, ch)
 }
 
 pub async fn health(ch: &Channel, service: &str) -> Result<ServingStatus, tonic::Status> {
-    let r = HealthClient::new(ch.clone()).check(HealthCheckRequest { service: service.into() }).await?;
+    let r = HealthClient::new(ch.clone())
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await?;
     Ok(r.into_inner().status())
 }
 
@@ -61,7 +73,12 @@ pub async fn wait_ready(ch: &Channel) {
 }
 
 /// A simulator and a ready daemon against it.
-pub async fn env(members: usize, teams: usize, provisioning: bool, scim: bool) -> (SimHandle, Daemon, Channel) {
+pub async fn env(
+    members: usize,
+    teams: usize,
+    provisioning: bool,
+    scim: bool,
+) -> (SimHandle, Daemon, Channel) {
     let sim = sim_with(members, teams).await;
     let (d, ch) = start_daemon(&settings(&sim, provisioning, scim)).await;
     wait_ready(&ch).await;
@@ -69,9 +86,16 @@ pub async fn env(members: usize, teams: usize, provisioning: bool, scim: bool) -
 }
 
 pub fn rid(t: &str, id: &str) -> pb::ResourceId {
-    pb::ResourceId { resource_type: t.into(), resource: id.into(), baton_resource: false }
+    pb::ResourceId {
+        resource_type: t.into(),
+        resource: id.into(),
+        baton_resource: false,
+    }
 }
 
 pub fn res(t: &str, id: &str) -> pb::Resource {
-    pb::Resource { id: Some(rid(t, id)), ..Default::default() }
+    pb::Resource {
+        id: Some(rid(t, id)),
+        ..Default::default()
+    }
 }

@@ -9,19 +9,31 @@ use std::{
 
 use futures::StreamExt;
 use miro_connector::{
-    pb::{self, connector_service_client::ConnectorServiceClient, resources_service_client::ResourcesServiceClient},
+    pb::{
+        self, connector_service_client::ConnectorServiceClient,
+        resources_service_client::ResourcesServiceClient,
+    },
     server::SERVICES,
     sim::{FaultConfig, FaultRule, SimConfig},
 };
 use tonic::transport::Channel;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use super::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_miro-connector");
 
 fn slow(endpoint: &str, ms: u64) -> FaultConfig {
-    FaultConfig { seed: 1, rules: vec![FaultRule { endpoint: Some(endpoint.into()), latency_ms: ms, ..Default::default() }] }
+    FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            endpoint: Some(endpoint.into()),
+            latency_ms: ms,
+            ..Default::default()
+        }],
+    }
 }
 
 #[tokio::test]
@@ -30,16 +42,26 @@ async fn readiness_waits_for_the_credential_check() {
     cfg.faults = slow("oauth-token", 700);
     let sim = start_sim(cfg).await;
     let (daemon, ch) = start_daemon(&settings(&sim, false, true)).await;
-    assert_eq!(health(&ch, "liveness").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health(&ch, "liveness").await.unwrap(),
+        ServingStatus::Serving
+    );
     assert_eq!(health(&ch, "").await.unwrap(), ServingStatus::NotServing);
     for s in SERVICES {
-        assert_eq!(health(&ch, s).await.unwrap(), ServingStatus::NotServing, "{s}");
+        assert_eq!(
+            health(&ch, s).await.unwrap(),
+            ServingStatus::NotServing,
+            "{s}"
+        );
     }
     wait_ready(&ch).await;
     for s in SERVICES {
         assert_eq!(health(&ch, s).await.unwrap(), ServingStatus::Serving, "{s}");
     }
-    assert_eq!(health(&ch, "liveness").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health(&ch, "liveness").await.unwrap(),
+        ServingStatus::Serving
+    );
     daemon.shutdown().await;
 }
 
@@ -56,8 +78,15 @@ async fn a_rejected_token_keeps_readiness_down() {
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(health(&ch, "").await.unwrap(), ServingStatus::NotServing);
-    assert_eq!(health(&ch, "liveness").await.unwrap(), ServingStatus::Serving);
-    assert_eq!(sim.stats().requests_to("GET /v1/oauth-token"), 1, "a rejected token is not retried");
+    assert_eq!(
+        health(&ch, "liveness").await.unwrap(),
+        ServingStatus::Serving
+    );
+    assert_eq!(
+        sim.stats().requests_to("GET /v1/oauth-token"),
+        1,
+        "a rejected token is not retried"
+    );
     daemon.shutdown().await;
 }
 
@@ -66,7 +95,12 @@ async fn an_unreachable_miro_is_retried_in_the_background() {
     let mut cfg = SimConfig::new(org(20, 1));
     cfg.faults = FaultConfig {
         seed: 1,
-        rules: vec![FaultRule { endpoint: Some("oauth-token".into()), burst: 2, burst_status: Some(503), ..Default::default() }],
+        rules: vec![FaultRule {
+            endpoint: Some("oauth-token".into()),
+            burst: 2,
+            burst_status: Some(503),
+            ..Default::default()
+        }],
     };
     let sim = start_sim(cfg).await;
     let mut args = settings(&sim, false, false);
@@ -85,7 +119,9 @@ async fn reflection_lists_every_service() {
     let (_sim, daemon, ch) = env(20, 1, false, false).await;
     let req = v1::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
     };
     let mut stream = v1::server_reflection_client::ServerReflectionClient::new(ch.clone())
         .server_reflection_info(futures::stream::iter([req]))
@@ -103,9 +139,11 @@ async fn reflection_lists_every_service() {
     }
     let req = v1alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
-            "c1.connector.v2.GrantManagerService".into(),
-        )),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "c1.connector.v2.GrantManagerService".into(),
+            ),
+        ),
     };
     let mut stream = v1alpha::server_reflection_client::ServerReflectionClient::new(ch)
         .server_reflection_info(futures::stream::iter([req]))
@@ -137,7 +175,10 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
         .unwrap();
     let output = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel();
-    for pipe in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
         let (out, tx) = (output.clone(), tx.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -149,16 +190,32 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Proc {
             }
         });
     }
-    let addr = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("no listen address logged: {}", output.lock().unwrap()));
-    Proc { child, output, addr }
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("no listen address logged: {}", output.lock().unwrap()));
+    Proc {
+        child,
+        output,
+        addr,
+    }
 }
 
 impl Proc {
     async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
     fn signal(&self, sig: &str) {
-        assert!(Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args([sig, &self.child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
     }
     fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + limit;
@@ -172,9 +229,23 @@ impl Proc {
     }
 }
 
-fn serve_args<'a>(sim: &'a miro_connector::sim::SimHandle, api: &'a str, scim: &'a str) -> Vec<&'a str> {
+fn serve_args<'a>(
+    sim: &'a miro_connector::sim::SimHandle,
+    api: &'a str,
+    scim: &'a str,
+) -> Vec<&'a str> {
     let _ = sim;
-    vec!["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--miro-api-url", api, "--miro-scim-url", scim]
+    vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--miro-api-url",
+        api,
+        "--miro-scim-url",
+        scim,
+    ]
 }
 
 #[tokio::test]
@@ -183,26 +254,50 @@ async fn sigterm_drains_in_flight_rpcs_and_exits_zero() {
     cfg.faults = slow("GET /v2/orgs/{org_id}/teams", 1500);
     let sim = start_sim(cfg).await;
     let (api, scim) = (sim.api_url(), sim.scim_url());
-    let mut p = spawn(&serve_args(&sim, &api, &scim), &[("MIRO_ACCESS_TOKEN", sim.access_token())]);
+    let mut p = spawn(
+        &serve_args(&sim, &api, &scim),
+        &[("MIRO_ACCESS_TOKEN", sim.access_token())],
+    );
     let ch = p.channel().await;
     wait_ready(&ch).await;
-    let mut watch = HealthClient::new(ch.clone()).watch(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner();
-    assert_eq!(watch.next().await.unwrap().unwrap().status(), ServingStatus::Serving);
+    let mut watch = HealthClient::new(ch.clone())
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.next().await.unwrap().unwrap().status(),
+        ServingStatus::Serving
+    );
 
     let in_flight = tokio::spawn({
         let ch = ch.clone();
         async move {
             ResourcesServiceClient::new(ch)
-                .list_resources(pb::ResourcesServiceListResourcesRequest { resource_type_id: "team".into(), ..Default::default() })
+                .list_resources(pb::ResourcesServiceListResourcesRequest {
+                    resource_type_id: "team".into(),
+                    ..Default::default()
+                })
                 .await
         }
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     p.signal("-TERM");
-    assert_eq!(watch.next().await.unwrap().unwrap().status(), ServingStatus::NotServing, "health turns NOT_SERVING");
-    let listed = in_flight.await.unwrap().expect("the in-flight RPC completes");
+    assert_eq!(
+        watch.next().await.unwrap().unwrap().status(),
+        ServingStatus::NotServing,
+        "health turns NOT_SERVING"
+    );
+    let listed = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight RPC completes");
     assert_eq!(listed.into_inner().list.len(), 2);
-    let status = tokio::task::spawn_blocking(move || p.wait(Duration::from_secs(10))).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || p.wait(Duration::from_secs(10)))
+        .await
+        .unwrap();
     assert_eq!(status.code(), Some(0));
 }
 
@@ -218,7 +313,11 @@ fn an_invalid_setting_exits_2_with_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("listen") && err.contains("nowhere"), "{err}");
 
-    let out = Command::new(BIN).args(["serve"]).env_remove("MIRO_ACCESS_TOKEN").output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve"])
+        .env_remove("MIRO_ACCESS_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("miro_access_token"));
 }
@@ -234,19 +333,37 @@ async fn tokens_never_reach_logs_or_errors() {
     let (api, scim) = (sim.api_url(), sim.scim_url());
     let mut p = spawn(
         &serve_args(&sim, &api, &scim),
-        &[("MIRO_ACCESS_TOKEN", ACCESS), ("MIRO_SCIM_TOKEN", SCIM), ("RUST_LOG", "debug")],
+        &[
+            ("MIRO_ACCESS_TOKEN", ACCESS),
+            ("MIRO_SCIM_TOKEN", SCIM),
+            ("RUST_LOG", "debug"),
+        ],
     );
     let ch = p.channel().await;
     wait_ready(&ch).await;
     let mut errors = Vec::new();
     // SCIM rejects its token: Validate and the user listing fail, and say so.
-    let e = ConnectorServiceClient::new(ch.clone()).validate(pb::ConnectorServiceValidateRequest {}).await.unwrap_err();
+    let e = ConnectorServiceClient::new(ch.clone())
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated);
     errors.push(e.message().to_string());
     let mut rc = ResourcesServiceClient::new(ch.clone());
-    let e = rc.list_resources(pb::ResourcesServiceListResourcesRequest { resource_type_id: "user".into(), ..Default::default() }).await.unwrap_err();
+    let e = rc
+        .list_resources(pb::ResourcesServiceListResourcesRequest {
+            resource_type_id: "user".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
     errors.push(e.message().to_string());
-    rc.list_resources(pb::ResourcesServiceListResourcesRequest { resource_type_id: "team".into(), ..Default::default() }).await.unwrap();
+    rc.list_resources(pb::ResourcesServiceListResourcesRequest {
+        resource_type_id: "team".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     p.signal("-TERM");
     let status = tokio::task::spawn_blocking(move || {
         let s = p.wait(Duration::from_secs(10));
@@ -257,9 +374,15 @@ async fn tokens_never_reach_logs_or_errors() {
     .unwrap();
     let (status, logs) = status;
     assert_eq!(status.code(), Some(0));
-    assert!(logs.contains("\"method\":\"/c1.connector.v2.ResourcesService/ListResources\""), "one line per RPC: {logs}");
+    assert!(
+        logs.contains("\"method\":\"/c1.connector.v2.ResourcesService/ListResources\""),
+        "one line per RPC: {logs}"
+    );
     assert!(logs.contains("Unauthenticated"));
     for text in errors.iter().chain([&logs]) {
-        assert!(!text.contains(ACCESS) && !text.contains(SCIM), "a token leaked: {text}");
+        assert!(
+            !text.contains(ACCESS) && !text.contains(SCIM),
+            "a token leaked: {text}"
+        );
     }
 }

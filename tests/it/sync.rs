@@ -36,18 +36,35 @@ fn expected_grants(org: &Org) -> BTreeSet<String> {
             out.insert(format!("role:{}:assigned:user:{}", m.role, m.id));
         }
         for a in &m.admin_roles {
-            out.insert(format!("role:{}:assigned:user:{}", admin_role_id(&a.name), m.id));
+            out.insert(format!(
+                "role:{}:assigned:user:{}",
+                admin_role_id(&a.name),
+                m.id
+            ));
         }
     }
     out
 }
 
 fn check_snapshot(org: &Org, snap: &Snapshot) {
-    let of_type = |t: &str| ids(snap.resources.iter().filter_map(|r| r.id.as_ref()).filter(|i| i.resource_type == t).map(|i| i.resource.as_str()));
+    let of_type = |t: &str| {
+        ids(snap
+            .resources
+            .iter()
+            .filter_map(|r| r.id.as_ref())
+            .filter(|i| i.resource_type == t)
+            .map(|i| i.resource.as_str()))
+    };
     assert_eq!(of_type("user"), ids(org.members.keys().map(String::as_str)));
     assert_eq!(of_type("team"), ids(org.teams.keys().map(String::as_str)));
     assert_eq!(of_type("role").len(), 7);
-    assert_eq!(snap.resource_types.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["user", "team", "role"]);
+    assert_eq!(
+        snap.resource_types
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>(),
+        ["user", "team", "role"]
+    );
 
     let mut want_ents = BTreeSet::new();
     for t in org.teams.keys() {
@@ -58,8 +75,15 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
     for r in of_type("role") {
         want_ents.insert(format!("role:{r}:assigned"));
     }
-    assert_eq!(ids(snap.entitlements.iter().map(|e| e.id.as_str())), want_ents);
-    assert_eq!(snap.entitlements.len(), want_ents.len(), "no duplicate entitlements");
+    assert_eq!(
+        ids(snap.entitlements.iter().map(|e| e.id.as_str())),
+        want_ents
+    );
+    assert_eq!(
+        snap.entitlements.len(),
+        want_ents.len(),
+        "no duplicate entitlements"
+    );
 
     let got: BTreeSet<String> = snap.grants.iter().map(|g| g.id.clone()).collect();
     let want = expected_grants(org);
@@ -81,7 +105,10 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
                 assert_eq!(r.status.as_ref().unwrap().status, enabled);
                 assert_eq!(ut.account_type, pb::user_trait::AccountType::Human as i32);
                 assert_eq!(ut.last_login.is_some(), m.last_activity_at.is_some());
-                let scim_visible = !matches!(m.role.as_str(), "organization_external_user" | "organization_team_guest_user");
+                let scim_visible = !matches!(
+                    m.role.as_str(),
+                    "organization_external_user" | "organization_team_guest_user"
+                );
                 let want_name = match (&m.display_name, scim_visible) {
                     (_, false) => m.email.clone(),
                     (Some(d), true) => d.clone(),
@@ -113,16 +140,44 @@ async fn full_sync_matches_the_organization_with_minimal_requests() {
     let stats = sim.stats();
     let members = pages(org.members.len());
     assert_eq!(members, 4);
-    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members"), members, "ceil(N/100) member pages");
-    assert_eq!(stats.requests_to("GET /Users"), members, "one SCIM request per page of users");
-    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/teams"), pages(org.teams.len()));
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/members"),
+        members,
+        "ceil(N/100) member pages"
+    );
+    assert_eq!(
+        stats.requests_to("GET /Users"),
+        members,
+        "one SCIM request per page of users"
+    );
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/teams"),
+        pages(org.teams.len())
+    );
     let team_pages: u64 = org.teams.values().map(|t| pages(t.members.len())).sum();
-    assert!(org.teams.values().any(|t| t.members.len() > 100), "a team spans pages");
-    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/members"), team_pages);
-    assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members/{member_id}"), 0, "no request per user");
-    assert_eq!(stats.requests_to("GET /Users/{id}"), 0, "no SCIM request per user");
+    assert!(
+        org.teams.values().any(|t| t.members.len() > 100),
+        "a team spans pages"
+    );
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/members"),
+        team_pages
+    );
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/members/{member_id}"),
+        0,
+        "no request per user"
+    );
+    assert_eq!(
+        stats.requests_to("GET /Users/{id}"),
+        0,
+        "no SCIM request per user"
+    );
     // Validate: token info, the organization, SCIM's config.
-    assert_eq!(stats.requests, 3 + 2 * members + pages(org.teams.len()) + team_pages);
+    assert_eq!(
+        stats.requests,
+        3 + 2 * members + pages(org.teams.len()) + team_pages
+    );
     assert_eq!(stats.rate_limited, 0);
     daemon.shutdown().await;
 }
@@ -138,10 +193,20 @@ async fn last_page_with_an_empty_cursor_and_without_scim() {
     let snap = client::full_sync(ch, &mut ()).await.unwrap();
     let org = sim.org();
     // Without SCIM, every display name is the email.
-    for r in snap.resources.iter().filter(|r| r.id.as_ref().unwrap().resource_type == "user") {
-        assert_eq!(r.display_name, org.members[&r.id.as_ref().unwrap().resource].email);
+    for r in snap
+        .resources
+        .iter()
+        .filter(|r| r.id.as_ref().unwrap().resource_type == "user")
+    {
+        assert_eq!(
+            r.display_name,
+            org.members[&r.id.as_ref().unwrap().resource].email
+        );
     }
-    assert_eq!(ids(snap.grants.iter().map(|g| g.id.as_str())), expected_grants(&org));
+    assert_eq!(
+        ids(snap.grants.iter().map(|g| g.id.as_str())),
+        expected_grants(&org)
+    );
     let stats = sim.stats();
     assert_eq!(stats.requests_to("GET /v2/orgs/{org_id}/members"), 3);
     assert_eq!(stats.requests_to("GET /Users"), 0);

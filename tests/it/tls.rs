@@ -2,7 +2,9 @@
 use std::path::Path;
 
 use miro_connector::config::SettingsArgs;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -19,16 +21,23 @@ fn ca(name: &str) -> Pki {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.distinguished_name.push(DnType::CommonName, name);
     let cert = params.self_signed(&key).unwrap();
-    Pki { ca_pem: cert.pem(), issuer: Issuer::new(params, key) }
+    Pki {
+        ca_pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
 }
 
 impl Pki {
     /// A leaf certificate and key (PEM).
     fn leaf(&self, sans: &[&str], client: bool) -> (String, String) {
         let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-        params.extended_key_usages =
-            vec![if client { ExtendedKeyUsagePurpose::ClientAuth } else { ExtendedKeyUsagePurpose::ServerAuth }];
+        let mut params =
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        params.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
         let cert = params.signed_by(&key, &self.issuer).unwrap();
         (cert.pem(), key.serialize_pem())
     }
@@ -40,15 +49,32 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-async fn connect(addr: std::net::SocketAddr, ca_pem: &str, identity: Option<&(String, String)>) -> Result<Channel, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+async fn connect(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    identity: Option<&(String, String)>,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
     if let Some((cert, key)) = identity {
         tls = tls.identity(Identity::from_pem(cert, key));
     }
-    Channel::from_shared(format!("https://{addr}")).unwrap().tls_config(tls)?.connect().await
+    Channel::from_shared(format!("https://{addr}"))
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await
 }
 
-async fn tls_daemon(mtls: bool) -> (tempfile::TempDir, Pki, miro_connector::server::Daemon, miro_connector::sim::SimHandle) {
+async fn tls_daemon(
+    mtls: bool,
+) -> (
+    tempfile::TempDir,
+    Pki,
+    miro_connector::server::Daemon,
+    miro_connector::sim::SimHandle,
+) {
     let dir = tempfile::tempdir().unwrap();
     let server_ca = ca("server ca");
     let (cert, key) = server_ca.leaf(&["localhost", "127.0.0.1"], false);
@@ -63,9 +89,18 @@ async fn tls_daemon(mtls: bool) -> (tempfile::TempDir, Pki, miro_connector::serv
     };
     let s = miro_connector::config::Settings::load(&args, &Default::default()).unwrap();
     let listener = tokio::net::TcpListener::bind(s.listen).await.unwrap();
-    let d = miro_connector::server::start_on(&s, listener, std::sync::Arc::new(miro_connector::server::connector(&s).unwrap())).await.unwrap();
+    let d = miro_connector::server::start_on(
+        &s,
+        listener,
+        std::sync::Arc::new(miro_connector::server::connector(&s).unwrap()),
+    )
+    .await
+    .unwrap();
     // The server's CA goes into `server_ca`; hand back the client CA for issuing client certs.
-    let pki = Pki { ca_pem: server_ca.ca_pem, issuer: client_ca.issuer };
+    let pki = Pki {
+        ca_pem: server_ca.ca_pem,
+        issuer: client_ca.issuer,
+    };
     (dir, pki, d, sim)
 }
 
@@ -75,11 +110,22 @@ async fn tls_serves_and_the_health_port_stays_plaintext() {
     let ch = connect(daemon.addr, &pki.ca_pem, None).await.unwrap();
     wait_ready(&ch).await;
     // Plaintext to the TLS port fails; the health-only port answers plaintext.
-    let plain = Channel::from_shared(format!("http://{}", daemon.addr)).unwrap().connect().await.unwrap();
+    let plain = Channel::from_shared(format!("http://{}", daemon.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     assert!(health(&plain, "").await.is_err());
-    let probe = Channel::from_shared(format!("http://{}", daemon.health_addr.unwrap())).unwrap().connect().await.unwrap();
+    let probe = Channel::from_shared(format!("http://{}", daemon.health_addr.unwrap()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     assert_eq!(health(&probe, "").await.unwrap(), ServingStatus::Serving);
-    assert_eq!(health(&probe, "liveness").await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        health(&probe, "liveness").await.unwrap(),
+        ServingStatus::Serving
+    );
     daemon.shutdown().await;
 }
 
@@ -101,8 +147,13 @@ async fn mtls_requires_a_client_certificate_from_the_configured_ca() {
     assert!(refused, "a client with a foreign certificate was served");
     // Signed by the configured CA: served.
     let good = pki.leaf(&["client"], true);
-    let ch = connect(daemon.addr, &pki.ca_pem, Some(&good)).await.unwrap();
-    assert_eq!(health(&ch, "liveness").await.unwrap(), ServingStatus::Serving);
+    let ch = connect(daemon.addr, &pki.ca_pem, Some(&good))
+        .await
+        .unwrap();
+    assert_eq!(
+        health(&ch, "liveness").await.unwrap(),
+        ServingStatus::Serving
+    );
     wait_ready(&ch).await;
     daemon.shutdown().await;
 }
