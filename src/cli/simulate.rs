@@ -25,6 +25,9 @@ pub struct SimulateArgs {
     /// REST credits per minute (Miro: 100000); 0 turns rate limiting off.
     #[arg(long, default_value_t = 100_000)]
     pub rest_budget: u64,
+    /// Length of the REST budget window (Miro: one minute).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub rest_window: std::time::Duration,
     /// Send Retry-After on 429 answers.
     #[arg(long)]
     pub retry_after: bool,
@@ -80,6 +83,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
     cfg.access_token = args.access_token;
     cfg.scim_token = args.scim_token;
     cfg.rest_budget = (args.rest_budget > 0).then_some(args.rest_budget);
+    cfg.rest_window = args.rest_window;
     cfg.retry_after = args.retry_after;
     cfg.last_cursor = args.last_cursor;
     cfg.faults = match &args.faults {

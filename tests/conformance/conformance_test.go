@@ -1,0 +1,399 @@
+package conformance
+
+// The official client (baton-sdk) against our daemon: its syncer writes a .c1z that its own reader
+// reads back and that must hold exactly the simulator's organization; its provisioner and client
+// drive the writes.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
+	"github.com/conductorone/baton-sdk/pkg/connectorclient"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z"
+	"github.com/conductorone/baton-sdk/pkg/provisioner"
+	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
+	"github.com/conductorone/baton-sdk/pkg/types"
+	"github.com/conductorone/baton-sdk/pkg/utls"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+func client(conn *grpc.ClientConn) types.ConnectorClient {
+	return connectorclient.NewConnectorClient(context.Background(), conn)
+}
+
+func syncC1Z(t *testing.T, conn *grpc.ClientConn) string {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sync.c1z")
+	s, err := sdksync.NewSyncer(ctx, client(conn), sdksync.WithC1ZPath(path), sdksync.WithTmpDir(dir))
+	must(t, err, "new syncer")
+	must(t, s.Sync(ctx), "sync")
+	must(t, s.Close(ctx), "close syncer")
+	return path
+}
+
+type contents struct {
+	types        []string
+	resources    map[string]*v2.Resource
+	entitlements map[string]bool
+	grants       map[string]bool
+}
+
+func readC1Z(t *testing.T, path string) contents {
+	t.Helper()
+	ctx := context.Background()
+	f, err := dotc1z.NewStore(ctx, path, dotc1z.WithTmpDir(t.TempDir()), dotc1z.WithReadOnly(true))
+	must(t, err, "open c1z")
+	defer f.Close(ctx)
+	c := contents{resources: map[string]*v2.Resource{}, entitlements: map[string]bool{}, grants: map[string]bool{}}
+	for tok := ""; ; {
+		r, err := f.ListResourceTypes(ctx, v2.ResourceTypesServiceListResourceTypesRequest_builder{PageToken: tok}.Build())
+		must(t, err, "read resource types")
+		for _, rt := range r.GetList() {
+			c.types = append(c.types, rt.GetId())
+		}
+		if tok = r.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	sort.Strings(c.types)
+	for _, rt := range c.types {
+		for tok := ""; ; {
+			r, err := f.ListResources(ctx, v2.ResourcesServiceListResourcesRequest_builder{ResourceTypeId: rt, PageToken: tok}.Build())
+			must(t, err, "read resources")
+			for _, res := range r.GetList() {
+				c.resources[res.GetId().GetResourceType()+"/"+res.GetId().GetResource()] = res
+			}
+			if tok = r.GetNextPageToken(); tok == "" {
+				break
+			}
+		}
+	}
+	for tok := ""; ; {
+		r, err := f.ListEntitlements(ctx, v2.EntitlementsServiceListEntitlementsRequest_builder{PageToken: tok}.Build())
+		must(t, err, "read entitlements")
+		for _, e := range r.GetList() {
+			c.entitlements[e.GetId()] = true
+		}
+		if tok = r.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	for tok := ""; ; {
+		r, err := f.ListGrants(ctx, v2.GrantsServiceListGrantsRequest_builder{PageToken: tok}.Build())
+		must(t, err, "read grants")
+		for _, g := range r.GetList() {
+			c.grants[g.GetId()] = true
+		}
+		if tok = r.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	return c
+}
+
+var adminRoleIDs = map[string]string{
+	"Content Admin":  "admin_role_content_admin",
+	"User Admin":     "admin_role_user_admin",
+	"Security Admin": "admin_role_security_admin",
+}
+
+func expected(st orgState) (entitlements, grants map[string]bool) {
+	entitlements, grants = map[string]bool{}, map[string]bool{}
+	for tid, team := range st.Teams {
+		for _, r := range []string{"member", "admin", "non_team", "team_guest"} {
+			entitlements["team:"+tid+":"+r] = true
+		}
+		for uid, m := range team.Members {
+			grants["team:"+tid+":"+m.Role+":user:"+uid] = true
+		}
+	}
+	for _, r := range []string{"organization_internal_admin", "organization_internal_user", "organization_external_user",
+		"organization_team_guest_user", "admin_role_content_admin", "admin_role_user_admin", "admin_role_security_admin"} {
+		entitlements["role:"+r+":assigned"] = true
+	}
+	for uid, m := range st.Members {
+		if m.Role != "unknown" {
+			grants["role:"+m.Role+":assigned:user:"+uid] = true
+		}
+		for _, a := range m.AdminRoles {
+			grants["role:"+adminRoleIDs[a.Name]+":assigned:user:"+uid] = true
+		}
+	}
+	return entitlements, grants
+}
+
+func sameSet(t *testing.T, what string, got, want map[string]bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d, want %d", what, len(got), len(want))
+	}
+	missing, extra := 0, 0
+	for k := range want {
+		if !got[k] {
+			if missing++; missing <= 5 {
+				t.Errorf("%s: missing %s", what, k)
+			}
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			if extra++; extra <= 5 {
+				t.Errorf("%s: unexpected %s", what, k)
+			}
+		}
+	}
+}
+
+// checkOrg compares what the SDK stored with the simulator's organization.
+func checkOrg(t *testing.T, c contents, st orgState) {
+	t.Helper()
+	if strings.Join(c.types, ",") != "role,team,user" {
+		t.Fatalf("resource types %v", c.types)
+	}
+	count := map[string]int{}
+	for key, r := range c.resources {
+		kind := strings.SplitN(key, "/", 2)[0]
+		count[kind]++
+		annos := annotations.Annotations(r.GetAnnotations())
+		switch kind {
+		case "user":
+			m, ok := st.Members[r.GetId().GetResource()]
+			if !ok {
+				t.Errorf("user %s is not in the organization", key)
+				continue
+			}
+			ut := &v2.UserTrait{}
+			if ok, err := annos.Pick(ut); !ok || err != nil {
+				t.Errorf("%s has no UserTrait", key)
+				continue
+			}
+			if ut.GetLogin() != m.Email || ut.GetEmails()[0].GetAddress() != m.Email {
+				t.Errorf("%s: login %q, want %q", key, ut.GetLogin(), m.Email)
+			}
+			want := m.Email
+			if m.Role != "organization_external_user" && m.Role != "organization_team_guest_user" {
+				want = m.GivenName + " " + m.FamilyName
+				if m.DisplayName != "" {
+					want = m.DisplayName
+				}
+			}
+			if r.GetDisplayName() != want {
+				t.Errorf("%s: display name %q, want %q", key, r.GetDisplayName(), want)
+			}
+			wantStatus := v2.UserTrait_Status_STATUS_ENABLED
+			if !m.Active {
+				wantStatus = v2.UserTrait_Status_STATUS_DISABLED
+			}
+			if ut.GetStatus().GetStatus() != wantStatus {
+				t.Errorf("%s: status %v, want %v", key, ut.GetStatus().GetStatus(), wantStatus)
+			}
+		case "team":
+			if !annos.Contains(&v2.GroupTrait{}) {
+				t.Errorf("%s has no GroupTrait", key)
+			}
+			if team, ok := st.Teams[r.GetId().GetResource()]; !ok || team.Name != r.GetDisplayName() {
+				t.Errorf("%s: display name %q", key, r.GetDisplayName())
+			}
+		case "role":
+			if !annos.Contains(&v2.RoleTrait{}) {
+				t.Errorf("%s has no RoleTrait", key)
+			}
+		}
+	}
+	if count["user"] != len(st.Members) || count["team"] != len(st.Teams) || count["role"] != 7 {
+		t.Errorf("resources: %v, want %d users, %d teams, 7 roles", count, len(st.Members), len(st.Teams))
+	}
+	ents, grants := expected(st)
+	sameSet(t, "entitlements", c.entitlements, ents)
+	sameSet(t, "grants", c.grants, grants)
+}
+
+func TestSyncOverPlaintextAndMutualTLS(t *testing.T) {
+	sim := startSim(t)
+	st := sim.state(t)
+
+	conn := dial(t, startDaemon(t, sim), nil)
+	checkOrg(t, readC1Z(t, syncC1Z(t, conn)), st)
+
+	// Mutual TLS with the SDK's own throw-away credentials (Ed25519, IP SANs), as its
+	// subprocess mode uses them.
+	ctx := context.Background()
+	clientCred, serverCred, err := utls.GenerateClientServerCredentials(ctx)
+	must(t, err, "generate credentials")
+	dir := t.TempDir()
+	write := func(name, kind string, der []byte) string {
+		p := filepath.Join(dir, name)
+		must(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600), "write %s", name)
+		return p
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(ed25519.PrivateKey(serverCred.GetKey()))
+	must(t, err, "encode key")
+	addr := startDaemon(t, sim,
+		"--tls-cert", write("server.pem", "CERTIFICATE", serverCred.GetCert()),
+		"--tls-key", write("server.key", "PRIVATE KEY", key),
+		"--tls-client-ca", write("ca.pem", "CERTIFICATE", serverCred.GetCaCert()))
+	tlsConfig, err := utls.ClientConfig(ctx, clientCred)
+	must(t, err, "client TLS config")
+	mtls := dial(t, addr, tlsConfig)
+	checkOrg(t, readC1Z(t, syncC1Z(t, mtls)), st)
+}
+
+func TestSyncThroughRateLimitsAndServerErrors(t *testing.T) {
+	faults := filepath.Join(t.TempDir(), "faults.json")
+	must(t, os.WriteFile(faults, []byte(`{"seed": 7, "rules": [
+		{"error_rate": 0.15},
+		{"endpoint": "/members", "burst": 3},
+		{"endpoint": "/teams", "burst": 2, "burst_status": 503}
+	]}`), 0o600), "write faults")
+	sim := startSim(t, "--faults", faults, "--retry-after", "--rest-window", "3s")
+	conn := dial(t, startDaemon(t, sim, "--miro-max-attempts", "8"), nil)
+	checkOrg(t, readC1Z(t, syncC1Z(t, conn)), sim.state(t))
+	stats := sim.stats(t)
+	errors := uint64(0)
+	for _, e := range stats.Endpoints {
+		for code, n := range e.ByStatus {
+			if code >= "500" {
+				errors += n
+			}
+		}
+	}
+	if stats.RateLimited == 0 || errors == 0 {
+		t.Fatalf("the simulator injected no faults: %d 429s, %d 5xx", stats.RateLimited, errors)
+	}
+	t.Logf("synced through %d 429s and %d 5xx answers", stats.RateLimited, errors)
+}
+
+func TestProvisioningThroughTheSDK(t *testing.T) {
+	ctx := context.Background()
+	sim := startSim(t)
+	conn := dial(t, startDaemon(t, sim, "--provisioning"), nil)
+	cc := client(conn)
+	c1z := syncC1Z(t, conn)
+	st := sim.state(t)
+
+	// A team and an active internal user outside it; a member of it to revoke.
+	var teamID, outsider, insider string
+	for tid, team := range st.Teams {
+		if teamID == "" || len(team.Members) < len(st.Teams[teamID].Members) {
+			teamID = tid
+		}
+	}
+	for uid, m := range st.Members {
+		if _, in := st.Teams[teamID].Members[uid]; !in && m.Active && m.Role == "organization_internal_user" && outsider == "" {
+			outsider = uid
+		}
+	}
+	for uid, m := range st.Teams[teamID].Members {
+		if m.Role == "member" && insider == "" {
+			insider = uid
+		}
+	}
+	if teamID == "" || outsider == "" || insider == "" {
+		t.Fatal("no suitable team and users in the generated organization")
+	}
+
+	run := func(what string, p *provisioner.Provisioner) {
+		t.Helper()
+		must(t, p.Run(ctx), "%s", what)
+	}
+	// Grant through the SDK's provisioner, twice: the second changes nothing.
+	ent := "team:" + teamID + ":admin"
+	run("grant", provisioner.NewGranter(cc, c1z, ent, outsider, "user"))
+	if got := sim.state(t).Teams[teamID].Members[outsider].Role; got != "admin" {
+		t.Fatalf("after grant, role %q", got)
+	}
+	writes := sim.writes(t)
+	run("grant again", provisioner.NewGranter(cc, c1z, ent, outsider, "user"))
+	if sim.writes(t) != writes {
+		t.Fatal("a repeated grant wrote to Miro")
+	}
+
+	// Revoke a grant the sync stored, twice.
+	grant := "team:" + teamID + ":member:user:" + insider
+	run("revoke", provisioner.NewRevoker(cc, c1z, grant))
+	if _, in := sim.state(t).Teams[teamID].Members[insider]; in {
+		t.Fatal("still a team member after revoke")
+	}
+	writes = sim.writes(t)
+	run("revoke again", provisioner.NewRevoker(cc, c1z, grant))
+	if sim.writes(t) != writes {
+		t.Fatal("a repeated revoke wrote to Miro")
+	}
+
+	// An org role through SCIM.
+	run("grant admin", provisioner.NewGranter(cc, c1z, "role:organization_internal_admin:assigned", outsider, "user"))
+	if got := sim.state(t).Members[outsider].Role; got != "organization_internal_admin" {
+		t.Fatalf("org role %q", got)
+	}
+
+	// CreateAccount, called directly with NO_PASSWORD (the SDK's helper always sends a random password).
+	profile, _ := structpb.NewStruct(map[string]any{"email": "conformance+new@example.com", "first_name": "Conny", "last_name": "Formance"})
+	req := v2.CreateAccountRequest_builder{
+		AccountInfo:       v2.AccountInfo_builder{Profile: profile}.Build(),
+		CredentialOptions: v2.CredentialOptions_builder{NoPassword: &v2.CredentialOptions_NoPassword{}}.Build(),
+		ResourceTypeId:    "user",
+	}.Build()
+	created, err := cc.CreateAccount(ctx, req)
+	must(t, err, "create account")
+	newID := created.GetSuccess().GetResource().GetId().GetResource()
+	if newID == "" || sim.state(t).Members[newID].Email != "conformance+new@example.com" {
+		t.Fatalf("create account: %v", created)
+	}
+	again, err := cc.CreateAccount(ctx, req)
+	must(t, err, "create account again")
+	if again.GetAlreadyExists().GetResource().GetId().GetResource() != newID {
+		t.Fatalf("repeated create account: %v", again)
+	}
+
+	// Deprovision through the SDK's deleter (DeleteResource v1), twice.
+	run("delete", provisioner.NewResourceDeleter(cc, c1z, outsider, "user"))
+	if sim.state(t).Members[outsider].Active {
+		t.Fatal("still active after deprovisioning")
+	}
+	run("delete again", provisioner.NewResourceDeleter(cc, c1z, outsider, "user"))
+}
+
+func TestWritesAreRefusedWithoutProvisioning(t *testing.T) {
+	ctx := context.Background()
+	sim := startSim(t)
+	conn := dial(t, startDaemon(t, sim), nil)
+	cc := client(conn)
+	st := sim.state(t)
+	var teamID, userID string
+	for tid := range st.Teams {
+		teamID = tid
+	}
+	for uid := range st.Members {
+		userID = uid
+	}
+	team := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "team", Resource: teamID}.Build()}.Build()
+	user := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "user", Resource: userID}.Build()}.Build()
+	_, err := cc.Grant(ctx, v2.GrantManagerServiceGrantRequest_builder{
+		Entitlement: v2.Entitlement_builder{Resource: team, Id: "team:" + teamID + ":member"}.Build(),
+		Principal:   user,
+	}.Build())
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("grant with provisioning off: %v", err)
+	}
+	_, err = cc.DeleteResource(ctx, v2.DeleteResourceRequest_builder{ResourceId: user.GetId()}.Build())
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("delete with provisioning off: %v", err)
+	}
+	if sim.writes(t) != 0 {
+		t.Fatal("a refused write reached Miro")
+	}
+}
