@@ -1,8 +1,11 @@
-//! The command line: `serve`, `simulate`, `demo`.
+//! The command line: `serve`, `simulate`, `demo`, `sync` and one-shot provisioning.
 mod demo;
+mod oneshot;
 mod serve;
 mod signal;
 mod simulate;
+mod sync;
+mod target;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,16 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// Start the simulator with a sample organization and the daemon against it.
     Demo(demo::DemoArgs),
+    /// Walk a full sync as the official client does; show progress, write a snapshot.
+    Sync(Box<sync::SyncArgs>),
+    /// Grant one entitlement to one user.
+    Grant(Box<oneshot::GrantArgs>),
+    /// Revoke one entitlement from one user.
+    Revoke(Box<oneshot::GrantArgs>),
+    /// Create a Miro account through SCIM.
+    CreateAccount(Box<oneshot::CreateAccountArgs>),
+    /// Deprovision a user (deactivate, or delete with --deprovision-mode delete).
+    Delete(Box<oneshot::DeleteArgs>),
 }
 
 /// A failure to report in one line, with the exit code it means.
@@ -57,6 +70,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(&args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::Demo(args) => demo::run(args).await,
+        Command::Sync(args) => sync::run(*args).await,
+        Command::Grant(args) => oneshot::grant(*args, false).await,
+        Command::Revoke(args) => oneshot::grant(*args, true).await,
+        Command::CreateAccount(args) => oneshot::create_account(*args).await,
+        Command::Delete(args) => oneshot::delete(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
