@@ -85,6 +85,14 @@ pub struct Daemon {
     grace: Duration,
 }
 
+/// Accepted connections with Nagle's algorithm off: a unary answer is several small HTTP/2 frames.
+fn incoming(
+    listener: TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    TcpListenerStream::new(listener).map(|s| s.and_then(|s| s.set_nodelay(true).map(|()| s)))
+}
+
 async fn stopped(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
@@ -192,11 +200,9 @@ pub async fn start_on(
         .add_service(svc!(
             pb::resource_deleter_service_server::ResourceDeleterServiceServer<Connector>
         ));
-    let server =
-        tokio::spawn(router.serve_with_incoming_shutdown(
-            TcpListenerStream::new(listener),
-            stopped(stop_rx.clone()),
-        ));
+    let server = tokio::spawn(
+        router.serve_with_incoming_shutdown(incoming(listener), stopped(stop_rx.clone())),
+    );
 
     let health_addr = match settings.health_listen {
         Some(a) => {
@@ -206,7 +212,7 @@ pub async fn start_on(
             tokio::spawn(async move {
                 let r = Server::builder()
                     .add_service(health)
-                    .serve_with_incoming_shutdown(TcpListenerStream::new(l), stopped(rx))
+                    .serve_with_incoming_shutdown(incoming(l), stopped(rx))
                     .await;
                 if let Err(e) = r {
                     tracing::error!(error = %e, "health listener failed");

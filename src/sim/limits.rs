@@ -212,7 +212,12 @@ async fn gated(
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;
     }
-    let mut credits = charge.as_ref().map_or(0, |c| c.credits);
+    // SCIM limits count requests, not credits: only REST spends credits.
+    let mut credits = if is_scim {
+        0
+    } else {
+        charge.as_ref().map_or(0, |c| c.credits)
+    };
     let mut response = if charge.as_ref().is_some_and(|c| !c.allowed) || plan.status == Some(429) {
         too_many(s, is_scim, charge.as_ref())
     } else if let Some(code) = plan.status {

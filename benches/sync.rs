@@ -1,0 +1,418 @@
+//! What a full sync costs: Miro requests and credits against the computed minimum, wall time with a
+//! simulated Miro latency under Miro's real budget, the connector's CPU time and peak RSS, gRPC
+//! overhead per page; then a sync squeezed by a small budget. The connector runs as its own process
+//! (the release binary) so its CPU and memory are its own.
+//!
+//! `cargo bench --bench sync` (100,000 members, 2,000 teams, 100 ms a request: about 12 minutes).
+//! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_SQUEEZE_MEMBERS,
+//! BENCH_SQUEEZE_TEAMS, BENCH_OUT (default target/bench-sync.json).
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use miro_connector::{
+    client,
+    pb::{self, grants_service_client::GrantsServiceClient},
+    sim::{self, FaultConfig, FaultRule, Org, SimConfig, SimHandle, Stats},
+};
+use serde_json::{Value, json};
+use tonic::transport::Channel;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Credits per request, by the level Miro's spec gives each endpoint.
+fn credits(endpoint: &str) -> u64 {
+    match endpoint {
+        "GET /v2/orgs/{org_id}"
+        | "GET /v2/orgs/{org_id}/members"
+        | "GET /v2/orgs/{org_id}/members/{member_id}" => 500,
+        "GET /v2/orgs/{org_id}/teams/{team_id}/members" => 100,
+        e if e.starts_with("GET /v") => 50,
+        _ => 0,
+    }
+}
+
+/// The fewest requests any connector needs for this organization: every list at 100 a page, plus
+/// Validate's token info, organization and SCIM check.
+fn minimum(org: &Org) -> BTreeMap<&'static str, u64> {
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    let members: Vec<&sim::state::Member> = org.members.values().collect();
+    let scim_pages = members
+        .chunks(100)
+        .filter(|c| c.iter().any(|m| m.is_scim_visible()))
+        .count() as u64;
+    BTreeMap::from([
+        ("GET /v1/oauth-token", 1),
+        ("GET /v2/orgs/{org_id}", 1),
+        ("GET /ServiceProviderConfig", 1),
+        ("GET /v2/orgs/{org_id}/members", pages(org.members.len())),
+        ("GET /Users", scim_pages),
+        ("GET /v2/orgs/{org_id}/teams", pages(org.teams.len())),
+        (
+            "GET /v2/orgs/{org_id}/teams/{team_id}/members",
+            org.teams.values().map(|t| pages(t.members.len())).sum(),
+        ),
+    ])
+}
+
+struct Daemon {
+    child: Child,
+    addr: String,
+}
+
+impl Daemon {
+    fn start(sim: &SimHandle) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--log-level",
+                "warn,miro_connector::server=info",
+            ])
+            .args([
+                "--miro-api-url",
+                &sim.api_url(),
+                "--miro-scim-url",
+                &sim.scim_url(),
+                "--rpc-timeout",
+                "600s",
+            ])
+            .env("MIRO_ACCESS_TOKEN", sim.access_token())
+            .env("MIRO_SCIM_TOKEN", sim.scim_token())
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the connector");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines.next().expect("the connector exited").expect("read");
+            if let Some(i) = line.find("\"addr\":\"") {
+                let rest = &line[i + 8..];
+                break rest[..rest.find('"').unwrap_or(0)].to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, addr }
+    }
+
+    /// CPU seconds (user + system) and peak RSS in MiB, from /proc.
+    fn usage(&self) -> (f64, f64) {
+        let pid = self.child.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+            f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+        });
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let hwm_kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        (ticks / 100.0, hwm_kb / 1024.0)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn channel(addr: &str) -> Channel {
+    let ch = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
+    for _ in 0..600 {
+        let r = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await;
+        if r.is_ok_and(|r| r.into_inner().status == 1) {
+            return ch;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the connector never became ready");
+}
+
+fn by_endpoint(stats: &Stats) -> Value {
+    stats
+        .endpoints
+        .iter()
+        .map(|(k, e)| {
+            (
+                k.clone(),
+                json!({"requests": e.requests, "credits": e.credits, "by_status": e.by_status}),
+            )
+        })
+        .collect()
+}
+
+struct Run {
+    stats: Stats,
+    wall: Duration,
+    cpu: f64,
+    rss_mib: f64,
+    rpcs: u64,
+    pages_per_rpc_us: f64,
+}
+
+async fn sync_run(cfg: SimConfig) -> (Run, Org) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = sim::start(cfg, listener).await.unwrap();
+    let daemon = Daemon::start(&sim);
+    let ch = channel(&daemon.addr).await;
+    sim.reset_stats();
+    let (cpu0, _) = daemon.usage();
+    let t0 = Instant::now();
+    let snap = client::full_sync(ch.clone(), &mut ()).await.expect("sync");
+    let wall = t0.elapsed();
+    let (cpu1, rss) = daemon.usage();
+    let stats = sim.stats();
+    // gRPC overhead: ListGrants on users answers from the request alone (no Miro request).
+    let users: Vec<&pb::Resource> = snap
+        .resources
+        .iter()
+        .filter(|r| r.id.as_ref().is_some_and(|i| i.resource_type == "user"))
+        .take(2000)
+        .collect();
+    let mut grants = GrantsServiceClient::new(ch);
+    let t = Instant::now();
+    for u in &users {
+        grants
+            .list_grants(pb::GrantsServiceListGrantsRequest {
+                resource: Some((*u).clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let per_rpc = t.elapsed().as_secs_f64() * 1e6 / users.len().max(1) as f64;
+    let org = sim.org();
+    daemon.stop();
+    sim.shutdown().await;
+    (
+        Run {
+            stats,
+            wall,
+            cpu: cpu1 - cpu0,
+            rss_mib: rss,
+            rpcs: snap.rpcs,
+            pages_per_rpc_us: per_rpc,
+        },
+        org,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` lists benches; nothing to list here.
+    }
+    let members = env_num("BENCH_MEMBERS", 100_000) as usize;
+    let teams = env_num("BENCH_TEAMS", 2_000) as usize;
+    let latency = env_num("BENCH_LATENCY_MS", 100);
+
+    // The simulator itself: generating the organization and serving its pages.
+    let t = Instant::now();
+    let org = sim::data::generate(42, members, teams);
+    let generate_s = t.elapsed().as_secs_f64();
+    let memberships = org.memberships();
+    println!(
+        "organization: {members} members, {teams} teams, {memberships} memberships (generated in {generate_s:.2} s)"
+    );
+    let sim_pages = {
+        let mut cfg = SimConfig::new(org.clone());
+        cfg.rest_budget = None;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = sim::start(cfg, listener).await.unwrap();
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        let mut cursor = String::new();
+        let mut pages = 0u64;
+        loop {
+            let url = format!(
+                "{}/v2/orgs/{}/members?limit=100&cursor={cursor}",
+                s.api_url(),
+                org.id
+            );
+            let v: Value = http
+                .get(url)
+                .bearer_auth(s.access_token())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            pages += 1;
+            match v["cursor"].as_str() {
+                Some(c) if !c.is_empty() => cursor = c.to_string(),
+                _ => break,
+            }
+        }
+        let rate = pages as f64 / t.elapsed().as_secs_f64();
+        s.shutdown().await;
+        println!("simulator: {pages} member pages served at {rate:.0} pages/s");
+        rate
+    };
+
+    // A full sync under Miro's real budget (100,000 credits a minute) with `latency` ms a request.
+    let mut cfg = SimConfig::new(org.clone());
+    cfg.faults = FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            latency_ms: latency,
+            ..Default::default()
+        }],
+    };
+    println!(
+        "full sync: {latency} ms a Miro request, Miro's budget of 100,000 credits a minute enforced ..."
+    );
+    let (run, org) = sync_run(cfg).await;
+    let min = minimum(&org);
+    let min_requests: u64 = min.values().sum();
+    let min_credits: u64 = min.iter().map(|(e, n)| credits(e) * n).sum();
+    let requests = run.stats.requests;
+    let spent = run.stats.credits;
+    let budget_minutes = spent as f64 / 100_000.0;
+    let cpu_share = run.cpu / run.wall.as_secs_f64();
+
+    println!();
+    println!(
+        "{:<50} {:>9} {:>9} {:>11}",
+        "endpoint", "requests", "minimum", "credits"
+    );
+    for (e, s) in &run.stats.endpoints {
+        println!(
+            "{e:<50} {:>9} {:>9} {:>11}",
+            s.requests,
+            min.get(e.as_str()).copied().unwrap_or(0),
+            s.credits
+        );
+    }
+    println!(
+        "{:<50} {requests:>9} {min_requests:>9} {spent:>11}",
+        "total"
+    );
+    let pct = |a: u64, b: u64| (a as f64 / b.max(1) as f64 - 1.0) * 100.0;
+    println!();
+    println!(
+        "requests vs minimum       {:+.2}%   (target within 5%)",
+        pct(requests, min_requests)
+    );
+    println!(
+        "credits vs minimum        {:+.2}%   (target within 5%; minimum {min_credits})",
+        pct(spent, min_credits)
+    );
+    println!(
+        "429 answers               {}       (target 0)",
+        run.stats.rate_limited
+    );
+    println!(
+        "wall time                 {:.1} s  ({latency} ms a request, budget enforced)",
+        run.wall.as_secs_f64()
+    );
+    println!(
+        "time the budget imposes   {:.1} s  ({spent} credits at 100,000 a minute)",
+        budget_minutes * 60.0
+    );
+    println!(
+        "connector CPU             {:.2} s = {:.2}% of wall (target under 5%)",
+        run.cpu,
+        cpu_share * 100.0
+    );
+    println!(
+        "connector peak RSS        {:.1} MiB (target under 100 MiB)",
+        run.rss_mib
+    );
+    println!("RPCs                      {}", run.rpcs);
+    println!(
+        "gRPC round trip, no Miro  {:.0} µs a page (ListGrants on a user)",
+        run.pages_per_rpc_us
+    );
+
+    // Squeeze: a budget far below what the sync wants; it must pace, not hit 429s.
+    let sq_members = env_num("BENCH_SQUEEZE_MEMBERS", 10_000) as usize;
+    let sq_teams = env_num("BENCH_SQUEEZE_TEAMS", 200) as usize;
+    let window = Duration::from_secs(10);
+    let budget = 10_000u64;
+    let mut cfg = SimConfig::new(sim::data::generate(7, sq_members, sq_teams));
+    cfg.rest_budget = Some(budget);
+    cfg.rest_window = window;
+    println!();
+    println!(
+        "squeeze: {sq_members} members, {sq_teams} teams, {budget} credits per {} s ...",
+        window.as_secs()
+    );
+    let (sq, _) = sync_run(cfg).await;
+    // Credits spent over what the budget allows in the elapsed time (the first window is free).
+    let windows = sq.wall.as_secs_f64() / window.as_secs_f64();
+    let allowed = budget as f64 * windows.ceil().max(1.0);
+    let throughput = sq.stats.credits as f64 / (budget as f64 * windows).max(1.0);
+    println!(
+        "429 answers               {}       (target 0)",
+        sq.stats.rate_limited
+    );
+    println!(
+        "credits                   {} in {:.1} s ({:.1} windows; {:.0} allowed)",
+        sq.stats.credits,
+        sq.wall.as_secs_f64(),
+        windows,
+        allowed
+    );
+    println!(
+        "budget throughput         {:.1}%   (target at least 90%)",
+        throughput * 100.0
+    );
+
+    let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-sync.json").to_string()
+    });
+    let report = json!({
+        "organization": {"members": members, "teams": teams, "memberships": memberships, "generate_seconds": generate_s, "simulator_member_pages_per_second": sim_pages},
+        "full_sync": {
+            "latency_ms_per_request": latency,
+            "requests": requests, "minimum_requests": min_requests, "requests_over_minimum_pct": pct(requests, min_requests),
+            "credits": spent, "minimum_credits": min_credits, "credits_over_minimum_pct": pct(spent, min_credits),
+            "rate_limited": run.stats.rate_limited,
+            "wall_seconds": run.wall.as_secs_f64(), "budget_imposed_seconds": budget_minutes * 60.0,
+            "connector_cpu_seconds": run.cpu, "connector_cpu_share_of_wall": cpu_share, "connector_peak_rss_mib": run.rss_mib,
+            "rpcs": run.rpcs, "grpc_round_trip_us_per_page": run.pages_per_rpc_us,
+            "by_endpoint": by_endpoint(&run.stats), "minimum_by_endpoint": min,
+        },
+        "squeeze": {
+            "members": sq_members, "teams": sq_teams, "budget_credits": budget, "window_seconds": window.as_secs(),
+            "credits": sq.stats.credits, "wall_seconds": sq.wall.as_secs_f64(), "rate_limited": sq.stats.rate_limited,
+            "budget_throughput": throughput, "by_endpoint": by_endpoint(&sq.stats),
+        },
+    });
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    println!();
+    println!("wrote {out}");
+}
