@@ -214,6 +214,9 @@ pub struct NewScimUser {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScimPatch {
     Active(bool),
+    DisplayName(String),
+    /// The license, as SCIM spells it ("Full", "Basic", ...).
+    UserType(String),
     PrimaryRole(&'static str),
     AddAdminRole(String),
     RemoveAdminRole(String),

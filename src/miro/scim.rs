@@ -115,6 +115,10 @@ impl ScimClient {
             .iter()
             .map(|op| match op {
                 ScimPatch::Active(a) => json!({"op": "Replace", "path": "active", "value": a}),
+                ScimPatch::DisplayName(d) => {
+                    json!({"op": "Replace", "path": "displayName", "value": d})
+                }
+                ScimPatch::UserType(t) => json!({"op": "Replace", "path": "userType", "value": t}),
                 ScimPatch::PrimaryRole(r) => {
                     json!({"op": "Replace", "path": "roles[primary eq true].value", "value": r})
                 }

@@ -484,3 +484,63 @@ async fn an_invite_is_never_applied_twice() {
     assert_eq!(sim.stats().requests_to(invite), 3);
     assert_eq!(sim.org().teams[&team.id].members[&other.id].role, "member");
 }
+
+#[tokio::test]
+async fn scim_patch_operations_change_what_later_reads_return() {
+    use miro_connector::miro::models::ScimPatch;
+    let sim = sim_with(60, 2).await;
+    let org = sim.org();
+    let m = ok_miro(&sim);
+    let scim = m.scim.as_ref().unwrap();
+    let user = org
+        .members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user")
+        .unwrap();
+    let u = scim
+        .patch(
+            &user.id,
+            &[
+                ScimPatch::DisplayName("Renamed Person".into()),
+                ScimPatch::UserType("Advanced".into()),
+                ScimPatch::PrimaryRole("ORGANIZATION_INTERNAL_ADMIN"),
+                ScimPatch::AddAdminRole("Security Admin".into()),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.display_name.as_deref(), Some("Renamed Person"));
+    assert_eq!(u.primary_role(), Some("ORGANIZATION_INTERNAL_ADMIN"));
+    assert_eq!(u.admin_roles().collect::<Vec<_>>(), ["Security Admin"]);
+    let after = m.rest.member(&org.id, &user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.license.as_str(), after.role.as_str()),
+        ("advanced", "organization_internal_admin")
+    );
+    assert_eq!(after.admin_roles[0].name, "Security Admin");
+    scim.patch(
+        &user.id,
+        &[
+            ScimPatch::RemoveAdminRole("Security Admin".into()),
+            ScimPatch::Active(false),
+        ],
+    )
+    .await
+    .unwrap();
+    let after = m.rest.member(&org.id, &user.id).await.unwrap().unwrap();
+    assert!(
+        !after.active && after.admin_roles.is_empty(),
+        "a deactivated user lists with active: false"
+    );
+    assert_eq!(
+        scim.users_by_ids(&[&user.id, "3074457345699999999"])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        scim.user_by_name(&user.email).await.unwrap().unwrap().id,
+        user.id
+    );
+}

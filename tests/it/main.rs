@@ -3,6 +3,7 @@ mod adapter;
 mod cli;
 mod common;
 mod daemon;
+mod metadata;
 mod provisioning;
 mod sim;
 mod sync;

@@ -212,3 +212,29 @@ async fn last_page_with_an_empty_cursor_and_without_scim() {
     assert_eq!(stats.requests_to("GET /Users"), 0);
     daemon.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_team_role_the_model_does_not_know_is_skipped_not_fatal() {
+    let mut org = org(120, 2);
+    let team = org.teams.values_mut().next().unwrap();
+    let (odd_user, m) = team.members.iter_mut().nth(3).unwrap();
+    m.role = "owner".into();
+    let (odd_user, team_id) = (odd_user.clone(), team.id.clone());
+    let sim = start_sim(SimConfig::new(org)).await;
+    let (daemon, ch) = start_daemon(&settings(&sim, false, true)).await;
+    wait_ready(&ch).await;
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let in_team: Vec<&str> = snap
+        .grants
+        .iter()
+        .map(|g| g.id.as_str())
+        .filter(|g| g.starts_with(&format!("team:{team_id}:")))
+        .collect();
+    assert_eq!(in_team.len(), sim.org().teams[&team_id].members.len() - 1);
+    assert!(
+        !in_team
+            .iter()
+            .any(|g| g.ends_with(&format!(":user:{odd_user}")))
+    );
+    daemon.shutdown().await;
+}

@@ -1,0 +1,169 @@
+//! GetMetadata, Validate and the metrics endpoint.
+use miro_connector::{
+    pb::{self, Capability, connector_service_client::ConnectorServiceClient},
+    sim::SimConfig,
+};
+use tonic::Code;
+
+use super::common::*;
+
+fn caps(m: &pb::ConnectorMetadata, t: &str) -> Vec<i32> {
+    let c = m.capabilities.as_ref().unwrap();
+    c.resource_type_capabilities
+        .iter()
+        .find(|r| r.resource_type.as_ref().unwrap().id == t)
+        .unwrap()
+        .capabilities
+        .clone()
+}
+
+#[tokio::test]
+async fn metadata_follows_what_is_implemented_and_configured() {
+    let (_sim, daemon, ch) = env(20, 1, true, true).await;
+    let m = ConnectorServiceClient::new(ch.clone())
+        .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .metadata
+        .unwrap();
+    assert_eq!(m.display_name, "Miro");
+    assert!(m.help_url.starts_with("https://"));
+    let user = caps(&m, "user");
+    for c in [
+        Capability::Sync,
+        Capability::AccountProvisioning,
+        Capability::ResourceDelete,
+    ] {
+        assert!(user.contains(&(c as i32)), "user lacks {c:?}");
+    }
+    assert!(caps(&m, "team").contains(&(Capability::Provision as i32)));
+    assert!(caps(&m, "role").contains(&(Capability::Provision as i32)));
+    let creds = m
+        .capabilities
+        .as_ref()
+        .unwrap()
+        .credential_details
+        .as_ref()
+        .unwrap()
+        .capability_account_provisioning
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        creds.supported_credential_options,
+        [pb::CapabilityDetailCredentialOption::NoPassword as i32]
+    );
+    assert_eq!(
+        creds.preferred_credential_option,
+        pb::CapabilityDetailCredentialOption::NoPassword as i32
+    );
+    let schema = m.account_creation_schema.unwrap().field_map;
+    assert!(schema["email"].required);
+    for k in ["first_name", "last_name", "license"] {
+        assert!(!schema[k].required, "{k}");
+    }
+    let v = ConnectorServiceClient::new(ch)
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let parts: Vec<u64> = v
+        .sdk_version
+        .split('.')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(
+        parts >= vec![0, 4, 3],
+        "sdk_version {} is below 0.4.3",
+        v.sdk_version
+    );
+    daemon.shutdown().await;
+
+    // Without SCIM, nothing that needs it is advertised.
+    let (_sim, daemon, ch) = env(20, 1, true, false).await;
+    let m = ConnectorServiceClient::new(ch)
+        .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .metadata
+        .unwrap();
+    assert!(!caps(&m, "user").contains(&(Capability::AccountProvisioning as i32)));
+    assert!(!caps(&m, "role").contains(&(Capability::Provision as i32)));
+    daemon.shutdown().await;
+}
+
+async fn validate_with(scopes: &[&str], provisioning: bool) -> Result<(), tonic::Status> {
+    let mut cfg = SimConfig::new(org(20, 1));
+    cfg.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    let sim = start_sim(cfg).await;
+    let (daemon, ch) = start_daemon(&settings(&sim, provisioning, false)).await;
+    wait_ready(&ch).await;
+    let r = ConnectorServiceClient::new(ch)
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await
+        .map(|_| ());
+    daemon.shutdown().await;
+    r
+}
+
+#[tokio::test]
+async fn validate_names_missing_scopes() {
+    let e = validate_with(&["organizations:read"], false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(
+        e.message().contains("organizations:teams:read"),
+        "{}",
+        e.message()
+    );
+    validate_with(&["organizations:read", "organizations:team:read"], false)
+        .await
+        .expect("the older spelling is accepted");
+    let e = validate_with(&["organizations:read", "organizations:teams:read"], true)
+        .await
+        .unwrap_err();
+    assert!(
+        e.message().contains("organizations:teams:write"),
+        "write scopes when provisioning: {}",
+        e.message()
+    );
+    validate_with(
+        &[
+            "organizations:read",
+            "organizations:teams:read",
+            "organizations:teams:write",
+        ],
+        true,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn metrics_count_rpcs_and_miro_requests() {
+    let sim = sim_with(30, 2).await;
+    let mut args = settings(&sim, false, false);
+    args.metrics_listen = Some("127.0.0.1:0".into());
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    ConnectorServiceClient::new(ch)
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await
+        .unwrap();
+    let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "grpc_server_handled_total{method=\"/c1.connector.v2.ConnectorService/Validate\",code=\"Ok\"}",
+        "grpc_server_handling_seconds",
+        "miro_requests_total{endpoint=\"GET /v1/oauth-token\",status=\"200\"}",
+    ] {
+        assert!(body.contains(needle), "{needle} missing from\n{body}");
+    }
+    daemon.shutdown().await;
+}
