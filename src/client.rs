@@ -47,15 +47,40 @@ fn skips<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> b
     find::<M>(a).is_some()
 }
 
+/// Every page of one listing: `fetch` gets a page token and answers (items, next token); `each`
+/// takes each page. Returns the RPCs made.
+async fn pages<T, F, Fut>(
+    mut fetch: F,
+    mut each: impl FnMut(Vec<T>) -> Result<(), Status>,
+) -> Result<u64, Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), Status>>,
+{
+    let mut token = String::new();
+    let mut rpcs = 0;
+    loop {
+        let (list, next) = fetch(token).await?;
+        rpcs += 1;
+        each(list)?;
+        if next.is_empty() {
+            return Ok(rpcs);
+        }
+        token = next;
+    }
+}
+
+const MAX_MESSAGE: usize = 4 << 20;
+
 /// Walk a full sync against a connector; the first error ends it, as it ends the official sync.
 pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
     let mut connector = ConnectorServiceClient::new(channel.clone());
-    let mut types_client = ResourceTypesServiceClient::new(channel.clone());
-    let mut resources_client =
-        ResourcesServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
-    let mut entitlements_client =
-        EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(4 << 20);
-    let mut grants_client = GrantsServiceClient::new(channel).max_decoding_message_size(4 << 20);
+    let types_client = ResourceTypesServiceClient::new(channel.clone());
+    let resources_client =
+        ResourcesServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
+    let entitlements_client =
+        EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
+    let grants_client = GrantsServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
     let mut snap = Snapshot::default();
 
     let validated = connector
@@ -69,146 +94,156 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     };
     snap.rpcs += 1;
 
-    let list_types = |client: &mut ResourceTypesServiceClient<Channel>| {
-        let mut client = client.clone();
-        let sync_id = sync_id.clone();
+    let list_types = || {
+        let (client, sync_id) = (types_client.clone(), sync_id.clone());
         async move {
             let mut out = Vec::new();
-            let mut token = String::new();
-            let mut rpcs = 0;
-            loop {
-                let r = client
-                    .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest {
-                        page_token: token,
-                        active_sync_id: sync_id.clone(),
+            let fetch = |page_token| {
+                let (mut c, active_sync_id) = (client.clone(), sync_id.clone());
+                async move {
+                    let req = pb::ResourceTypesServiceListResourceTypesRequest {
+                        page_token,
+                        active_sync_id,
                         ..Default::default()
+                    };
+                    c.list_resource_types(req).await.map(|r| {
+                        (
+                            r.get_ref().list.clone(),
+                            r.get_ref().next_page_token.clone(),
+                        )
                     })
-                    .await?
-                    .into_inner();
-                rpcs += 1;
-                out.extend(r.list.into_iter().filter(|t| !t.id.is_empty()));
-                if r.next_page_token.is_empty() {
-                    return Ok::<_, Status>((out, rpcs));
                 }
-                token = r.next_page_token;
-            }
+            };
+            let rpcs = pages(fetch, |list: Vec<pb::ResourceType>| {
+                out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
+                Ok(())
+            })
+            .await?;
+            Ok::<_, Status>((out, rpcs))
         }
     };
-    let (types, n) = list_types(&mut types_client).await?;
+    let (types, n) = list_types().await?;
     snap.rpcs += n;
     observer.page(Phase::ResourceTypes, types.len());
 
     for t in &types {
-        let mut token = String::new();
-        loop {
-            let r = resources_client
-                .list_resources(pb::ResourcesServiceListResourcesRequest {
-                    resource_type_id: t.id.clone(),
-                    page_token: token,
-                    active_sync_id: sync_id.clone(),
+        let fetch = |page_token| {
+            let (mut c, active_sync_id, resource_type_id) =
+                (resources_client.clone(), sync_id.clone(), t.id.clone());
+            async move {
+                let req = pb::ResourcesServiceListResourcesRequest {
+                    resource_type_id,
+                    page_token,
+                    active_sync_id,
                     ..Default::default()
+                };
+                c.list_resources(req).await.map(|r| {
+                    let r = r.into_inner();
+                    (r.list, r.next_page_token)
                 })
-                .await?
-                .into_inner();
-            snap.rpcs += 1;
-            observer.page(Phase::Resources, r.list.len());
-            for res in r.list {
+            }
+        };
+        snap.rpcs += pages(fetch, |list| {
+            observer.page(Phase::Resources, list.len());
+            for res in list {
                 check_traits(t, &res)?;
                 snap.resources.push(res);
             }
-            if r.next_page_token.is_empty() {
-                break;
-            }
-            token = r.next_page_token;
-        }
+            Ok(())
+        })
+        .await?;
     }
 
-    let (types_again, n) = list_types(&mut types_client).await?;
+    let (types_again, n) = list_types().await?;
     snap.rpcs += n;
     for t in &types_again {
-        let r = entitlements_client
-            .list_static_entitlements(pb::EntitlementsServiceListStaticEntitlementsRequest {
-                resource_type_id: t.id.clone(),
-                active_sync_id: sync_id.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
+        let mut c = entitlements_client.clone();
+        let req = pb::EntitlementsServiceListStaticEntitlementsRequest {
+            resource_type_id: t.id.clone(),
+            active_sync_id: sync_id.clone(),
+            ..Default::default()
+        };
+        let r = c.list_static_entitlements(req).await?.into_inner();
         snap.rpcs += 1;
         observer.page(Phase::StaticEntitlements, r.list.len());
         snap.entitlements.extend(r.list);
     }
 
-    let type_skips = |id: &str, entitlements: bool| {
-        types.iter().find(|t| t.id == id).is_some_and(|t| {
-            skips::<pb::SkipEntitlementsAndGrants>(&t.annotations)
-                || if entitlements {
-                    skips::<pb::SkipEntitlements>(&t.annotations)
-                } else {
-                    skips::<pb::SkipGrants>(&t.annotations)
-                }
-        })
-    };
     let skipped = |r: &pb::Resource, entitlements: bool| {
         let rt =
             r.id.as_ref()
                 .map(|i| i.resource_type.as_str())
                 .unwrap_or_default();
-        type_skips(rt, entitlements)
-            || skips::<pb::SkipEntitlementsAndGrants>(&r.annotations)
-            || if entitlements {
-                skips::<pb::SkipEntitlements>(&r.annotations)
-            } else {
-                skips::<pb::SkipGrants>(&r.annotations)
-            }
-    };
-    for res in snap.resources.iter().filter(|r| !skipped(r, true)) {
-        let mut token = String::new();
-        loop {
-            let r = entitlements_client
-                .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
-                    resource: Some(res.clone()),
-                    page_token: token,
-                    active_sync_id: sync_id.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            snap.rpcs += 1;
-            observer.page(Phase::Entitlements, r.list.len());
-            snap.entitlements.extend(r.list);
-            if r.next_page_token.is_empty() {
-                break;
-            }
-            token = r.next_page_token;
-        }
-    }
-    let mut seen = HashSet::new();
-    for res in snap.resources.iter().filter(|r| !skipped(r, false)) {
-        let mut token = String::new();
-        loop {
-            let r = grants_client
-                .list_grants(pb::GrantsServiceListGrantsRequest {
-                    resource: Some(res.clone()),
-                    page_token: token,
-                    active_sync_id: sync_id.clone(),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            snap.rpcs += 1;
-            observer.page(Phase::Grants, r.list.len());
-            for g in r.list {
-                if seen.insert(g.id.clone()) {
-                    snap.grants.push(g);
+        let of_type = types
+            .iter()
+            .find(|t| t.id == rt)
+            .map(|t| t.annotations.as_slice())
+            .unwrap_or_default();
+        [of_type, r.annotations.as_slice()].iter().any(|a| {
+            skips::<pb::SkipEntitlementsAndGrants>(a)
+                || if entitlements {
+                    skips::<pb::SkipEntitlements>(a)
+                } else {
+                    skips::<pb::SkipGrants>(a)
                 }
+        })
+    };
+    let mut entitlements = Vec::new();
+    for res in snap.resources.iter().filter(|r| !skipped(r, true)) {
+        let fetch = |page_token| {
+            let (mut c, active_sync_id, resource) = (
+                entitlements_client.clone(),
+                sync_id.clone(),
+                Some(res.clone()),
+            );
+            async move {
+                let req = pb::EntitlementsServiceListEntitlementsRequest {
+                    resource,
+                    page_token,
+                    active_sync_id,
+                    ..Default::default()
+                };
+                c.list_entitlements(req).await.map(|r| {
+                    let r = r.into_inner();
+                    (r.list, r.next_page_token)
+                })
             }
-            if r.next_page_token.is_empty() {
-                break;
-            }
-            token = r.next_page_token;
-        }
+        };
+        snap.rpcs += pages(fetch, |list| {
+            observer.page(Phase::Entitlements, list.len());
+            entitlements.extend(list);
+            Ok(())
+        })
+        .await?;
     }
+    snap.entitlements.extend(entitlements);
+    let mut seen = HashSet::new();
+    let mut grants = Vec::new();
+    for res in snap.resources.iter().filter(|r| !skipped(r, false)) {
+        let fetch = |page_token| {
+            let (mut c, active_sync_id, resource) =
+                (grants_client.clone(), sync_id.clone(), Some(res.clone()));
+            async move {
+                let req = pb::GrantsServiceListGrantsRequest {
+                    resource,
+                    page_token,
+                    active_sync_id,
+                    ..Default::default()
+                };
+                c.list_grants(req).await.map(|r| {
+                    let r = r.into_inner();
+                    (r.list, r.next_page_token)
+                })
+            }
+        };
+        snap.rpcs += pages(fetch, |list| {
+            observer.page(Phase::Grants, list.len());
+            grants.extend(list.into_iter().filter(|g| seen.insert(g.id.clone())));
+            Ok(())
+        })
+        .await?;
+    }
+    snap.grants = grants;
     snap.resource_types = types;
     connector
         .cleanup(pb::ConnectorServiceCleanupRequest {

@@ -1,3 +1,5 @@
+use std::fmt::Write;
+
 use clap::Args;
 
 use super::{Failure, signal, simulate::OrgArgs};
@@ -18,6 +20,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
+    let signals = signal::install();
     telemetry::init_logging(LogFormat::Text, "warn");
     telemetry::metrics_handle();
     let cfg = SimConfig::new(args.data.org()?);
@@ -38,28 +41,39 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
     let daemon = server::start(&settings).await.map_err(Failure::runtime)?;
     let a = daemon.addr;
-    println!("miro-connector demo");
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(out, "miro-connector demo");
+    let _ = writeln!(
+        out,
         "  Miro simulator  {} ({members} members, {teams} teams; SCIM at {})",
         sim.api_url(),
         sim.scim_url()
     );
-    println!("  connector gRPC  {a} (plaintext, provisioning on)");
-    println!();
-    println!("Try (grpcurl uses server reflection, no proto files needed):");
-    println!("  grpcurl -plaintext {a} grpc.health.v1.Health/Check");
-    println!("  grpcurl -plaintext {a} list");
-    println!("  grpcurl -plaintext {a} c1.connector.v2.ConnectorService/Validate");
-    println!(
+    let _ = writeln!(out, "  connector gRPC  {a} (plaintext, provisioning on)");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Try (grpcurl uses server reflection, no proto files needed):"
+    );
+    let _ = writeln!(out, "  grpcurl -plaintext {a} grpc.health.v1.Health/Check");
+    let _ = writeln!(out, "  grpcurl -plaintext {a} list");
+    let _ = writeln!(
+        out,
+        "  grpcurl -plaintext {a} c1.connector.v2.ConnectorService/Validate"
+    );
+    let _ = writeln!(
+        out,
         "  grpcurl -plaintext -d '{{\"resource_type_id\":\"team\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  grpcurl -plaintext -d '{{\"resource_type_id\":\"user\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
     );
-    println!("  curl -s {}/_sim/stats", sim.api_url());
-    println!();
-    println!("Serving until Ctrl-C.");
-    signal::first().await;
+    let _ = writeln!(out, "  curl -s {}/_sim/stats", sim.api_url());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Serving until Ctrl-C.");
+    signal::say(&out);
+    signals.first().await;
     daemon.shutdown().await;
     sim.shutdown().await;
     Ok(())

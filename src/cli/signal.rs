@@ -1,25 +1,45 @@
 //! SIGTERM and SIGINT: the first starts a graceful shutdown, a second one exits at once.
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
-pub async fn first() {
-    let (Ok(mut term), Ok(mut int)) = (
+/// Signal handlers, installed before anything is announced so an early signal is never missed.
+pub struct Signals(Option<(Signal, Signal)>);
+
+pub fn install() -> Signals {
+    match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers there is nothing to wait for but Ctrl-C.
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    ) {
+        (Ok(term), Ok(int)) => Signals(Some((term, int))),
+        _ => Signals(None),
     }
-    tokio::spawn(async move {
+}
+
+impl Signals {
+    /// Wait for the first signal; a second one then exits the process at once.
+    pub async fn first(self) {
+        let Some((mut term, mut int)) = self.0 else {
+            // Without signal handlers there is nothing to wait for but Ctrl-C.
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
         tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
-        eprintln!("miro-connector: second signal, exiting now");
-        std::process::exit(130);
-    });
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            eprintln!("miro-connector: second signal, exiting now");
+            std::process::exit(130);
+        });
+    }
+}
+
+/// Print to stdout; a closed stdout (a reader that went away) must not stop a server.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    let _ = std::io::stdout().flush();
 }

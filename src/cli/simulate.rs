@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::{fmt::Write, path::PathBuf};
 
 use clap::Args;
 
@@ -78,6 +78,7 @@ impl OrgArgs {
 }
 
 pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
+    let signals = signal::install();
     telemetry::init_logging(LogFormat::Text, "info");
     let mut cfg = SimConfig::new(args.data.org()?);
     cfg.access_token = args.access_token;
@@ -106,14 +107,27 @@ pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(format!("cannot listen on {}: {e}", args.listen)))?;
     let (members, teams) = (cfg.org.members.len(), cfg.org.teams.len());
     let sim = sim::start(cfg, listener).await.map_err(Failure::runtime)?;
-    println!("Miro simulator: {members} members, {teams} teams");
-    println!("  REST  {}   token {}", sim.api_url(), sim.access_token());
-    println!("  SCIM  {}   token {}", sim.scim_url(), sim.scim_token());
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(out, "Miro simulator: {members} members, {teams} teams");
+    let _ = writeln!(
+        out,
+        "  REST  {}   token {}",
+        sim.api_url(),
+        sim.access_token()
+    );
+    let _ = writeln!(
+        out,
+        "  SCIM  {}   token {}",
+        sim.scim_url(),
+        sim.scim_token()
+    );
+    let _ = writeln!(
+        out,
         "  admin {}/_sim/stats | /_sim/state | /_sim/reset | /_sim/faults",
         sim.api_url()
     );
-    signal::first().await;
+    signal::say(&out);
+    signals.first().await;
     sim.shutdown().await;
     Ok(())
 }

@@ -273,15 +273,17 @@ async fn the_demo_serves_health_and_listings() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let addr = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let addr = lines
             .find_map(|l| {
                 l.trim()
                     .strip_prefix("connector gRPC")
                     .map(|r| r.split_whitespace().next().unwrap_or_default().to_string())
             })
-            .unwrap()
+            .unwrap();
+        // Keep reading, as a terminal would.
+        std::thread::spawn(move || lines.for_each(drop));
+        addr
     })
     .await
     .unwrap();
