@@ -44,7 +44,7 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "URL")]
     pub miro_scim_url: Option<String>,
     /// Miro OAuth access token (prefer MIRO_ACCESS_TOKEN or --miro-access-token-file).
-    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    #[arg(long, value_name = "TOKEN")]
     pub miro_access_token: Option<String>,
     /// File holding the access token (a Kubernetes secret mount).
     #[arg(long, value_name = "PATH")]

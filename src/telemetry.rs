@@ -29,6 +29,15 @@ pub fn init_logging(format: LogFormat, level: &str) {
     };
 }
 
+/// Commands that print their results on stdout log to stderr, warnings and up.
+pub fn init_client_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+}
+
 /// Install the Prometheus recorder (once per process) and return its handle.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();

@@ -7,7 +7,6 @@ use super::{
     target::{self, ConnectArgs, rpc_failure},
 };
 use crate::{
-    config::LogFormat,
     connector::annotations::find,
     pb::{
         self, account_manager_service_client::AccountManagerServiceClient,
@@ -88,7 +87,7 @@ fn user(id: &str) -> pb::Resource {
 }
 
 pub async fn grant(args: GrantArgs, revoke: bool) -> Result<(), Failure> {
-    telemetry::init_logging(LogFormat::Text, "warn");
+    telemetry::init_client_logging();
     let e = entitlement(&args.entitlement)?;
     let target = target::open(&args.target).await?;
     let mut c = GrantManagerServiceClient::new(target.channel.clone());
@@ -153,7 +152,7 @@ pub async fn grant(args: GrantArgs, revoke: bool) -> Result<(), Failure> {
 }
 
 pub async fn create_account(args: CreateAccountArgs) -> Result<(), Failure> {
-    telemetry::init_logging(LogFormat::Text, "warn");
+    telemetry::init_client_logging();
     let text = |s: &str| Value {
         kind: Some(Kind::StringValue(s.into())),
     };
@@ -215,7 +214,7 @@ fn id_of(r: Option<&pb::Resource>) -> String {
 }
 
 pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
-    telemetry::init_logging(LogFormat::Text, "warn");
+    telemetry::init_client_logging();
     let target = target::open(&args.target).await?;
     let r = ResourceManagerServiceClient::new(target.channel.clone())
         .delete_resource(pb::DeleteResourceRequest {

@@ -12,7 +12,6 @@ use super::{
 };
 use crate::{
     client::{self, Observer, Phase, Snapshot},
-    config::LogFormat,
     connector::annotations::find,
     pb, telemetry,
 };
@@ -63,7 +62,7 @@ impl Observer for Progress {
 }
 
 pub async fn run(args: SyncArgs) -> Result<(), Failure> {
-    telemetry::init_logging(LogFormat::Text, "warn");
+    telemetry::init_client_logging();
     let started = Instant::now();
     let target = target::open(&args.target).await?;
     // ProgressBar draws only on a terminal; elsewhere it stays silent.

@@ -50,9 +50,6 @@ pub struct Connector {
     org_id: OnceCell<String>,
 }
 
-/// The largest protocol page; Miro's own pages are 100, and one protocol page is one Miro page.
-pub const MAX_PAGE: usize = 100;
-
 impl Connector {
     pub fn new(miro: Miro, settings: ConnectorSettings) -> Self {
         Self {

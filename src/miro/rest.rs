@@ -14,8 +14,8 @@ use super::{
 const L1: u64 = 50;
 const L2: u64 = 100;
 const L3: u64 = 500;
-/// The largest page Miro allows on cursor lists.
-pub const PAGE_LIMIT: &str = "100";
+/// The largest page Miro allows on cursor lists: one protocol page is one Miro page.
+const PAGE_LIMIT: &str = "100";
 
 const MEMBERS: &str = "GET /v2/orgs/{org_id}/members";
 const TEAMS: &str = "GET /v2/orgs/{org_id}/teams";
