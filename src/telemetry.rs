@@ -29,9 +29,10 @@ pub fn init_logging(format: LogFormat, level: &str) {
     };
 }
 
-/// Commands that print their results on stdout log to stderr, warnings and up.
+/// Commands that print their results log only when `RUST_LOG` asks, and then to stderr: their
+/// outcome, or one line saying why they failed, is what a person reads.
 pub fn init_client_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off"));
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(fmt::layer().with_writer(std::io::stderr))
