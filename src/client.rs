@@ -32,13 +32,16 @@ pub struct Snapshot {
     pub resources: Vec<pb::Resource>,
     pub entitlements: Vec<pb::Entitlement>,
     pub grants: Vec<pb::Grant>,
-    /// RPCs made, per phase order above.
+    /// RPCs made.
     pub rpcs: u64,
+    /// Time the connector reported waiting on Miro's rate limits (RateLimitWaitReport).
+    pub rate_limit_wait_ms: u64,
 }
 
 /// Anything that wants to hear about progress (pages and counts).
 pub trait Observer {
-    fn page(&mut self, _phase: Phase, _items: usize) {}
+    /// A page arrived with `items`; `waited_ms` is the rate-limit wait reported so far.
+    fn page(&mut self, _phase: Phase, _items: usize, _waited_ms: u64) {}
 }
 
 impl Observer for () {}
@@ -47,22 +50,25 @@ fn skips<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> b
     find::<M>(a).is_some()
 }
 
-/// Every page of one listing: `fetch` gets a page token and answers (items, next token); `each`
-/// takes each page. Returns the RPCs made.
+/// Every page of one listing: `fetch` gets a page token and answers (items, next token,
+/// annotations); `each` takes each page and the milliseconds the connector waited on Miro's rate
+/// limits for it. Returns the RPCs made.
 async fn pages<T, F, Fut>(
     mut fetch: F,
-    mut each: impl FnMut(Vec<T>) -> Result<(), Status>,
+    mut each: impl FnMut(Vec<T>, u64) -> Result<(), Status>,
 ) -> Result<u64, Status>
 where
     F: FnMut(String) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, String), Status>>,
+    Fut: Future<Output = Result<(Vec<T>, String, Vec<prost_types::Any>), Status>>,
 {
     let mut token = String::new();
     let mut rpcs = 0;
     loop {
-        let (list, next) = fetch(token).await?;
+        let (list, next, annotations) = fetch(token).await?;
         rpcs += 1;
-        each(list)?;
+        let waited = find::<pb::RateLimitWaitReport>(&annotations)
+            .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
+        each(list, waited)?;
         if next.is_empty() {
             return Ok(rpcs);
         }
@@ -110,11 +116,12 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
                         (
                             r.get_ref().list.clone(),
                             r.get_ref().next_page_token.clone(),
+                            r.get_ref().annotations.clone(),
                         )
                     })
                 }
             };
-            let rpcs = pages(fetch, |list: Vec<pb::ResourceType>| {
+            let rpcs = pages(fetch, |list: Vec<pb::ResourceType>, _| {
                 out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
                 Ok(())
             })
@@ -124,7 +131,7 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     };
     let (types, n) = list_types().await?;
     snap.rpcs += n;
-    observer.page(Phase::ResourceTypes, types.len());
+    observer.page(Phase::ResourceTypes, types.len(), 0);
 
     for t in &types {
         let fetch = |page_token| {
@@ -139,12 +146,13 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
                 };
                 c.list_resources(req).await.map(|r| {
                     let r = r.into_inner();
-                    (r.list, r.next_page_token)
+                    (r.list, r.next_page_token, r.annotations)
                 })
             }
         };
-        snap.rpcs += pages(fetch, |list| {
-            observer.page(Phase::Resources, list.len());
+        snap.rpcs += pages(fetch, |list, waited| {
+            snap.rate_limit_wait_ms += waited;
+            observer.page(Phase::Resources, list.len(), snap.rate_limit_wait_ms);
             for res in list {
                 check_traits(t, &res)?;
                 snap.resources.push(res);
@@ -165,7 +173,11 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
         };
         let r = c.list_static_entitlements(req).await?.into_inner();
         snap.rpcs += 1;
-        observer.page(Phase::StaticEntitlements, r.list.len());
+        observer.page(
+            Phase::StaticEntitlements,
+            r.list.len(),
+            snap.rate_limit_wait_ms,
+        );
         snap.entitlements.extend(r.list);
     }
 
@@ -205,12 +217,12 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
                 };
                 c.list_entitlements(req).await.map(|r| {
                     let r = r.into_inner();
-                    (r.list, r.next_page_token)
+                    (r.list, r.next_page_token, r.annotations)
                 })
             }
         };
-        snap.rpcs += pages(fetch, |list| {
-            observer.page(Phase::Entitlements, list.len());
+        snap.rpcs += pages(fetch, |list, _| {
+            observer.page(Phase::Entitlements, list.len(), 0);
             entitlements.extend(list);
             Ok(())
         })
@@ -219,6 +231,7 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     snap.entitlements.extend(entitlements);
     let mut seen = HashSet::new();
     let mut grants = Vec::new();
+    let mut waited_ms = snap.rate_limit_wait_ms;
     for res in snap.resources.iter().filter(|r| !skipped(r, false)) {
         let fetch = |page_token| {
             let (mut c, active_sync_id, resource) =
@@ -232,18 +245,20 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
                 };
                 c.list_grants(req).await.map(|r| {
                     let r = r.into_inner();
-                    (r.list, r.next_page_token)
+                    (r.list, r.next_page_token, r.annotations)
                 })
             }
         };
-        snap.rpcs += pages(fetch, |list| {
-            observer.page(Phase::Grants, list.len());
+        snap.rpcs += pages(fetch, |list, waited| {
+            waited_ms += waited;
+            observer.page(Phase::Grants, list.len(), waited_ms);
             grants.extend(list.into_iter().filter(|g| seen.insert(g.id.clone())));
             Ok(())
         })
         .await?;
     }
     snap.grants = grants;
+    snap.rate_limit_wait_ms = waited_ms;
     snap.resource_types = types;
     connector
         .cleanup(pb::ConnectorServiceCleanupRequest {

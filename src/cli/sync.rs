@@ -43,7 +43,7 @@ struct Progress {
 }
 
 impl Observer for Progress {
-    fn page(&mut self, phase: Phase, items: usize) {
+    fn page(&mut self, phase: Phase, items: usize, waited_ms: u64) {
         self.counts[phase as usize] += items as u64;
         self.pages += 1;
         let name = match phase {
@@ -54,8 +54,10 @@ impl Observer for Progress {
             Phase::Grants => "grants",
         };
         self.bar.set_message(format!(
-            "{name}: {}  ({} pages)",
-            self.counts[phase as usize], self.pages
+            "{name}: {}  ({} pages; rate-limit waits {:.1} s)",
+            self.counts[phase as usize],
+            self.pages,
+            waited_ms as f64 / 1000.0
         ));
         self.bar.tick();
     }
@@ -103,6 +105,11 @@ pub async fn run(args: SyncArgs) -> Result<(), Failure> {
     println!("{:<14} {:>10}", "entitlements", snap.entitlements.len());
     println!("{:<14} {:>10}", "grants", snap.grants.len());
     println!("{:<14} {:>10}", "RPCs", snap.rpcs);
+    println!(
+        "{:<14} {:>9.1}s",
+        "rate waits",
+        snap.rate_limit_wait_ms as f64 / 1000.0
+    );
     println!(
         "{:<14} {:>9.1}s",
         "elapsed",

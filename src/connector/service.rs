@@ -2,12 +2,15 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    Connector, ConnectorError, metadata,
+    Connector, ConnectorError,
+    annotations::pack,
+    metadata,
     model::{require_id, unknown_type},
     roles::{self, ROLE},
     teams::{self, TEAM},
     users::USER,
 };
+use crate::miro::ratelimit::tracking_waits;
 use crate::pb::{
     self, account_manager_service_server::AccountManagerService,
     connector_service_server::ConnectorService, entitlements_service_server::EntitlementsService,
@@ -29,6 +32,15 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
             "page_token is not valid here: this listing has a single page; send none".into(),
         ))
     }
+}
+
+/// A RateLimitWaitReport when the RPC waited on Miro's rate limits.
+fn wait_report(waited: std::time::Duration) -> Vec<prost_types::Any> {
+    if waited.is_zero() {
+        return Vec::new();
+    }
+    let wait_ms = i64::try_from(waited.as_millis()).unwrap_or(i64::MAX);
+    vec![pack(&pb::RateLimitWaitReport { wait_ms })]
 }
 
 fn ok<T>(r: Result<T, ConnectorError>) -> Rpc<T> {
@@ -90,7 +102,7 @@ impl ResourcesService for Connector {
         req: Request<pb::ResourcesServiceListResourcesRequest>,
     ) -> Rpc<pb::ResourcesServiceListResourcesResponse> {
         let r = req.into_inner();
-        let result = async {
+        let (result, waited) = tracking_waits(async {
             if r.parent_resource_id
                 .as_ref()
                 .is_some_and(|p| !p.resource.is_empty())
@@ -112,13 +124,13 @@ impl ResourcesService for Connector {
                 )),
                 other => Err(unknown_type(other)),
             }
-        }
+        })
         .await;
         ok(result.map(
             |(list, next_page_token)| pb::ResourcesServiceListResourcesResponse {
                 list,
                 next_page_token,
-                annotations: Vec::new(),
+                annotations: wait_report(waited),
             },
         ))
     }
@@ -204,7 +216,7 @@ impl GrantsService for Connector {
         req: Request<pb::GrantsServiceListGrantsRequest>,
     ) -> Rpc<pb::GrantsServiceListGrantsResponse> {
         let r = req.into_inner();
-        let result = async {
+        let (result, waited) = tracking_waits(async {
             let resource = r
                 .resource
                 .as_ref()
@@ -220,13 +232,13 @@ impl GrantsService for Connector {
                 ROLE => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
                 other => Err(unknown_type(other)),
             }
-        }
+        })
         .await;
         ok(result.map(
             |(list, next_page_token)| pb::GrantsServiceListGrantsResponse {
                 list,
                 next_page_token,
-                annotations: Vec::new(),
+                annotations: wait_report(waited),
             },
         ))
     }

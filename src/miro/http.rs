@@ -11,7 +11,7 @@ use url::Url;
 
 use super::{
     error::MiroError,
-    ratelimit::{Budget, BudgetSnapshot, wait_after_429},
+    ratelimit::{self, Budget, BudgetSnapshot, wait_after_429},
     retry::{self, Failed, Outcome, RetryPolicy, Stop},
 };
 
@@ -104,6 +104,7 @@ impl Transport {
             if !pace.is_zero() {
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "pacing").increment(1);
                 metrics::histogram!("miro_rate_limit_wait_seconds").record(pace.as_secs_f64());
+                ratelimit::note_wait(pace);
                 tracing::debug!(
                     endpoint = call.endpoint,
                     wait_ms = pace.as_millis() as u64,
@@ -118,6 +119,7 @@ impl Transport {
             if f.outcome == Outcome::Status(429) {
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "429").increment(1);
                 metrics::histogram!("miro_rate_limit_wait_seconds").record(delay.as_secs_f64());
+                ratelimit::note_wait(delay);
             }
             tracing::warn!(endpoint = call.endpoint, delay_ms = delay.as_millis() as u64, error = %f.error, "retrying Miro request");
         };

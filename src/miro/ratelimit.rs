@@ -66,6 +66,25 @@ impl Budget {
     }
 }
 
+tokio::task_local! {
+    static WAITED: std::cell::Cell<Duration>;
+}
+
+/// Run `f`, also answering how long it waited on Miro's rate limits (pacing and 429s), so the
+/// caller can report it.
+pub async fn tracking_waits<F: Future>(f: F) -> (F::Output, Duration) {
+    WAITED
+        .scope(std::cell::Cell::new(Duration::ZERO), async move {
+            let out = f.await;
+            (out, WAITED.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+pub(crate) fn note_wait(d: Duration) {
+    let _ = WAITED.try_with(|w| w.set(w.get() + d));
+}
+
 pub fn parse_headers(headers: &HeaderMap) -> Option<BudgetSnapshot> {
     let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     Some(BudgetSnapshot {

@@ -238,3 +238,40 @@ async fn a_team_role_the_model_does_not_know_is_skipped_not_fatal() {
     );
     daemon.shutdown().await;
 }
+
+#[tokio::test]
+async fn pages_report_the_time_spent_waiting_on_miro_rate_limits() {
+    use miro_connector::pb::resources_service_client::ResourcesServiceClient;
+    let mut cfg = SimConfig::new(org(300, 1));
+    cfg.rest_budget = Some(1200);
+    cfg.rest_window = std::time::Duration::from_secs(2);
+    let sim = start_sim(cfg).await;
+    let (daemon, ch) = start_daemon(&settings(&sim, false, false)).await;
+    wait_ready(&ch).await;
+    let mut rc = ResourcesServiceClient::new(ch);
+    let (mut token, mut waited, mut pages) = (String::new(), 0, 0);
+    loop {
+        let r = rc
+            .list_resources(pb::ResourcesServiceListResourcesRequest {
+                resource_type_id: "user".into(),
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        pages += 1;
+        waited += find::<pb::RateLimitWaitReport>(&r.annotations).map_or(0, |w| w.wait_ms);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    assert_eq!(pages, 3);
+    assert!(
+        waited > 0,
+        "three pages of 500 credits do not fit in 1,200 credits without waiting"
+    );
+    assert_eq!(sim.stats().rate_limited, 0);
+    daemon.shutdown().await;
+}
