@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto proto
 COPY src src
+COPY benches benches
 RUN cargo build --release --locked --bin miro-connector
 
 # Runtime: CA certificates for Miro's TLS, a non-root user, nothing else.
