@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::{
     AppState,
     state::{
-        Member, Org, PREBUILT_ADMIN_ROLES, TeamMembership, license_to_user_type, now_rfc3339,
-        user_type_to_license,
+        AdminRole, Member, Org, PREBUILT_ADMIN_ROLES, TeamMembership, license_to_user_type,
+        now_rfc3339, user_type_to_license,
     },
 };
 
@@ -443,15 +443,26 @@ fn org_role(value: &str) -> Result<String> {
     }
 }
 
-fn admin_role_name(value: &str) -> Result<String> {
+/// An admin role by name: prebuilt names are canonicalised; anything else is a custom role.
+fn admin_role(value: &str) -> Result<AdminRole> {
     if value.trim().is_empty() {
         return Err(bad("invalidValue", "An admin role needs a name"));
     }
-    // Prebuilt names are canonicalised; anything else is a custom admin role.
-    Ok(PREBUILT_ADMIN_ROLES
-        .iter()
-        .find(|p| p.eq_ignore_ascii_case(value))
-        .map_or(value.to_string(), |p| p.to_string()))
+    Ok(
+        match PREBUILT_ADMIN_ROLES
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(value))
+        {
+            Some(p) => AdminRole {
+                kind: "prebuilt".into(),
+                name: p.to_string(),
+            },
+            None => AdminRole {
+                kind: "custom".into(),
+                name: value.to_string(),
+            },
+        },
+    )
 }
 
 /// Apply one PATCH operation to a copy of the member.
@@ -515,21 +526,13 @@ fn apply(m: &mut Member, op: &Value) -> Result<()> {
                 .cloned()
                 .unwrap_or_else(|| vec![value.clone()]);
             for item in items {
-                let name = admin_role_name(
+                let role = admin_role(
                     item.get("value")
                         .and_then(Value::as_str)
                         .unwrap_or_default(),
                 )?;
-                if !m.admin_roles.iter().any(|r| r.name == name) {
-                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) {
-                        "prebuilt"
-                    } else {
-                        "custom"
-                    };
-                    m.admin_roles.push(super::state::AdminRole {
-                        kind: kind.into(),
-                        name,
-                    });
+                if !m.admin_roles.iter().any(|r| r.name == role.name) {
+                    m.admin_roles.push(role);
                 }
             }
         }
@@ -622,16 +625,7 @@ async fn replace_user(
                 if r.get("primary").and_then(as_bool).unwrap_or(false) {
                     m.role = org_role(value)?;
                 } else {
-                    let name = admin_role_name(value)?;
-                    let kind = if PREBUILT_ADMIN_ROLES.contains(&name.as_str()) {
-                        "prebuilt"
-                    } else {
-                        "custom"
-                    };
-                    admin_roles.push(super::state::AdminRole {
-                        kind: kind.into(),
-                        name,
-                    });
+                    admin_roles.push(admin_role(value)?);
                 }
             }
             m.admin_roles = admin_roles;
