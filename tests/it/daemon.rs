@@ -386,3 +386,38 @@ async fn tokens_never_reach_logs_or_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    let mut cfg = SimConfig::new(org(30, 2));
+    cfg.faults = slow("GET /v2/orgs/{org_id}/teams", 20_000);
+    let sim = start_sim(cfg).await;
+    let (api, scim) = (sim.api_url(), sim.scim_url());
+    let mut args = serve_args(&sim, &api, &scim);
+    args.extend(["--shutdown-grace", "60s"]);
+    let mut p = spawn(&args, &[("MIRO_ACCESS_TOKEN", sim.access_token())]);
+    let ch = p.channel().await;
+    wait_ready(&ch).await;
+    // An RPC that would hold the drain open for 20 s.
+    tokio::spawn(async move {
+        let _ = ResourcesServiceClient::new(ch)
+            .list_resources(pb::ResourcesServiceListResourcesRequest {
+                resource_type_id: "team".into(),
+                ..Default::default()
+            })
+            .await;
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.signal("-TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    p.signal("-TERM");
+    let status = tokio::task::spawn_blocking(move || p.wait(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "the second signal did not exit at once"
+    );
+}

@@ -275,3 +275,60 @@ async fn pages_report_the_time_spent_waiting_on_miro_rate_limits() {
     assert_eq!(sim.stats().rate_limited, 0);
     daemon.shutdown().await;
 }
+
+#[tokio::test]
+async fn get_resource_answers_single_resources() {
+    use miro_connector::pb::resource_getter_service_client::ResourceGetterServiceClient;
+    let (sim, daemon, ch) = env(50, 2, false, true).await;
+    let org = sim.org();
+    let mut c = ResourceGetterServiceClient::new(ch);
+    let get = |t: &str, id: &str| pb::ResourceGetterServiceGetResourceRequest {
+        resource_id: Some(rid(t, id)),
+        ..Default::default()
+    };
+    let member = org
+        .members
+        .values()
+        .find(|m| m.role == "organization_internal_user")
+        .unwrap();
+    let r = c
+        .get_resource(get("user", &member.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    let ut: pb::UserTrait = find(&r.annotations).unwrap();
+    assert_eq!(ut.login, member.email);
+    let team = org.teams.values().next().unwrap();
+    let r = c
+        .get_resource(get("team", &team.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(r.display_name, team.name);
+    let r = c
+        .get_resource(get("role", "admin_role_user_admin"))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(r.display_name, "User Admin");
+    for (t, id, code) in [
+        ("user", "3074457345699999999", tonic::Code::NotFound),
+        ("team", "3074457345699999999", tonic::Code::NotFound),
+        ("role", "owner", tonic::Code::NotFound),
+        ("board", "1", tonic::Code::InvalidArgument),
+        ("user", "", tonic::Code::InvalidArgument),
+    ] {
+        assert_eq!(
+            c.get_resource(get(t, id)).await.unwrap_err().code(),
+            code,
+            "{t}:{id}"
+        );
+    }
+    daemon.shutdown().await;
+}
