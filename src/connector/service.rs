@@ -111,8 +111,8 @@ impl ResourcesService for Connector {
                 return Ok((Vec::new(), String::new()));
             }
             match r.resource_type_id.as_str() {
-                USER => self.list_users(&r.page_token).await,
-                TEAM => self.list_teams(&r.page_token).await,
+                USER => self.list_users(&r.page_token, r.page_size).await,
+                TEAM => self.list_teams(&r.page_token, r.page_size).await,
                 ROLE => single_page(&r.page_token).map(|_| {
                     (
                         roles::ROLES.iter().map(roles::resource).collect(),
@@ -223,7 +223,7 @@ impl GrantsService for Connector {
                 .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
             let id = require_id("resource.id", resource.id.as_ref())?;
             match id.resource_type.as_str() {
-                TEAM => self.team_grants(resource, &r.page_token).await,
+                TEAM => self.team_grants(resource, &r.page_token, r.page_size).await,
                 // Role holdings come with each user, from the profile the client sends back.
                 USER => {
                     single_page(&r.page_token)?;

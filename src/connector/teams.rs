@@ -6,7 +6,10 @@ use super::{
     page_token,
 };
 use crate::{
-    miro::models::{Team, TeamRole},
+    miro::{
+        models::{Team, TeamRole},
+        paging::PageAt,
+    },
     pb::{self, resource_type::Trait},
 };
 
@@ -99,10 +102,18 @@ impl Connector {
     pub async fn list_teams(
         &self,
         token: &str,
+        page_size: u32,
     ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
-        let page = self.miro().rest.teams_page(org, cursor.as_deref()).await?;
+        let page = self
+            .miro()
+            .rest
+            .teams_page(
+                org,
+                PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
+            )
+            .await?;
         Ok((
             page.items.iter().map(resource).collect(),
             page_token::encode(SCOPE, page.next.as_deref()),
@@ -125,6 +136,7 @@ impl Connector {
         &self,
         team: &pb::Resource,
         token: &str,
+        page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
         let team_id = team
             .id
@@ -137,7 +149,12 @@ impl Connector {
         let page = self
             .miro()
             .rest
-            .team_members_page(org, &team_id, None, cursor.as_deref())
+            .team_members_page(
+                org,
+                &team_id,
+                None,
+                PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
+            )
             .await?;
         let entitlements: Vec<pb::Entitlement> =
             ROLES.iter().map(|r| entitlement_of(team, *r)).collect();

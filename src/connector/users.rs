@@ -10,6 +10,7 @@ use super::{
 use crate::{
     miro::{
         models::{OrgMember, OrgRole, ScimUser},
+        paging::PageAt,
         rest::MemberFilter,
     },
     pb::{self, resource_type::Trait, user_trait},
@@ -132,13 +133,18 @@ impl Connector {
     pub async fn list_users(
         &self,
         token: &str,
+        page_size: u32,
     ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
         let page = self
             .miro()
             .rest
-            .members_page(org, &MemberFilter::default(), cursor.as_deref())
+            .members_page(
+                org,
+                &MemberFilter::default(),
+                PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
+            )
             .await?;
         let names = self.scim_names(&page.items).await?;
         let list = page

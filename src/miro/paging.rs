@@ -14,6 +14,42 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Where a page starts and how many items it may hold: Miro's largest page (100) unless asked for
+/// fewer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageAt<'a> {
+    pub cursor: Option<&'a str>,
+    pub limit: usize,
+}
+
+impl<'a> PageAt<'a> {
+    /// Miro's largest page on cursor lists.
+    pub const MAX: usize = 100;
+
+    pub fn first() -> Self {
+        Self::after(None)
+    }
+
+    pub fn after(cursor: Option<&'a str>) -> Self {
+        Self {
+            cursor,
+            limit: Self::MAX,
+        }
+    }
+
+    /// A page size as the protocol asks for one: 0 means ours, more than Miro allows is clamped.
+    pub fn with_limit(self, limit: usize) -> Self {
+        Self {
+            limit: if limit == 0 {
+                Self::MAX
+            } else {
+                limit.min(Self::MAX)
+            },
+            ..self
+        }
+    }
+}
+
 pub(crate) fn finish<T>(
     endpoint: &'static str,
     requested: Option<&str>,
@@ -87,6 +123,24 @@ mod tests {
             data,
             cursor: cursor.map(String::from),
         }
+    }
+
+    #[test]
+    fn page_sizes_are_clamped_to_miros_maximum() {
+        assert_eq!(PageAt::first().limit, 100);
+        assert_eq!(
+            PageAt::first().with_limit(0).limit,
+            100,
+            "0 means the server's choice"
+        );
+        assert_eq!(PageAt::first().with_limit(7).limit, 7);
+        assert_eq!(
+            PageAt::after(Some("c")).with_limit(250),
+            PageAt {
+                cursor: Some("c"),
+                limit: 100
+            }
+        );
     }
 
     #[test]

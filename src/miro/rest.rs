@@ -7,15 +7,13 @@ use super::{
     error::MiroError,
     http::{Call, Transport},
     models::{CursorPage, OrgMember, OrgRole, Organization, Team, TeamMember, TeamRole, TokenInfo},
-    paging::{Page, all_pages, finish},
+    paging::{Page, PageAt, all_pages, finish},
 };
 
 /// Credits per request by rate-limit level (the level of each operation is in Miro's spec).
 const L1: u64 = 50;
 const L2: u64 = 100;
 const L3: u64 = 500;
-/// The largest page Miro allows on cursor lists: one protocol page is one Miro page.
-const PAGE_LIMIT: &str = "100";
 
 const MEMBERS: &str = "GET /v2/orgs/{org_id}/members";
 const TEAMS: &str = "GET /v2/orgs/{org_id}/teams";
@@ -68,10 +66,11 @@ impl RestClient {
         &self,
         org: &str,
         filter: &MemberFilter,
-        cursor: Option<&str>,
+        at: PageAt<'_>,
     ) -> Result<Page<OrgMember>, MiroError> {
-        let mut call =
-            Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"]).query("limit", PAGE_LIMIT);
+        let cursor = at.cursor;
+        let mut call = Call::get(MEMBERS, L3, &["v2", "orgs", org, "members"])
+            .query("limit", at.limit.to_string());
         if let Some(r) = filter.role {
             call = call.query("role", r.as_str());
         }
@@ -97,7 +96,8 @@ impl RestClient {
         filter: &'a MemberFilter,
     ) -> impl Stream<Item = Result<Vec<OrgMember>, MiroError>> + 'a {
         all_pages(MEMBERS, move |c| async move {
-            self.members_page(org, filter, c.as_deref()).await
+            self.members_page(org, filter, PageAt::after(c.as_deref()))
+                .await
         })
     }
 
@@ -130,13 +130,10 @@ impl RestClient {
         )
     }
 
-    pub async fn teams_page(
-        &self,
-        org: &str,
-        cursor: Option<&str>,
-    ) -> Result<Page<Team>, MiroError> {
-        let mut call =
-            Call::get(TEAMS, L1, &["v2", "orgs", org, "teams"]).query("limit", PAGE_LIMIT);
+    pub async fn teams_page(&self, org: &str, at: PageAt<'_>) -> Result<Page<Team>, MiroError> {
+        let cursor = at.cursor;
+        let mut call = Call::get(TEAMS, L1, &["v2", "orgs", org, "teams"])
+            .query("limit", at.limit.to_string());
         if let Some(c) = cursor {
             call = call.query("cursor", c);
         }
@@ -148,7 +145,7 @@ impl RestClient {
         org: &'a str,
     ) -> impl Stream<Item = Result<Vec<Team>, MiroError>> + 'a {
         all_pages(TEAMS, move |c| async move {
-            self.teams_page(org, c.as_deref()).await
+            self.teams_page(org, PageAt::after(c.as_deref())).await
         })
     }
 
@@ -169,14 +166,15 @@ impl RestClient {
         org: &str,
         team: &str,
         role: Option<TeamRole>,
-        cursor: Option<&str>,
+        at: PageAt<'_>,
     ) -> Result<Page<TeamMember>, MiroError> {
+        let cursor = at.cursor;
         let mut call = Call::get(
             TEAM_MEMBERS,
             L2,
             &["v2", "orgs", org, "teams", team, "members"],
         )
-        .query("limit", PAGE_LIMIT);
+        .query("limit", at.limit.to_string());
         if let Some(r) = role {
             call = call.query("role", r.as_str());
         }
@@ -196,7 +194,8 @@ impl RestClient {
         team: &'a str,
     ) -> impl Stream<Item = Result<Vec<TeamMember>, MiroError>> + 'a {
         all_pages(TEAM_MEMBERS, move |c| async move {
-            self.team_members_page(org, team, None, c.as_deref()).await
+            self.team_members_page(org, team, None, PageAt::after(c.as_deref()))
+                .await
         })
     }
 

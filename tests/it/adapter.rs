@@ -7,6 +7,7 @@ use miro_connector::{
     miro::{
         Miro, MiroError, MiroSettings, RetryPolicy,
         models::{NewScimUser, TeamRole},
+        paging::PageAt,
         rest::MemberFilter,
     },
     sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
@@ -150,7 +151,7 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
     );
     assert!(matches!(
         m.rest
-            .members_page("o", &MemberFilter::default(), Some("same"))
+            .members_page("o", &MemberFilter::default(), PageAt::after(Some("same")))
             .await,
         Err(MiroError::RepeatedCursor { .. })
     ));
@@ -171,7 +172,7 @@ async fn a_429_waits_for_retry_after() {
     let t0 = Instant::now();
     let page = m
         .rest
-        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
         .await
         .unwrap();
     assert_eq!(page.items.len(), 100);
@@ -196,7 +197,7 @@ async fn a_429_without_retry_after_waits_for_the_reset() {
     let m = ok_miro(&sim);
     let t0 = Instant::now();
     m.rest
-        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
         .await
         .unwrap();
     assert!(
@@ -242,7 +243,7 @@ async fn server_errors_are_retried_then_succeed() {
     let sim = start_sim(cfg).await;
     ok_miro(&sim)
         .rest
-        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
         .await
         .unwrap();
     let e = &sim.stats().endpoints[MEMBERS];
@@ -259,7 +260,7 @@ async fn an_exhausted_retry_budget_is_unavailable() {
     let sim = start_sim(cfg).await;
     let e = miro(&sim, sim.access_token(), 3, Duration::from_secs(5))
         .rest
-        .members_page(&sim.org().id, &MemberFilter::default(), None)
+        .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
         .await
         .unwrap_err();
     assert!(
@@ -290,7 +291,7 @@ async fn time_outs_and_dropped_connections_are_retried_then_unavailable() {
         let sim = start_sim(cfg).await;
         let e = miro(&sim, sim.access_token(), 2, Duration::from_millis(300))
             .rest
-            .members_page(&sim.org().id, &MemberFilter::default(), None)
+            .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
             .await
             .unwrap_err();
         assert!(
@@ -318,7 +319,7 @@ async fn malformed_json_is_a_clear_error() {
         let sim = start_sim(cfg).await;
         let e = ok_miro(&sim)
             .rest
-            .members_page(&sim.org().id, &MemberFilter::default(), None)
+            .members_page(&sim.org().id, &MemberFilter::default(), PageAt::first())
             .await
             .unwrap_err();
         assert!(matches!(e, MiroError::Decode { .. }), "{e}");
@@ -352,7 +353,11 @@ async fn http_errors_map_to_grpc_codes_and_never_carry_tokens() {
         .unwrap_err();
     errors.push(e.to_string());
     assert_eq!(code(e).0, Code::Unauthenticated);
-    let e = m.rest.teams_page(&org.id, None).await.unwrap_err();
+    let e = m
+        .rest
+        .teams_page(&org.id, PageAt::first())
+        .await
+        .unwrap_err();
     errors.push(format!("{e:?}"));
     assert_eq!(code(e).0, Code::PermissionDenied);
     let e = m.rest.organization("no-such-org").await.unwrap_err();
@@ -381,7 +386,7 @@ async fn http_errors_map_to_grpc_codes_and_never_carry_tokens() {
                 license: Some("galactic".into()),
                 ..Default::default()
             },
-            None,
+            PageAt::first(),
         )
         .await
         .unwrap_err();
