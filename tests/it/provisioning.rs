@@ -165,6 +165,16 @@ fn outsider(org: &Org) -> (String, String) {
     (team.id.clone(), user.id.clone())
 }
 
+/// An active internal user (one SCIM can change).
+fn internal_user(org: &Org) -> String {
+    org.members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user")
+        .unwrap()
+        .id
+        .clone()
+}
+
 fn team_role(org: &Org, team: &str, user: &str) -> Option<String> {
     org.teams[team].members.get(user).map(|m| m.role.clone())
 }
@@ -279,13 +289,7 @@ async fn team_revoke_removes_only_the_role_named() {
 async fn org_roles_through_scim() {
     let p = setup(true, true).await;
     let org = p.sim.org();
-    let user = org
-        .members
-        .values()
-        .find(|m| m.active && m.role == "organization_internal_user")
-        .unwrap()
-        .id
-        .clone();
+    let user = internal_user(&org);
     let role = |p: &P| p.sim.org().members[&user].role.clone();
 
     let r = p
@@ -461,13 +465,7 @@ async fn create_account_needs_scim() {
 async fn deprovision_deactivates_by_default() {
     let p = setup(true, true).await;
     let org = p.sim.org();
-    let user = org
-        .members
-        .values()
-        .find(|m| m.active && m.role == "organization_internal_user")
-        .unwrap()
-        .id
-        .clone();
+    let user = internal_user(&org);
     let annotations = p.delete("user", &user).await.unwrap();
     assert!(!has::<pb::ResourceDoesNotExist>(&annotations));
     let m = p.sim.org().members[&user].clone();
