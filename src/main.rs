@@ -1,9 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use miro_connector::cli::{Cli, run};
+use miro_connector::cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    run(Cli::parse()).await
+    match cli::parse() {
+        Ok(c) => cli::run(c).await,
+        Err(code) => code,
+    }
 }

@@ -21,7 +21,8 @@ pub fn init_logging(format: LogFormat, level: &str) {
                 fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false),
+                    .with_current_span(true)
+                    .with_span_list(false),
             )
             .try_init()
     } else {

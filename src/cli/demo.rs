@@ -2,10 +2,9 @@ use std::fmt::Write;
 
 use clap::Args;
 
-use super::{Failure, signal, simulate::OrgArgs};
+use super::{Failure, say, serve, signal, simulate::OrgArgs};
 use crate::{
     config::{LogFormat, Settings, SettingsArgs},
-    server,
     sim::{self, SimConfig},
     telemetry,
 };
@@ -14,9 +13,13 @@ use crate::{
 pub struct DemoArgs {
     /// Where the connector's gRPC server listens.
     #[arg(long, default_value = "127.0.0.1:50051")]
-    pub listen: String,
+    pub listen: std::net::SocketAddr,
     #[command(flatten)]
     pub data: OrgArgs,
+}
+
+fn url(s: &str) -> Result<url::Url, Failure> {
+    s.parse().map_err(Failure::runtime)
 }
 
 pub async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -30,16 +33,16 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
         .map_err(Failure::runtime)?;
     let sim = sim::start(cfg, listener).await.map_err(Failure::runtime)?;
     let settings_args = SettingsArgs {
-        listen: Some(args.listen.clone()),
-        miro_api_url: Some(sim.api_url()),
-        miro_scim_url: Some(sim.scim_url()),
+        listen: Some(args.listen),
+        miro_api_url: Some(url(&sim.api_url())?),
+        miro_scim_url: Some(url(&sim.scim_url())?),
         miro_access_token: Some(sim.access_token().into()),
         miro_scim_token: Some(sim.scim_token().into()),
         provisioning: Some(true),
         ..Default::default()
     };
     let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
-    let daemon = server::start(&settings).await.map_err(Failure::runtime)?;
+    let daemon = serve::start(&settings).await?;
     let a = daemon.addr;
     let mut out = String::new();
     let _ = writeln!(out, "miro-connector demo");
@@ -72,7 +75,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Failure> {
     let _ = writeln!(out, "  curl -s {}/_sim/stats", sim.api_url());
     let _ = writeln!(out);
     let _ = writeln!(out, "Serving until Ctrl-C.");
-    signal::say(&out);
+    say(&out);
     signals.first().await;
     daemon.shutdown().await;
     sim.shutdown().await;

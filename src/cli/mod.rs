@@ -1,7 +1,7 @@
 //! The command line: `serve`, `simulate`, `demo`, `sync` and one-shot provisioning.
 mod demo;
 mod oneshot;
-mod serve;
+pub mod serve;
 mod signal;
 mod simulate;
 mod sync;
@@ -63,6 +63,33 @@ impl Failure {
             message: message.to_string(),
         }
     }
+}
+
+/// Print to stdout; a closed stdout (a reader that went away) must not stop a server.
+pub(crate) fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    let _ = std::io::stdout().flush();
+}
+
+/// The command line, or the exit a bad one earns: help and version print as clap prints them; a
+/// usage error is one line and exit code 2, like an invalid setting.
+pub fn parse() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+        }
+        _ => {
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("invalid command line");
+            eprintln!("miro-connector: {}", line.trim_start_matches("error: "));
+            ExitCode::from(2)
+        }
+    })
 }
 
 pub async fn run(cli: Cli) -> ExitCode {

@@ -36,10 +36,3 @@ impl Signals {
         });
     }
 }
-
-/// Print to stdout; a closed stdout (a reader that went away) must not stop a server.
-pub fn say(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().write_all(text.as_bytes());
-    let _ = std::io::stdout().flush();
-}

@@ -126,7 +126,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
         "  admin {}/_sim/stats | /_sim/state | /_sim/reset | /_sim/faults",
         sim.api_url()
     );
-    signal::say(&out);
+    super::say(&out);
     signals.first().await;
     sim.shutdown().await;
     Ok(())

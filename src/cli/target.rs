@@ -1,14 +1,12 @@
 //! Where the client commands send their RPCs: a running daemon (`--connect`) or one started
 //! in-process from the usual settings.
-use std::sync::Arc;
-
 use clap::Args;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use super::Failure;
 use crate::{
     config::{Settings, SettingsArgs},
-    server::{self, Daemon},
+    server::Daemon,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -93,16 +91,10 @@ pub async fn open(args: &ConnectArgs) -> Result<Target, Failure> {
         }
         None => {
             let mut settings_args = args.settings.clone();
-            settings_args.listen = Some("127.0.0.1:0".into());
+            settings_args.listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
             let env = std::env::vars().collect();
             let settings = Settings::load(&settings_args, &env).map_err(Failure::usage)?;
-            let listener = tokio::net::TcpListener::bind(settings.listen)
-                .await
-                .map_err(Failure::runtime)?;
-            let connector = Arc::new(server::connector(&settings).map_err(Failure::runtime)?);
-            let daemon = server::start_on(&settings, listener, connector)
-                .await
-                .map_err(Failure::runtime)?;
+            let daemon = super::serve::start(&settings).await?;
             let channel = Channel::from_shared(format!("http://{}", daemon.addr))
                 .map_err(Failure::runtime)?
                 .connect()

@@ -3,19 +3,13 @@ use prost::{Message, Name};
 use prost_types::Any;
 
 pub fn pack<M: Message + Name>(m: &M) -> Any {
-    Any {
-        type_url: M::type_url(),
-        value: m.encode_to_vec(),
-    }
+    // Encoding into a growable buffer cannot run out of room, the only way it fails.
+    Any::from_msg(m).unwrap_or_default()
 }
 
 /// The first annotation of type `M`, if any.
 pub fn find<M: Message + Name + Default>(annotations: &[Any]) -> Option<M> {
-    let url = M::type_url();
-    annotations
-        .iter()
-        .find(|a| a.type_url == url)
-        .and_then(|a| M::decode(a.value.as_slice()).ok())
+    annotations.iter().find_map(|a| a.to_msg::<M>().ok())
 }
 
 #[cfg(test)]

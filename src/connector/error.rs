@@ -1,25 +1,68 @@
 //! Errors as values, mapped to gRPC statuses once, here. Miro's errors cross into gRPC only through
-//! `From<MiroError> for ConnectorError` and `From<ConnectorError> for Status`.
+//! `From<MiroError> for ConnectorError` and `From<ConnectorError> for Status`, by their kind.
 use std::time::SystemTime;
 
 use prost::Message;
 use tonic::{Code, Status};
 
 use super::annotations::pack;
-use crate::{miro::MiroError, pb};
+use super::ids::cap;
+use crate::{
+    miro::{ErrorKind, MiroError},
+    pb,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectorError {
+    /// A request that is malformed in a way the message explains.
     #[error("{0}")]
     InvalidArgument(String),
-    #[error("{0}")]
-    FailedPrecondition(String),
+    #[error(
+        "page_token is not valid for this listing ({0}); pass the next_page_token of the previous response, or none to start over"
+    )]
+    BadPageToken(String),
+    #[error("unknown resource type {:?}; this connector serves user, team and role", cap(.0))]
+    UnknownType(String),
+    /// An id of a known type that names nothing.
     #[error("{0}")]
     NotFound(String),
+    #[error(
+        "provisioning is not enabled: start the connector with --provisioning (or MIRO_CONNECTOR_PROVISIONING=true) to allow writes to Miro"
+    )]
+    ProvisioningDisabled,
+    #[error(
+        "this needs Miro's SCIM API: set a SCIM token (--miro-scim-token-file, MIRO_SCIM_TOKEN or --miro-scim-token)"
+    )]
+    ScimMissing,
+    /// Miro's state does not allow it (the message says what would).
     #[error("{0}")]
-    Unimplemented(String),
+    FailedPrecondition(String),
     #[error(transparent)]
     Miro(#[from] MiroError),
+}
+
+impl ConnectorError {
+    /// A stable, low-cardinality name: the `error` label of `connector_errors_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "invalid_argument",
+            Self::BadPageToken(_) => "bad_page_token",
+            Self::UnknownType(_) => "unknown_type",
+            Self::NotFound(_) => "not_found",
+            Self::ProvisioningDisabled => "provisioning_disabled",
+            Self::ScimMissing => "scim_missing",
+            Self::FailedPrecondition(_) => "failed_precondition",
+            Self::Miro(e) => match e.kind() {
+                ErrorKind::Unauthorized | ErrorKind::Forbidden => "miro_denied",
+                ErrorKind::NotFound => "miro_not_found",
+                ErrorKind::Conflict | ErrorKind::Duplicate => "miro_conflict",
+                ErrorKind::Rejected | ErrorKind::Refused => "miro_rejected",
+                ErrorKind::Transient => "miro_unavailable",
+                ErrorKind::BadInput => "bad_input",
+                ErrorKind::Broken => "miro_broken",
+            },
+        }
+    }
 }
 
 /// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
@@ -34,35 +77,32 @@ struct RpcStatus {
 }
 
 fn miro_code(e: &MiroError) -> Code {
-    if e.is_transient() {
-        return Code::Unavailable;
-    }
-    match e.status() {
-        Some(401) => Code::Unauthenticated,
-        Some(403) => Code::PermissionDenied,
-        Some(404) => Code::NotFound,
-        Some(409) => Code::AlreadyExists,
-        // Miro refusing a change for a reason of state (last admin, deactivated user...).
-        Some(400) if matches!(e.code(), Some("mutability")) => Code::FailedPrecondition,
-        Some(400) => Code::InvalidArgument,
-        Some(s) if (400..500).contains(&s) => Code::FailedPrecondition,
-        _ => match e {
-            MiroError::Invalid(_) => Code::InvalidArgument,
-            _ => Code::Internal,
-        },
+    match e.kind() {
+        ErrorKind::Unauthorized => Code::Unauthenticated,
+        ErrorKind::Forbidden => Code::PermissionDenied,
+        ErrorKind::NotFound => Code::NotFound,
+        ErrorKind::Conflict | ErrorKind::Duplicate => Code::AlreadyExists,
+        ErrorKind::Rejected | ErrorKind::BadInput => Code::InvalidArgument,
+        ErrorKind::Refused => Code::FailedPrecondition,
+        ErrorKind::Transient => Code::Unavailable,
+        ErrorKind::Broken => Code::Internal,
     }
 }
 
 impl From<ConnectorError> for Status {
     fn from(e: ConnectorError) -> Self {
+        metrics::counter!("connector_errors_total", "error" => e.label()).increment(1);
+        let message = e.to_string();
         match e {
-            ConnectorError::InvalidArgument(m) => Status::invalid_argument(m),
-            ConnectorError::FailedPrecondition(m) => Status::failed_precondition(m),
-            ConnectorError::NotFound(m) => Status::not_found(m),
-            ConnectorError::Unimplemented(m) => Status::unimplemented(m),
+            ConnectorError::InvalidArgument(_)
+            | ConnectorError::BadPageToken(_)
+            | ConnectorError::UnknownType(_) => Status::invalid_argument(message),
+            ConnectorError::ProvisioningDisabled
+            | ConnectorError::ScimMissing
+            | ConnectorError::FailedPrecondition(_) => Status::failed_precondition(message),
+            ConnectorError::NotFound(_) => Status::not_found(message),
             ConnectorError::Miro(e) => {
                 let code = miro_code(&e);
-                let message = e.to_string();
                 // The official client retries UNAVAILABLE and reads how long to wait from this.
                 match (code, e.rate_limit()) {
                     (Code::Unavailable, Some(rl)) => {
@@ -122,6 +162,15 @@ mod tests {
             (501, Code::Internal),
         ] {
             assert_eq!(Status::from(api(http)).code(), code, "HTTP {http}");
+        }
+        for (e, code) in [
+            (MiroError::BadInput("b".into()), Code::InvalidArgument),
+            (
+                MiroError::Internal("could not build the HTTP client".into()),
+                Code::Internal,
+            ),
+        ] {
+            assert_eq!(Status::from(ConnectorError::Miro(e)).code(), code);
         }
     }
 

@@ -1,7 +1,11 @@
 //! GetMetadata and Validate.
 use std::collections::HashMap;
 
-use super::{Connector, ConnectorError, roles, teams, users};
+use super::{
+    Connector, ConnectorError,
+    ids::{ROLE, TEAM, USER},
+    roles, teams, users,
+};
 use crate::pb::{
     self, Capability, CapabilityDetailCredentialOption as Cred,
     connector_account_creation_schema::{Field, StringField, field},
@@ -45,11 +49,11 @@ impl Connector {
         let caps = |t: &str| -> Vec<Capability> {
             let mut c = vec![Capability::Sync, Capability::TargetedSync];
             match t {
-                users::USER if scim => {
+                USER if scim => {
                     c.extend([Capability::AccountProvisioning, Capability::ResourceDelete])
                 }
-                teams::TEAM => c.push(Capability::Provision),
-                roles::ROLE if scim => c.push(Capability::Provision),
+                TEAM => c.push(Capability::Provision),
+                ROLE if scim => c.push(Capability::Provision),
                 _ => {}
             }
             c

@@ -2,14 +2,17 @@
 //! domain, never HTTP. Errors are values here and become gRPC statuses in one place (`error.rs`).
 pub mod annotations;
 mod error;
+mod grants;
+pub mod ids;
 mod metadata;
-mod model;
+mod names;
 pub mod page_token;
+mod profile;
 mod provisioning;
-pub mod roles;
+mod roles;
 mod service;
-pub mod teams;
-pub mod users;
+mod teams;
+mod users;
 
 use tokio::sync::OnceCell;
 
@@ -48,6 +51,7 @@ pub struct Connector {
     miro: Miro,
     settings: ConnectorSettings,
     org_id: OnceCell<String>,
+    names: names::Names,
 }
 
 impl Connector {
@@ -56,6 +60,7 @@ impl Connector {
             miro,
             settings,
             org_id: OnceCell::new(),
+            names: names::Names::default(),
         }
     }
 
@@ -89,20 +94,14 @@ impl Connector {
     }
 
     fn scim(&self) -> Result<&ScimClient, ConnectorError> {
-        self.miro.scim.as_ref().ok_or_else(|| {
-            ConnectorError::FailedPrecondition(
-                "this needs Miro's SCIM API: set a SCIM token (--miro-scim-token-file, MIRO_SCIM_TOKEN or --miro-scim-token)".into(),
-            )
-        })
+        self.miro.scim.as_ref().ok_or(ConnectorError::ScimMissing)
     }
 
     fn require_provisioning(&self) -> Result<(), ConnectorError> {
         if self.settings.provisioning {
             Ok(())
         } else {
-            Err(ConnectorError::FailedPrecondition(
-                "provisioning is not enabled: start the connector with --provisioning (or MIRO_CONNECTOR_PROVISIONING=true) to allow writes to Miro".into(),
-            ))
+            Err(ConnectorError::ProvisioningDisabled)
         }
     }
 }

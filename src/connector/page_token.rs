@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::ConnectorError;
 
 const PREFIX: &str = "mc1.";
+/// No token this connector writes comes near these; a longer one is refused before decoding.
+const MAX_TOKEN: usize = 4096;
+const MAX_CURSOR: usize = 1024;
 
 #[derive(Serialize, Deserialize)]
 struct Token {
@@ -43,11 +46,10 @@ pub fn decode(scope: &str, token: &str) -> Result<Option<String>, ConnectorError
     if token.is_empty() {
         return Ok(None);
     }
-    let bad = |why: &str| {
-        ConnectorError::InvalidArgument(format!(
-            "page_token is not valid for this listing ({why}); pass the next_page_token of the previous response, or none to start over"
-        ))
-    };
+    let bad = |why: &str| ConnectorError::BadPageToken(why.to_string());
+    if token.len() > MAX_TOKEN {
+        return Err(bad("too long"));
+    }
     let body = token
         .strip_prefix(PREFIX)
         .ok_or_else(|| bad("unknown format or version"))?;
@@ -63,10 +65,10 @@ pub fn decode(scope: &str, token: &str) -> Result<Option<String>, ConnectorError
     }
     let t: Token = serde_json::from_slice(json).map_err(|_| bad("unreadable"))?;
     if t.s != scope {
-        return Err(bad(&format!("it belongs to {}", t.s)));
+        return Err(bad(&format!("it belongs to {}", super::ids::cap(&t.s))));
     }
-    if t.c.is_empty() {
-        return Err(bad("empty cursor"));
+    if t.c.is_empty() || t.c.len() > MAX_CURSOR {
+        return Err(bad("no cursor, or one longer than Miro's"));
     }
     Ok(Some(t.c))
 }
@@ -96,5 +98,14 @@ mod tests {
         chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
         assert!(decode("resources:user", &tampered).is_err());
+        // A well-formed token around a 1 MB cursor is bad input, refused here.
+        let huge = encode("resources:user", Some(&"1".repeat(1 << 20)));
+        assert!(matches!(
+            decode("resources:user", &huge),
+            Err(ConnectorError::BadPageToken(_))
+        ));
+        let long_cursor = encode("resources:user", Some(&"1".repeat(2000)));
+        assert!(long_cursor.len() < MAX_TOKEN);
+        assert!(decode("resources:user", &long_cursor).is_err());
     }
 }

@@ -1,15 +1,16 @@
 //! `role`: the organization roles, and the prebuilt admin roles as roles of their own.
 use super::{
+    ConnectorError,
     annotations::pack,
-    model::{entitlement, grant as grant_of, profile, rid, text},
+    grants::{entitlement, grant as grant_of},
+    ids::{ASSIGNED, ROLE, cap, rid},
+    profile::{profile, text},
 };
 use crate::{
     miro::models::OrgRole,
     pb::{self, resource_type::Trait},
 };
 
-pub const ROLE: &str = "role";
-pub const ASSIGNED: &str = "assigned";
 /// Org roles are exclusive: a member holds exactly one.
 const ORG_ROLE_GROUP: &str = "role:org_role";
 
@@ -87,6 +88,10 @@ pub fn resource_type() -> pb::ResourceType {
 
 pub fn def(id: &str) -> Option<&'static RoleDef> {
     ROLES.iter().find(|r| r.id == id)
+}
+
+pub fn unknown(id: &str) -> ConnectorError {
+    ConnectorError::NotFound(format!("no role {:?}", cap(id)))
 }
 
 pub fn org_role_def(role: &str) -> Option<&'static RoleDef> {

@@ -4,11 +4,8 @@ use tonic::{Request, Response, Status};
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    metadata,
-    model::{require_id, unknown_type},
-    roles::{self, ROLE},
-    teams::{self, TEAM},
-    users::USER,
+    ids::{ROLE, TEAM, USER, require_id},
+    metadata, roles, teams,
 };
 use crate::miro::ratelimit::tracking_waits;
 use crate::pb::{
@@ -28,8 +25,8 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
     if token.is_empty() {
         Ok(())
     } else {
-        Err(ConnectorError::InvalidArgument(
-            "page_token is not valid here: this listing has a single page; send none".into(),
+        Err(ConnectorError::BadPageToken(
+            "this listing has a single page".into(),
         ))
     }
 }
@@ -107,8 +104,8 @@ impl ResourcesService for Connector {
                 .as_ref()
                 .is_some_and(|p| !p.resource.is_empty())
             {
-                // No type here lives under a parent.
-                return Ok((Vec::new(), String::new()));
+                // No type here lives under a parent: one empty page, and so no token to continue.
+                return single_page(&r.page_token).map(|_| (Vec::new(), String::new()));
             }
             match r.resource_type_id.as_str() {
                 USER => self.list_users(&r.page_token, r.page_size).await,
@@ -122,7 +119,7 @@ impl ResourcesService for Connector {
                 "" => Err(ConnectorError::InvalidArgument(
                     "resource_type_id is required".into(),
                 )),
-                other => Err(unknown_type(other)),
+                other => Err(ConnectorError::UnknownType(other.into())),
             }
         })
         .await;
@@ -150,8 +147,8 @@ impl ResourceGetterService for Connector {
                 TEAM => self.get_team(&id.resource).await,
                 ROLE => roles::def(&id.resource)
                     .map(roles::resource)
-                    .ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", id.resource))),
-                other => Err(unknown_type(other)),
+                    .ok_or_else(|| roles::unknown(&id.resource)),
+                other => Err(ConnectorError::UnknownType(other.into())),
             }
         }
         .await;
@@ -185,9 +182,9 @@ impl EntitlementsService for Connector {
                     .collect()),
                 ROLE => roles::def(&id.resource)
                     .map(|d| vec![roles::entitlement_of(d)])
-                    .ok_or_else(|| ConnectorError::NotFound(format!("no role {:?}", id.resource))),
+                    .ok_or_else(|| roles::unknown(&id.resource)),
                 USER => Ok(Vec::new()),
-                other => Err(unknown_type(other)),
+                other => Err(ConnectorError::UnknownType(other.into())),
             }
         })();
         ok(
@@ -230,7 +227,7 @@ impl GrantsService for Connector {
                     Ok((self.user_grants(resource).await?, String::new()))
                 }
                 ROLE => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
-                other => Err(unknown_type(other)),
+                other => Err(ConnectorError::UnknownType(other.into())),
             }
         })
         .await;

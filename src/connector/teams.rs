@@ -2,8 +2,10 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    model::{entitlement, grant, profile, rid, text},
+    grants::{entitlement, grant},
+    ids::{TEAM, miro_id, rid},
     page_token,
+    profile::{profile, text},
 };
 use crate::{
     miro::{
@@ -13,7 +15,6 @@ use crate::{
     pb::{self, resource_type::Trait},
 };
 
-pub const TEAM: &str = "team";
 const SCOPE: &str = "resources:team";
 
 pub fn resource_type() -> pb::ResourceType {
@@ -121,6 +122,7 @@ impl Connector {
     }
 
     pub async fn get_team(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+        let id = miro_id("team id", id)?;
         let org = self.org_id().await?;
         let t = self
             .miro()
@@ -143,6 +145,7 @@ impl Connector {
             .as_ref()
             .map(|i| i.resource.clone())
             .unwrap_or_default();
+        miro_id("team id", &team_id)?;
         let scope = format!("grants:team:{team_id}");
         let cursor = page_token::decode(&scope, token)?;
         let org = self.org_id().await?;

@@ -1,22 +1,21 @@
 //! `user`: one per organization member.
-use std::collections::HashMap;
-
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    model::{flag, list, profile, profile_list, profile_text, rid, text},
-    page_token, roles,
+    ids::{USER, miro_id, rid},
+    page_token,
+    profile::{flag, list, profile, profile_list, profile_text, text},
+    roles,
 };
 use crate::{
     miro::{
-        models::{OrgMember, OrgRole, ScimUser},
+        models::{OrgMember, ScimUser},
         paging::PageAt,
         rest::MemberFilter,
     },
     pb::{self, resource_type::Trait, user_trait},
 };
 
-pub const USER: &str = "user";
 const SCOPE: &str = "resources:user";
 
 pub fn resource_type() -> pb::ResourceType {
@@ -108,28 +107,6 @@ pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
 }
 
 impl Connector {
-    /// SCIM records for a page of members: one request for the whole page, none without SCIM.
-    async fn scim_names(
-        &self,
-        members: &[OrgMember],
-    ) -> Result<HashMap<String, ScimUser>, ConnectorError> {
-        let Some(scim) = self.miro().scim.as_ref() else {
-            return Ok(HashMap::new());
-        };
-        // Guests are not SCIM users; asking for them costs nothing but is pointless.
-        let ids: Vec<&str> = members
-            .iter()
-            .filter(|m| !matches!(m.role, OrgRole::ExternalUser | OrgRole::TeamGuestUser))
-            .map(|m| m.id.as_str())
-            .collect();
-        Ok(scim
-            .users_by_ids(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect())
-    }
-
     pub async fn list_users(
         &self,
         token: &str,
@@ -146,7 +123,7 @@ impl Connector {
                 PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
             )
             .await?;
-        let names = self.scim_names(&page.items).await?;
+        let names = self.scim_names(&page.items).await;
         let list = page
             .items
             .iter()
@@ -156,11 +133,12 @@ impl Connector {
     }
 
     pub async fn get_user(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+        let id = miro_id("user id", id)?;
         let org = self.org_id().await?;
         let m = self.miro().rest.member(org, id).await?.ok_or_else(|| {
             ConnectorError::NotFound(format!("no Miro organization member with id {id}"))
         })?;
-        let names = self.scim_names(std::slice::from_ref(&m)).await?;
+        let names = self.scim_names(std::slice::from_ref(&m)).await;
         Ok(resource(&m, names.get(id)))
     }
 
@@ -172,6 +150,7 @@ impl Connector {
             .as_ref()
             .map(|i| i.resource.clone())
             .unwrap_or_default();
+        miro_id("user id", id)?;
         let (org_role, admin_roles) = match (
             profile_text(user.profile.as_ref(), "org_role"),
             profile_list(user.profile.as_ref(), "admin_roles"),

@@ -1,6 +1,32 @@
 //! One error type for everything that can go wrong talking to Miro. It keeps what Miro said (REST
-//! `code`/`message`, SCIM `scimType`/`detail`) and which endpoint said it; never a token.
+//! `code`/`message`, SCIM `scimType`/`detail`, capped and scrubbed of credentials) and which
+//! endpoint said it; never a token, never a raw body. Callers match on `kind()`, never on HTTP.
 use super::ratelimit::BudgetSnapshot;
+
+/// What a failure means to a caller, with HTTP left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The credentials were refused (401).
+    Unauthorized,
+    /// The credentials lack a permission or scope (403).
+    Forbidden,
+    /// The thing is not there (404).
+    NotFound,
+    /// The write collides with current state (409).
+    Conflict,
+    /// The thing already exists (SCIM "not unique").
+    Duplicate,
+    /// Miro found the request malformed (400).
+    Rejected,
+    /// Miro refused for a reason of state: last admin, deactivated user, other 4xx.
+    Refused,
+    /// Worth another try later: rate limits, outages, time-outs, unreachable Miro.
+    Transient,
+    /// The request could not be built from what we were given; nothing was sent.
+    BadInput,
+    /// Miro answered something we cannot use: unreadable bodies, cursor loops, 501.
+    Broken,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MiroError {
@@ -26,6 +52,8 @@ pub enum MiroError {
     Connect {
         endpoint: &'static str,
         message: String,
+        /// The connection was never made, so the request was never sent.
+        unsent: bool,
     },
     #[error("Miro {endpoint} sent a response that could not be read: {message}")]
     Decode {
@@ -45,13 +73,16 @@ pub enum MiroError {
         attempts: u32,
         last: Box<MiroError>,
     },
+    /// A request this adapter refuses to build (a path segment that would change the URL, say).
     #[error("{0}")]
-    Invalid(String),
+    BadInput(String),
+    /// A failure of this program, not of the input or of Miro.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl MiroError {
-    /// The HTTP status Miro answered with, if it answered.
-    pub fn status(&self) -> Option<u16> {
+    fn status(&self) -> Option<u16> {
         match self {
             Self::Api { status, .. } | Self::Scim { status, .. } => Some(*status),
             Self::RetriesExhausted { last, .. } => last.status(),
@@ -59,20 +90,43 @@ impl MiroError {
         }
     }
 
-    /// A failure after which a non-idempotent write may or may not have been applied.
-    pub fn is_ambiguous(&self) -> bool {
-        matches!(self, Self::Timeout { .. } | Self::Decode { .. })
-            || self.status().is_some_and(|s| s >= 500 && s != 501)
-            || matches!(self, Self::Connect { .. })
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::RetriesExhausted { .. } | Self::Timeout { .. } | Self::Connect { .. } => {
+                ErrorKind::Transient
+            }
+            Self::Decode { .. } | Self::RepeatedCursor { .. } | Self::Internal(_) => {
+                ErrorKind::Broken
+            }
+            Self::BadInput(_) => ErrorKind::BadInput,
+            Self::Api { status, .. } | Self::Scim { status, .. } => match status {
+                401 => ErrorKind::Unauthorized,
+                403 => ErrorKind::Forbidden,
+                404 => ErrorKind::NotFound,
+                409 if self.code() == Some("uniqueness") => ErrorKind::Duplicate,
+                409 => ErrorKind::Conflict,
+                400 if self.code() == Some("invalidValue")
+                    && self.message().contains("not unique") =>
+                {
+                    ErrorKind::Duplicate
+                }
+                400 if self.code() == Some("mutability") => ErrorKind::Refused,
+                400 => ErrorKind::Rejected,
+                429 => ErrorKind::Transient,
+                501 => ErrorKind::Broken,
+                s if *s >= 500 => ErrorKind::Transient,
+                _ => ErrorKind::Refused,
+            },
+        }
     }
 
-    /// Worth another try later: rate limits, Miro outages, time-outs, unreachable Miro.
-    pub fn is_transient(&self) -> bool {
+    /// A failure after which a non-idempotent write may or may not have been applied.
+    pub fn is_ambiguous(&self) -> bool {
         match self {
-            Self::RetriesExhausted { .. } | Self::Timeout { .. } | Self::Connect { .. } => true,
-            _ => self
-                .status()
-                .is_some_and(|s| s == 429 || (s >= 500 && s != 501)),
+            Self::Timeout { .. } | Self::Decode { .. } => true,
+            Self::Connect { unsent, .. } => !unsent,
+            Self::RetriesExhausted { last, .. } => last.is_ambiguous(),
+            _ => self.status().is_some_and(|s| s >= 500 && s != 501),
         }
     }
 
@@ -85,7 +139,7 @@ impl MiroError {
     }
 
     /// Miro's REST `code` or SCIM `scimType`.
-    pub fn code(&self) -> Option<&str> {
+    fn code(&self) -> Option<&str> {
         match self {
             Self::Api { code, .. } => code.as_deref(),
             Self::Scim { scim_type, .. } => scim_type.as_deref(),
@@ -94,11 +148,11 @@ impl MiroError {
         }
     }
 
-    pub fn message(&self) -> String {
+    fn message(&self) -> &str {
         match self {
-            Self::Api { message, .. } => message.clone(),
-            Self::Scim { detail, .. } => detail.clone(),
-            other => other.to_string(),
+            Self::Api { message, .. } => message,
+            Self::Scim { detail, .. } => detail,
+            _ => "",
         }
     }
 }

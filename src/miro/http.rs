@@ -1,6 +1,9 @@
 //! The one place that sends HTTP to Miro: the bearer token is attached here and nowhere else, the
 //! budget is read and paced here, and retries happen here.
-use std::time::{Duration, SystemTime};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -13,7 +16,11 @@ use super::{
     error::MiroError,
     ratelimit::{self, Budget, BudgetSnapshot, wait_after_429},
     retry::{self, Failed, Outcome, RetryPolicy, Stop},
+    scrub::Scrubber,
 };
+
+/// Longer URLs are refused before sending: no Miro URL is near this, only a forged cursor is.
+const MAX_URL: usize = 8 * 1024;
 
 pub(crate) struct Call {
     pub method: Method,
@@ -57,7 +64,8 @@ pub(crate) struct Transport {
     token: SecretString,
     scim: bool,
     pub budget: Budget,
-    retry: RetryPolicy,
+    pub retry: RetryPolicy,
+    scrub: Arc<Scrubber>,
 }
 
 impl Transport {
@@ -67,6 +75,7 @@ impl Transport {
         token: SecretString,
         scim: bool,
         retry: RetryPolicy,
+        scrub: Arc<Scrubber>,
     ) -> Self {
         Self {
             client,
@@ -75,30 +84,64 @@ impl Transport {
             scim,
             budget: Budget::default(),
             retry,
+            scrub,
         }
     }
 
-    fn url(&self, call: &Call) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut segs) = url.path_segments_mut() {
-            segs.pop_if_empty().extend(&call.segments);
+    /// The URL of a call. Each segment is percent-encoded; a segment that URL normalisation would
+    /// drop or fold (empty, `.`, `..`) is refused, so no input can make this call another endpoint.
+    fn url(&self, call: &Call) -> Result<Url, MiroError> {
+        if let Some(bad) = call
+            .segments
+            .iter()
+            .find(|s| matches!(s.as_str(), "" | "." | ".."))
+        {
+            return Err(MiroError::BadInput(format!(
+                "refusing to call {} with the path segment {bad:?}",
+                call.endpoint
+            )));
         }
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| MiroError::BadInput(format!("{} cannot take a path", self.base)))?
+            .pop_if_empty()
+            .extend(&call.segments);
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&call.query);
         }
-        url
+        if url.as_str().len() > MAX_URL {
+            return Err(MiroError::BadInput(format!(
+                "refusing to call {} with a {}-byte URL",
+                call.endpoint,
+                url.as_str().len()
+            )));
+        }
+        Ok(url)
     }
 
-    /// Send with retries and decode the JSON answer.
+    /// Send with retries and decode the JSON answer. An answer that cannot be read is retried like
+    /// a 5xx when the call is idempotent.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, MiroError> {
-        let body = self.send(call).await?;
-        serde_json::from_slice(&body).map_err(|e| MiroError::Decode {
-            endpoint: call.endpoint,
-            message: e.to_string(),
+        self.run(call, |body| {
+            serde_json::from_slice(&body).map_err(|e| MiroError::Decode {
+                endpoint: call.endpoint,
+                message: self.scrub.clean(&e.to_string()),
+            })
         })
+        .await
     }
 
-    pub async fn send(&self, call: &Call) -> Result<Bytes, MiroError> {
+    /// Send with retries; the body is not read as JSON.
+    pub async fn send(&self, call: &Call) -> Result<(), MiroError> {
+        self.run(call, |_| Ok(())).await
+    }
+
+    async fn run<T>(
+        &self,
+        call: &Call,
+        decode: impl Fn(Bytes) -> Result<T, MiroError>,
+    ) -> Result<T, MiroError> {
+        let url = self.url(call)?;
         let attempt = || async {
             let pace = self.budget.pace(call.cost, SystemTime::now());
             if !pace.is_zero() {
@@ -113,7 +156,12 @@ impl Transport {
                 tokio::time::sleep(pace).await;
             }
             self.budget.spend(call.cost);
-            self.once(call).await
+            let body = self.once(call, url.clone()).await?;
+            decode(body).map_err(|error| Failed {
+                outcome: Outcome::Unreadable,
+                hint: None,
+                error,
+            })
         };
         let on_wait = |f: &Failed<MiroError>, delay: Duration| {
             if f.outcome == Outcome::Status(429) {
@@ -135,11 +183,11 @@ impl Transport {
             })
     }
 
-    async fn once(&self, call: &Call) -> Result<Bytes, Failed<MiroError>> {
+    async fn once(&self, call: &Call, url: Url) -> Result<Bytes, Failed<MiroError>> {
         let endpoint = call.endpoint;
         let mut req = self
             .client
-            .request(call.method.clone(), self.url(call))
+            .request(call.method.clone(), url)
             .bearer_auth(self.token.expose_secret());
         if let Some(body) = &call.body {
             let content_type = if self.scim {
@@ -151,31 +199,51 @@ impl Transport {
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(body.to_string());
         }
-        let transport_err = |e: reqwest::Error| {
+        let transport_err = |e: reqwest::Error, reading: bool| {
             let e = e.without_url();
-            if e.is_timeout() {
+            let message = self.scrub.clean(&error_chain(&e));
+            if e.is_builder() {
+                // Our request could not be built: a local failure, never retried.
+                Failed {
+                    outcome: Outcome::Local,
+                    hint: None,
+                    error: MiroError::BadInput(format!("could not send {endpoint}: {message}")),
+                }
+            } else if e.is_timeout() {
                 Failed {
                     outcome: Outcome::Timeout,
                     hint: None,
                     error: MiroError::Timeout { endpoint },
                 }
-            } else {
+            } else if reading {
                 Failed {
-                    outcome: Outcome::Connect,
+                    outcome: Outcome::Unreadable,
+                    hint: None,
+                    error: MiroError::Decode { endpoint, message },
+                }
+            } else {
+                let unsent = e.is_connect();
+                Failed {
+                    outcome: if unsent {
+                        Outcome::Unsent
+                    } else {
+                        Outcome::Connect
+                    },
                     hint: None,
                     error: MiroError::Connect {
                         endpoint,
-                        message: error_chain(&e),
+                        message,
+                        unsent,
                     },
                 }
             }
         };
-        let resp = req.send().await.map_err(transport_err)?;
+        let resp = req.send().await.map_err(|e| transport_err(e, false))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         self.budget.observe(&headers);
         metrics::counter!("miro_requests_total", "endpoint" => endpoint, "status" => status.to_string()).increment(1);
-        let body = resp.bytes().await.map_err(transport_err)?;
+        let body = resp.bytes().await.map_err(|e| transport_err(e, true))?;
         if (200..300).contains(&status) {
             return Ok(body);
         }
@@ -203,15 +271,22 @@ impl Transport {
         body: &[u8],
         rate_limit: Option<BudgetSnapshot>,
     ) -> MiroError {
+        // Only Miro's structured fields are kept, scrubbed; a raw body (an HTML page, a proxy's
+        // echo of our headers) is never repeated.
         let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(|t| self.scrub.clean(t))
+        };
         let fallback = || {
-            let raw = String::from_utf8_lossy(body);
-            let raw: String = raw.chars().take(200).collect();
-            if raw.trim().is_empty() {
+            if body.iter().all(u8::is_ascii_whitespace) {
                 format!("HTTP {status} with no error body")
             } else {
-                raw
+                format!(
+                    "HTTP {status} with a {}-byte body that is not Miro's error format",
+                    body.len()
+                )
             }
         };
         if self.scim {

@@ -7,13 +7,15 @@ pub mod ratelimit;
 pub mod rest;
 pub mod retry;
 pub mod scim;
+mod scrub;
+mod write;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use secrecy::SecretString;
 use url::Url;
 
-pub use error::MiroError;
+pub use error::{ErrorKind, MiroError};
 pub use rest::RestClient;
 pub use retry::RetryPolicy;
 pub use scim::ScimClient;
@@ -45,7 +47,10 @@ impl Miro {
             .connect_timeout(s.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
-            .map_err(|e| MiroError::Invalid(format!("could not build the HTTP client: {e}")))?;
+            .map_err(|e| MiroError::Internal(format!("could not build the HTTP client: {e}")))?;
+        let scrub = Arc::new(scrub::Scrubber::new(
+            std::iter::once(s.access_token.clone()).chain(s.scim_token.clone()),
+        ));
         let rest = RestClient {
             t: http::Transport::new(
                 client.clone(),
@@ -53,10 +58,11 @@ impl Miro {
                 s.access_token,
                 false,
                 s.retry.clone(),
+                scrub.clone(),
             ),
         };
         let scim = s.scim_token.map(|token| ScimClient {
-            t: http::Transport::new(client, s.scim_url, token, true, s.retry),
+            t: http::Transport::new(client, s.scim_url, token, true, s.retry, scrub),
         });
         Ok(Self { rest, scim })
     }

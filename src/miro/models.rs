@@ -57,6 +57,39 @@ miro_enum!(
     }
 );
 
+impl OrgRole {
+    /// The primary role as Miro's SCIM spells it (`ORGANIZATION_INTERNAL_ADMIN`).
+    fn scim_value(self) -> String {
+        self.as_str().to_ascii_uppercase()
+    }
+}
+
+/// SCIM `userType` for each license, as Miro spells it.
+const USER_TYPES: &[(License, &str)] = &[
+    (License::Full, "Full"),
+    (License::Free, "Free"),
+    (License::FreeRestricted, "Free Restricted"),
+    (License::FullTrial, "Full (Trial)"),
+    (License::Basic, "Basic"),
+    (License::Standard, "Standard"),
+    (License::Advanced, "Advanced"),
+    (License::Occasional, "Occasional"),
+];
+
+impl License {
+    pub fn user_type(self) -> Option<&'static str> {
+        USER_TYPES.iter().find(|(l, _)| *l == self).map(|(_, t)| *t)
+    }
+
+    /// A license from Miro's REST value (`full_trial`) or SCIM's `userType` (`Full (Trial)`).
+    pub fn from_either(s: &str) -> Option<Self> {
+        USER_TYPES
+            .iter()
+            .find(|(l, t)| l.as_str().eq_ignore_ascii_case(s) || t.eq_ignore_ascii_case(s))
+            .map(|(l, _)| *l)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct NamedRef {
     #[serde(default)]
@@ -149,8 +182,8 @@ pub struct ScimRole {
     pub primary: bool,
 }
 
-pub const SCIM_ORG_ROLE: &str = "organization_user_role";
-pub const SCIM_ADMIN_ROLE: &str = "organization_admin_role";
+const SCIM_ORG_ROLE: &str = "organization_user_role";
+pub(crate) const SCIM_ADMIN_ROLE: &str = "organization_admin_role";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,12 +208,17 @@ fn yes() -> bool {
 }
 
 impl ScimUser {
-    /// The primary (organization) role, as Miro's SCIM spells it (`ORGANIZATION_INTERNAL_ADMIN`).
-    pub fn primary_role(&self) -> Option<&str> {
+    /// The primary (organization) role; `Unknown` for one Miro adds later.
+    pub fn org_role(&self) -> Option<OrgRole> {
         self.roles
             .iter()
             .find(|r| r.primary || r.kind == SCIM_ORG_ROLE)
-            .map(|r| r.value.as_str())
+            .map(|r| OrgRole::parse(&r.value.to_ascii_lowercase()).unwrap_or(OrgRole::Unknown))
+    }
+
+    /// Holds the admin role `name` (compared as Miro does, without case).
+    pub fn has_admin_role(&self, name: &str) -> bool {
+        self.admin_roles().any(|r| r.eq_ignore_ascii_case(name))
     }
     pub fn admin_roles(&self) -> impl Iterator<Item = &str> {
         self.roles
@@ -206,8 +244,8 @@ pub struct NewScimUser {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub display_name: Option<String>,
-    /// SCIM `userType`, i.e. the license ("Full", "Basic", ...).
-    pub user_type: Option<String>,
+    /// Miro decides when absent.
+    pub license: Option<License>,
 }
 
 /// One SCIM PATCH operation this connector sends.
@@ -215,11 +253,37 @@ pub struct NewScimUser {
 pub enum ScimPatch {
     Active(bool),
     DisplayName(String),
-    /// The license, as SCIM spells it ("Full", "Basic", ...).
-    UserType(String),
-    PrimaryRole(&'static str),
+    /// The license (SCIM `userType`); Miro only upgrades.
+    License(License),
+    PrimaryRole(OrgRole),
     AddAdminRole(String),
     RemoveAdminRole(String),
+}
+
+impl ScimPatch {
+    /// The operation as Miro's PatchUserResource documents it. Values are strings where the spec
+    /// types them so (`"value": "false"` for `active`); admin roles follow the spec's own text.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Self::Active(a) => json!({"op": "Replace", "path": "active", "value": a.to_string()}),
+            Self::DisplayName(d) => json!({"op": "Replace", "path": "displayName", "value": d}),
+            Self::License(l) => json!({"op": "Replace", "path": "userType",
+                "value": l.user_type().unwrap_or("Full")}),
+            Self::PrimaryRole(r) => json!({"op": "Replace", "path": "roles[primary eq true].value",
+                "value": r.scim_value()}),
+            Self::AddAdminRole(n) => json!({"op": "Add", "path": "roles",
+                "value": [{"value": n, "type": SCIM_ADMIN_ROLE, "primary": false}]}),
+            Self::RemoveAdminRole(n) => {
+                json!({"op": "Remove", "path": format!("roles[value eq {}]", scim_quoted(n))})
+            }
+        }
+    }
+}
+
+/// A SCIM filter string literal.
+pub(crate) fn scim_quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 #[cfg(test)]
@@ -240,6 +304,16 @@ mod tests {
         assert_eq!(
             OrgRole::parse("organization_internal_user"),
             Some(OrgRole::InternalUser)
+        );
+        assert_eq!(
+            License::from_either("Full (Trial)"),
+            Some(License::FullTrial)
+        );
+        assert_eq!(License::from_either("basic"), Some(License::Basic));
+        assert_eq!(License::from_either("platinum"), None);
+        assert_eq!(
+            OrgRole::InternalAdmin.scim_value(),
+            "ORGANIZATION_INTERNAL_ADMIN"
         );
     }
 }

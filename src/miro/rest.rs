@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{
-    error::MiroError,
+    error::{ErrorKind, MiroError},
     http::{Call, Transport},
     models::{CursorPage, OrgMember, OrgRole, Organization, Team, TeamMember, TeamRole, TokenInfo},
     paging::{Page, PageAt, all_pages, finish},
@@ -36,7 +36,7 @@ pub struct RestClient {
 pub(crate) fn optional<T>(r: Result<T, MiroError>) -> Result<Option<T>, MiroError> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -108,7 +108,7 @@ impl RestClient {
         emails: &[&str],
     ) -> Result<Vec<OrgMember>, MiroError> {
         if emails.is_empty() || emails.len() > 10 {
-            return Err(MiroError::Invalid(format!(
+            return Err(MiroError::BadInput(format!(
                 "look up 1 to 10 emails at a time, not {}",
                 emails.len()
             )));
@@ -138,15 +138,6 @@ impl RestClient {
             call = call.query("cursor", c);
         }
         finish(TEAMS, cursor, self.t.json::<CursorPage<Team>>(&call).await?)
-    }
-
-    pub fn teams<'a>(
-        &'a self,
-        org: &'a str,
-    ) -> impl Stream<Item = Result<Vec<Team>, MiroError>> + 'a {
-        all_pages(TEAMS, move |c| async move {
-            self.teams_page(org, PageAt::after(c.as_deref())).await
-        })
     }
 
     pub async fn team(&self, org: &str, id: &str) -> Result<Option<Team>, MiroError> {
@@ -213,8 +204,8 @@ impl RestClient {
         optional(self.t.json(&call).await)
     }
 
-    /// Invite an organization member to a team. Not idempotent: after an ambiguous failure (5xx,
-    /// time-out) it re-reads the membership and retries only if the invite did not land.
+    /// Invite an organization member to a team. Not idempotent: after an ambiguous failure the
+    /// membership is read back, and the invite is sent again only if it did not land.
     pub async fn invite(
         &self,
         org: &str,
@@ -228,19 +219,9 @@ impl RestClient {
             Some(json!({"email": email, "role": role.as_str()})),
             false,
         );
-        let mut last = None;
-        for _ in 0..3 {
-            match self.t.json::<TeamMember>(&call).await {
-                Err(e) if e.is_ambiguous() => {
-                    if let Some(m) = self.team_member(org, team, user_id).await? {
-                        return Ok(m);
-                    }
-                    last = Some(e);
-                }
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| MiroError::Invalid("invite did not run".into())))
+        self.t
+            .write_verified(&call, || self.team_member(org, team, user_id))
+            .await
     }
 
     pub async fn set_team_role(

@@ -9,7 +9,14 @@ use rand::Rng;
 pub enum Outcome {
     Status(u16),
     Timeout,
+    /// The connection broke after the request may have been sent.
     Connect,
+    /// No connection was made: the request never left.
+    Unsent,
+    /// An answer came but could not be read (truncated, malformed).
+    Unreadable,
+    /// The request could not be built here: retrying cannot help.
+    Local,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,14 +29,18 @@ pub enum Decision {
     Wait(Duration),
 }
 
-/// `idempotent`: repeating the request cannot apply it twice. A 429 was not applied, so it is always
-/// retried; a 5xx or a time-out on a non-idempotent write is left to the caller, who re-reads state.
+/// `idempotent`: repeating the request cannot apply it twice. A 429 was not applied and an unsent
+/// request was not sent, so both are always retried; a 5xx, a time-out or an unreadable answer to a
+/// non-idempotent write is left to the caller, who re-reads state.
 pub fn classify(outcome: Outcome, idempotent: bool, wait_hint: Option<Duration>) -> Decision {
     match outcome {
         Outcome::Status(429) => wait_hint.map_or(Decision::Backoff, Decision::Wait),
-        Outcome::Status(501) => Decision::Fail,
+        Outcome::Unsent => Decision::Backoff,
+        Outcome::Status(501) | Outcome::Local => Decision::Fail,
         Outcome::Status(s) if s >= 500 && idempotent => Decision::Backoff,
-        Outcome::Timeout | Outcome::Connect if idempotent => Decision::Backoff,
+        Outcome::Timeout | Outcome::Connect | Outcome::Unreadable if idempotent => {
+            Decision::Backoff
+        }
         _ => Decision::Fail,
     }
 }
@@ -249,6 +260,18 @@ mod tests {
         assert_eq!(classify(Outcome::Status(404), true, None), Decision::Fail);
         assert_eq!(classify(Outcome::Timeout, true, None), Decision::Backoff);
         assert_eq!(classify(Outcome::Connect, false, None), Decision::Fail);
+        assert_eq!(
+            classify(Outcome::Unsent, false, None),
+            Decision::Backoff,
+            "never sent"
+        );
+        assert_eq!(classify(Outcome::Unreadable, true, None), Decision::Backoff);
+        assert_eq!(classify(Outcome::Unreadable, false, None), Decision::Fail);
+        assert_eq!(
+            classify(Outcome::Local, true, None),
+            Decision::Fail,
+            "our bug or bad input"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{
     error::MiroError,
     http::{Call, Transport},
-    models::{NewScimUser, SCIM_ADMIN_ROLE, ScimList, ScimPatch, ScimUser},
+    models::{NewScimUser, ScimList, ScimPatch, ScimUser, scim_quoted as quoted},
     rest::optional,
 };
 
@@ -16,11 +16,6 @@ pub const MAX_COUNT: usize = 1000;
 
 pub struct ScimClient {
     pub(crate) t: Transport,
-}
-
-/// A SCIM filter string literal.
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 impl ScimClient {
@@ -80,8 +75,8 @@ impl ScimClient {
             .next())
     }
 
-    /// Create a user. Not idempotent: after an ambiguous failure it looks the userName up and
-    /// retries only if the user was not created.
+    /// Create a user. Not idempotent: after an ambiguous failure the userName is looked up, and
+    /// the create is sent again only if the user is not there.
     pub async fn create(&self, user: &NewScimUser) -> Result<ScimUser, MiroError> {
         let mut body = json!({"schemas": [USER_SCHEMA], "userName": user.user_name, "active": true,
             "emails": [{"value": user.user_name, "type": "work", "primary": true}]});
@@ -91,44 +86,17 @@ impl ScimClient {
         if let Some(d) = &user.display_name {
             body["displayName"] = json!(d);
         }
-        if let Some(t) = &user.user_type {
+        if let Some(t) = user.license.and_then(|l| l.user_type()) {
             body["userType"] = json!(t);
         }
         let call = Call::get("POST /Users", 1, &["Users"]).with(Method::POST, Some(body), false);
-        let mut last = None;
-        for _ in 0..3 {
-            match self.t.json::<ScimUser>(&call).await {
-                Err(e) if e.is_ambiguous() => {
-                    if let Some(u) = self.user_by_name(&user.user_name).await? {
-                        return Ok(u);
-                    }
-                    last = Some(e);
-                }
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| MiroError::Invalid("create did not run".into())))
+        self.t
+            .write_verified(&call, || self.user_by_name(&user.user_name))
+            .await
     }
 
     pub async fn patch(&self, id: &str, ops: &[ScimPatch]) -> Result<ScimUser, MiroError> {
-        let ops: Vec<Value> = ops
-            .iter()
-            .map(|op| match op {
-                ScimPatch::Active(a) => json!({"op": "Replace", "path": "active", "value": a}),
-                ScimPatch::DisplayName(d) => {
-                    json!({"op": "Replace", "path": "displayName", "value": d})
-                }
-                ScimPatch::UserType(t) => json!({"op": "Replace", "path": "userType", "value": t}),
-                ScimPatch::PrimaryRole(r) => {
-                    json!({"op": "Replace", "path": "roles[primary eq true].value", "value": r})
-                }
-                ScimPatch::AddAdminRole(n) => json!({"op": "Add", "path": "roles",
-                    "value": [{"value": n, "type": SCIM_ADMIN_ROLE, "primary": false}]}),
-                ScimPatch::RemoveAdminRole(n) => {
-                    json!({"op": "Remove", "path": format!("roles[value eq {}]", quoted(n))})
-                }
-            })
-            .collect();
+        let ops: Vec<Value> = ops.iter().map(ScimPatch::to_json).collect();
         let body = json!({"schemas": [PATCH_OP], "Operations": ops});
         // Each operation sets a value, so repeating the request is harmless.
         let call =

@@ -27,14 +27,14 @@ pub async fn sim_with(members: usize, teams: usize) -> SimHandle {
 /// Settings pointing at the simulator; `scim` adds the SCIM token.
 pub fn settings(sim: &SimHandle, provisioning: bool, scim: bool) -> SettingsArgs {
     SettingsArgs {
-        listen: Some("127.0.0.1:0".into()),
-        miro_api_url: Some(sim.api_url()),
-        miro_scim_url: Some(sim.scim_url()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        miro_api_url: Some(sim.api_url().parse().unwrap()),
+        miro_scim_url: Some(sim.scim_url().parse().unwrap()),
         miro_access_token: Some(sim.access_token().into()),
         miro_scim_token: scim.then(|| sim.scim_token().into()),
         provisioning: Some(provisioning),
-        miro_timeout: Some("5s".into()),
-        shutdown_grace: Some("5s".into()),
+        miro_timeout: Some("5s".parse().unwrap()),
+        shutdown_grace: Some("5s".parse().unwrap()),
         ..Default::default()
     }
 }
@@ -42,9 +42,13 @@ pub fn settings(sim: &SimHandle, provisioning: bool, scim: bool) -> SettingsArgs
 pub async fn start_daemon(args: &SettingsArgs) -> (Daemon, Channel) {
     let s = Settings::load(args, &HashMap::new()).unwrap();
     let listener = tokio::net::TcpListener::bind(s.listen).await.unwrap();
-    let d = server::start_on(&s, listener, Arc::new(server::connector(&s).unwrap()))
-        .await
-        .unwrap();
+    let d = server::start_on(
+        &s,
+        listener,
+        Arc::new(miro_connector::cli::serve::connector(&s).unwrap()),
+    )
+    .await
+    .unwrap();
     let ch = Channel::from_shared(format!("http://{}", d.addr))
         .unwrap()
         .connect()

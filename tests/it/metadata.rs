@@ -145,7 +145,7 @@ async fn validate_names_missing_scopes() {
 async fn metrics_count_rpcs_and_miro_requests() {
     let sim = sim_with(30, 2).await;
     let mut args = settings(&sim, false, false);
-    args.metrics_listen = Some("127.0.0.1:0".into());
+    args.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     ConnectorServiceClient::new(ch)

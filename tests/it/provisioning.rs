@@ -512,7 +512,7 @@ async fn deprovision_can_delete() {
     }
     let sim = start_sim(miro_connector::sim::SimConfig::new(org.clone())).await;
     let mut args = settings(&sim, true, true);
-    args.deprovision_mode = Some("delete".into());
+    args.deprovision_mode = Some(miro_connector::connector::DeprovisionMode::Delete);
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     let p = P { sim, daemon, ch };

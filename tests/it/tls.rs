@@ -84,7 +84,7 @@ async fn tls_daemon(
         tls_cert: Some(write(dir.path(), "server.pem", &cert)),
         tls_key: Some(write(dir.path(), "server.key", &key)),
         tls_client_ca: mtls.then(|| write(dir.path(), "client-ca.pem", &client_ca.ca_pem)),
-        health_listen: Some("127.0.0.1:0".into()),
+        health_listen: Some("127.0.0.1:0".parse().unwrap()),
         ..settings(&sim, false, false)
     };
     let s = miro_connector::config::Settings::load(&args, &Default::default()).unwrap();
@@ -92,7 +92,7 @@ async fn tls_daemon(
     let d = miro_connector::server::start_on(
         &s,
         listener,
-        std::sync::Arc::new(miro_connector::server::connector(&s).unwrap()),
+        std::sync::Arc::new(miro_connector::cli::serve::connector(&s).unwrap()),
     )
     .await
     .unwrap();

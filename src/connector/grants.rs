@@ -1,0 +1,67 @@
+//! Entitlements and grants, built the same way for every resource type.
+use prost_types::Any;
+
+use super::ids::{USER, entitlement_id, grant_id, rid};
+use crate::pb::{self, entitlement::PurposeValue};
+
+/// The part of a resource a grant or entitlement points at.
+pub fn reference(r: &pb::Resource) -> pb::Resource {
+    pb::Resource {
+        id: r.id.clone(),
+        display_name: r.display_name.clone(),
+        ..Default::default()
+    }
+}
+
+fn user_type_ref() -> pb::ResourceType {
+    pb::ResourceType {
+        id: USER.into(),
+        display_name: "User".into(),
+        ..Default::default()
+    }
+}
+
+/// An ASSIGNMENT entitlement grantable to users.
+pub fn entitlement(
+    resource: &pb::Resource,
+    slug: &str,
+    display_name: String,
+    description: String,
+    annotations: Vec<Any>,
+) -> pb::Entitlement {
+    let id = resource
+        .id
+        .as_ref()
+        .map(|r| entitlement_id(r, slug))
+        .unwrap_or_default();
+    pb::Entitlement {
+        resource: Some(reference(resource)),
+        id,
+        display_name,
+        description,
+        grantable_to: vec![user_type_ref()],
+        annotations,
+        purpose: PurposeValue::Assignment as i32,
+        slug: slug.into(),
+    }
+}
+
+/// A grant of `entitlement` to the user `user_id`.
+pub fn grant(entitlement: &pb::Entitlement, user_id: &str) -> pb::Grant {
+    let principal = rid(USER, user_id);
+    pb::Grant {
+        entitlement: Some(pb::Entitlement {
+            resource: entitlement.resource.clone(),
+            id: entitlement.id.clone(),
+            slug: entitlement.slug.clone(),
+            ..Default::default()
+        }),
+        id: grant_id(&entitlement.id, &principal),
+        principal: Some(pb::Resource {
+            id: Some(principal),
+            ..Default::default()
+        }),
+        annotations: Vec::new(),
+        sources: None,
+    }
+}
