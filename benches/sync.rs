@@ -6,6 +6,13 @@
 //! `cargo bench --bench sync` (100,000 members, 2,000 teams, 100 ms a request: about 12 minutes).
 //! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_SQUEEZE_MEMBERS,
 //! BENCH_SQUEEZE_TEAMS, BENCH_OUT (default target/bench-sync.json).
+// Test code: a failed unwrap is a failed test, and nothing here is a public API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader},

@@ -3,6 +3,7 @@
 //! and ListGrants per resource, then Cleanup. Used by the `sync` command, the tests and the benchmarks.
 use std::collections::HashSet;
 
+use prost_types::Any;
 use tonic::{Status, transport::Channel};
 
 use crate::{
@@ -46,228 +47,282 @@ pub trait Observer {
 
 impl Observer for () {}
 
-fn skips<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> bool {
-    find::<M>(a).is_some()
+const MAX_MESSAGE: usize = 4 << 20;
+
+/// One page of a listing: its items, the next page token, the response's annotations.
+type PageOf<T> = (Vec<T>, String, Vec<Any>);
+
+/// A paged listing RPC, asked for one page at a time.
+trait Listing {
+    type Item;
+    const PHASE: Phase;
+    async fn page(&mut self, token: String, sync_id: String) -> Result<PageOf<Self::Item>, Status>;
 }
 
-/// Every page of one listing: `fetch` gets a page token and answers (items, next token,
-/// annotations); `each` takes each page and the milliseconds the connector waited on Miro's rate
-/// limits for it. Returns the RPCs made.
-async fn pages<T, F, Fut>(
-    mut fetch: F,
-    mut each: impl FnMut(Vec<T>, u64) -> Result<(), Status>,
-) -> Result<u64, Status>
-where
-    F: FnMut(String) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, String, Vec<prost_types::Any>), Status>>,
-{
-    let mut token = String::new();
-    let mut rpcs = 0;
-    loop {
-        let (list, next, annotations) = fetch(token).await?;
-        rpcs += 1;
-        let waited = find::<pb::RateLimitWaitReport>(&annotations)
-            .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
-        each(list, waited)?;
-        if next.is_empty() {
-            return Ok(rpcs);
-        }
-        token = next;
+struct Types(ResourceTypesServiceClient<Channel>);
+struct Resources(ResourcesServiceClient<Channel>, String);
+struct Entitlements(EntitlementsServiceClient<Channel>, pb::Resource);
+struct Grants(GrantsServiceClient<Channel>, pb::Resource);
+
+impl Listing for Types {
+    type Item = pb::ResourceType;
+    const PHASE: Phase = Phase::ResourceTypes;
+    async fn page(
+        &mut self,
+        page_token: String,
+        active_sync_id: String,
+    ) -> Result<PageOf<Self::Item>, Status> {
+        let req = pb::ResourceTypesServiceListResourceTypesRequest {
+            page_token,
+            active_sync_id,
+            ..Default::default()
+        };
+        let r = self.0.list_resource_types(req).await?.into_inner();
+        Ok((r.list, r.next_page_token, r.annotations))
     }
 }
 
-const MAX_MESSAGE: usize = 4 << 20;
+impl Listing for Resources {
+    type Item = pb::Resource;
+    const PHASE: Phase = Phase::Resources;
+    async fn page(
+        &mut self,
+        page_token: String,
+        active_sync_id: String,
+    ) -> Result<PageOf<Self::Item>, Status> {
+        let req = pb::ResourcesServiceListResourcesRequest {
+            resource_type_id: self.1.clone(),
+            page_token,
+            active_sync_id,
+            ..Default::default()
+        };
+        let r = self.0.list_resources(req).await?.into_inner();
+        Ok((r.list, r.next_page_token, r.annotations))
+    }
+}
 
-/// Walk a full sync against a connector; the first error ends it, as it ends the official sync.
-pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
-    let mut connector = ConnectorServiceClient::new(channel.clone());
-    let types_client = ResourceTypesServiceClient::new(channel.clone());
-    let resources_client =
-        ResourcesServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-    let entitlements_client =
-        EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-    let grants_client = GrantsServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
-    let mut snap = Snapshot::default();
+impl Listing for Entitlements {
+    type Item = pb::Entitlement;
+    const PHASE: Phase = Phase::Entitlements;
+    async fn page(
+        &mut self,
+        page_token: String,
+        active_sync_id: String,
+    ) -> Result<PageOf<Self::Item>, Status> {
+        let req = pb::EntitlementsServiceListEntitlementsRequest {
+            resource: Some(self.1.clone()),
+            page_token,
+            active_sync_id,
+            ..Default::default()
+        };
+        let r = self.0.list_entitlements(req).await?.into_inner();
+        Ok((r.list, r.next_page_token, r.annotations))
+    }
+}
 
-    let validated = connector
-        .validate(pb::ConnectorServiceValidateRequest {})
-        .await?
-        .into_inner();
-    let sync_id = if semver_at_least(&validated.sdk_version, (0, 4, 3)) {
-        "sync-1".to_string()
-    } else {
-        String::new()
-    };
-    snap.rpcs += 1;
+impl Listing for Grants {
+    type Item = pb::Grant;
+    const PHASE: Phase = Phase::Grants;
+    async fn page(
+        &mut self,
+        page_token: String,
+        active_sync_id: String,
+    ) -> Result<PageOf<Self::Item>, Status> {
+        let req = pb::GrantsServiceListGrantsRequest {
+            resource: Some(self.1.clone()),
+            page_token,
+            active_sync_id,
+            ..Default::default()
+        };
+        let r = self.0.list_grants(req).await?.into_inner();
+        Ok((r.list, r.next_page_token, r.annotations))
+    }
+}
 
-    let list_types = || {
-        let (client, sync_id) = (types_client.clone(), sync_id.clone());
-        async move {
-            let mut out = Vec::new();
-            let fetch = |page_token| {
-                let (mut c, active_sync_id) = (client.clone(), sync_id.clone());
-                async move {
-                    let req = pb::ResourceTypesServiceListResourceTypesRequest {
-                        page_token,
-                        active_sync_id,
-                        ..Default::default()
-                    };
-                    c.list_resource_types(req).await.map(|r| {
-                        (
-                            r.get_ref().list.clone(),
-                            r.get_ref().next_page_token.clone(),
-                            r.get_ref().annotations.clone(),
-                        )
-                    })
+/// The walk: the clients, the sync id, and what it has seen so far.
+struct Walker<'o> {
+    channel: Channel,
+    sync_id: String,
+    observer: &'o mut dyn Observer,
+    snap: Snapshot,
+}
+
+impl Walker<'_> {
+    /// Every page of one listing, each handed to `each` as it arrives.
+    async fn pages<L: Listing>(
+        &mut self,
+        mut listing: L,
+        mut each: impl FnMut(Vec<L::Item>) -> Result<(), Status>,
+    ) -> Result<(), Status> {
+        let mut token = String::new();
+        loop {
+            let (list, next, annotations) = listing.page(token, self.sync_id.clone()).await?;
+            self.snap.rpcs += 1;
+            self.snap.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
+                .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
+            self.observer
+                .page(L::PHASE, list.len(), self.snap.rate_limit_wait_ms);
+            each(list)?;
+            if next.is_empty() {
+                return Ok(());
+            }
+            token = next;
+        }
+    }
+
+    async fn validate(&mut self) -> Result<(), Status> {
+        let validated = ConnectorServiceClient::new(self.channel.clone())
+            .validate(pb::ConnectorServiceValidateRequest {})
+            .await?
+            .into_inner();
+        self.snap.rpcs += 1;
+        if semver_at_least(&validated.sdk_version, (0, 4, 3)) {
+            self.sync_id = "sync-1".into();
+        }
+        Ok(())
+    }
+
+    async fn resource_types(&mut self) -> Result<Vec<pb::ResourceType>, Status> {
+        let mut out = Vec::new();
+        let client = ResourceTypesServiceClient::new(self.channel.clone());
+        self.pages(Types(client), |list| {
+            out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn resources(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+        let client = ResourcesServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE);
+        let mut resources = Vec::new();
+        for t in types {
+            self.pages(Resources(client.clone(), t.id.clone()), |list| {
+                for r in list {
+                    check_traits(t, &r)?;
+                    resources.push(r);
                 }
-            };
-            let rpcs = pages(fetch, |list: Vec<pb::ResourceType>, _| {
-                out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
                 Ok(())
             })
             .await?;
-            Ok::<_, Status>((out, rpcs))
         }
-    };
-    let (types, n) = list_types().await?;
-    snap.rpcs += n;
-    observer.page(Phase::ResourceTypes, types.len(), 0);
-
-    for t in &types {
-        let fetch = |page_token| {
-            let (mut c, active_sync_id, resource_type_id) =
-                (resources_client.clone(), sync_id.clone(), t.id.clone());
-            async move {
-                let req = pb::ResourcesServiceListResourcesRequest {
-                    resource_type_id,
-                    page_token,
-                    active_sync_id,
-                    ..Default::default()
-                };
-                c.list_resources(req).await.map(|r| {
-                    let r = r.into_inner();
-                    (r.list, r.next_page_token, r.annotations)
-                })
-            }
-        };
-        snap.rpcs += pages(fetch, |list, waited| {
-            snap.rate_limit_wait_ms += waited;
-            observer.page(Phase::Resources, list.len(), snap.rate_limit_wait_ms);
-            for res in list {
-                check_traits(t, &res)?;
-                snap.resources.push(res);
-            }
-            Ok(())
-        })
-        .await?;
+        self.snap.resources = resources;
+        Ok(())
     }
 
-    let (types_again, n) = list_types().await?;
-    snap.rpcs += n;
-    for t in &types_again {
-        let mut c = entitlements_client.clone();
-        let req = pb::EntitlementsServiceListStaticEntitlementsRequest {
-            resource_type_id: t.id.clone(),
-            active_sync_id: sync_id.clone(),
-            ..Default::default()
-        };
-        let r = c.list_static_entitlements(req).await?.into_inner();
-        snap.rpcs += 1;
-        observer.page(
-            Phase::StaticEntitlements,
-            r.list.len(),
-            snap.rate_limit_wait_ms,
-        );
-        snap.entitlements.extend(r.list);
-    }
-
-    let skipped = |r: &pb::Resource, entitlements: bool| {
-        let rt =
-            r.id.as_ref()
-                .map(|i| i.resource_type.as_str())
-                .unwrap_or_default();
-        let of_type = types
-            .iter()
-            .find(|t| t.id == rt)
-            .map(|t| t.annotations.as_slice())
-            .unwrap_or_default();
-        [of_type, r.annotations.as_slice()].iter().any(|a| {
-            skips::<pb::SkipEntitlementsAndGrants>(a)
-                || if entitlements {
-                    skips::<pb::SkipEntitlements>(a)
-                } else {
-                    skips::<pb::SkipGrants>(a)
-                }
-        })
-    };
-    let mut entitlements = Vec::new();
-    for res in snap.resources.iter().filter(|r| !skipped(r, true)) {
-        let fetch = |page_token| {
-            let (mut c, active_sync_id, resource) = (
-                entitlements_client.clone(),
-                sync_id.clone(),
-                Some(res.clone()),
+    async fn static_entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+        let mut c = EntitlementsServiceClient::new(self.channel.clone());
+        for t in types {
+            let req = pb::EntitlementsServiceListStaticEntitlementsRequest {
+                resource_type_id: t.id.clone(),
+                active_sync_id: self.sync_id.clone(),
+                ..Default::default()
+            };
+            let r = c.list_static_entitlements(req).await?.into_inner();
+            self.snap.rpcs += 1;
+            self.observer.page(
+                Phase::StaticEntitlements,
+                r.list.len(),
+                self.snap.rate_limit_wait_ms,
             );
-            async move {
-                let req = pb::EntitlementsServiceListEntitlementsRequest {
-                    resource,
-                    page_token,
-                    active_sync_id,
-                    ..Default::default()
-                };
-                c.list_entitlements(req).await.map(|r| {
-                    let r = r.into_inner();
-                    (r.list, r.next_page_token, r.annotations)
-                })
-            }
-        };
-        snap.rpcs += pages(fetch, |list, _| {
-            observer.page(Phase::Entitlements, list.len(), 0);
-            entitlements.extend(list);
-            Ok(())
-        })
-        .await?;
+            self.snap.entitlements.extend(r.list);
+        }
+        Ok(())
     }
-    snap.entitlements.extend(entitlements);
-    let mut seen = HashSet::new();
-    let mut grants = Vec::new();
-    let mut waited_ms = snap.rate_limit_wait_ms;
-    for res in snap.resources.iter().filter(|r| !skipped(r, false)) {
-        let fetch = |page_token| {
-            let (mut c, active_sync_id, resource) =
-                (grants_client.clone(), sync_id.clone(), Some(res.clone()));
-            async move {
-                let req = pb::GrantsServiceListGrantsRequest {
-                    resource,
-                    page_token,
-                    active_sync_id,
-                    ..Default::default()
-                };
-                c.list_grants(req).await.map(|r| {
-                    let r = r.into_inner();
-                    (r.list, r.next_page_token, r.annotations)
-                })
-            }
-        };
-        snap.rpcs += pages(fetch, |list, waited| {
-            waited_ms += waited;
-            observer.page(Phase::Grants, list.len(), waited_ms);
-            grants.extend(list.into_iter().filter(|g| seen.insert(g.id.clone())));
-            Ok(())
-        })
-        .await?;
+
+    async fn entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+        let client = EntitlementsServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE);
+        let resources = std::mem::take(&mut self.snap.resources);
+        let mut found = Vec::new();
+        for r in resources.iter().filter(|r| !skipped(types, r, true)) {
+            self.pages(Entitlements(client.clone(), r.clone()), |list| {
+                found.extend(list);
+                Ok(())
+            })
+            .await?;
+        }
+        self.snap.resources = resources;
+        self.snap.entitlements.extend(found);
+        Ok(())
     }
-    snap.grants = grants;
-    snap.rate_limit_wait_ms = waited_ms;
-    snap.resource_types = types;
-    connector
-        .cleanup(pb::ConnectorServiceCleanupRequest {
-            active_sync_id: sync_id,
-            ..Default::default()
-        })
-        .await?;
-    snap.rpcs += 1;
-    Ok(snap)
+
+    async fn grants(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+        let client =
+            GrantsServiceClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE);
+        let resources = std::mem::take(&mut self.snap.resources);
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for r in resources.iter().filter(|r| !skipped(types, r, false)) {
+            self.pages(Grants(client.clone(), r.clone()), |list| {
+                found.extend(list.into_iter().filter(|g| seen.insert(g.id.clone())));
+                Ok(())
+            })
+            .await?;
+        }
+        self.snap.resources = resources;
+        self.snap.grants = found;
+        Ok(())
+    }
+
+    async fn cleanup(&mut self) -> Result<(), Status> {
+        ConnectorServiceClient::new(self.channel.clone())
+            .cleanup(pb::ConnectorServiceCleanupRequest {
+                active_sync_id: self.sync_id.clone(),
+                ..Default::default()
+            })
+            .await?;
+        self.snap.rpcs += 1;
+        Ok(())
+    }
+}
+
+/// Walk a full sync against a connector; the first error ends it, as it ends the official sync.
+pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
+    let mut w = Walker {
+        channel,
+        sync_id: String::new(),
+        observer,
+        snap: Snapshot::default(),
+    };
+    w.validate().await?;
+    let types = w.resource_types().await?;
+    w.resources(&types).await?;
+    // The official client lists the types again before the static entitlements.
+    let types_again = w.resource_types().await?;
+    w.static_entitlements(&types_again).await?;
+    w.entitlements(&types).await?;
+    w.grants(&types).await?;
+    w.cleanup().await?;
+    w.snap.resource_types = types;
+    Ok(w.snap)
+}
+
+fn skips<M: prost::Message + prost::Name + Default>(a: &[Any]) -> bool {
+    find::<M>(a).is_some()
+}
+
+/// Whether the official client skips a resource's entitlements (or grants), by its own or its
+/// type's annotations.
+fn skipped(types: &[pb::ResourceType], r: &pb::Resource, entitlements: bool) -> bool {
+    let rt =
+        r.id.as_ref()
+            .map(|i| i.resource_type.as_str())
+            .unwrap_or_default();
+    let of_type = types
+        .iter()
+        .find(|t| t.id == rt)
+        .map(|t| t.annotations.as_slice())
+        .unwrap_or_default();
+    [of_type, r.annotations.as_slice()].iter().any(|a| {
+        skips::<pb::SkipEntitlementsAndGrants>(a)
+            || if entitlements {
+                skips::<pb::SkipEntitlements>(a)
+            } else {
+                skips::<pb::SkipGrants>(a)
+            }
+    })
 }
 
 /// The official client fails a sync when a resource lacks the trait its type declares.

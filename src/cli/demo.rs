@@ -22,7 +22,7 @@ fn url(s: &str) -> Result<url::Url, Failure> {
     s.parse().map_err(Failure::runtime)
 }
 
-pub async fn run(args: DemoArgs) -> Result<(), Failure> {
+pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let signals = signal::install();
     telemetry::init_logging(LogFormat::Text, "warn");
     telemetry::metrics_handle();

@@ -86,7 +86,7 @@ fn user(id: &str) -> pb::Resource {
     }
 }
 
-pub async fn grant(args: GrantArgs, revoke: bool) -> Result<(), Failure> {
+pub(super) async fn grant(args: GrantArgs, revoke: bool) -> Result<(), Failure> {
     telemetry::init_client_logging();
     let e = entitlement(&args.entitlement)?;
     let target = target::open(&args.target).await?;
@@ -151,7 +151,7 @@ pub async fn grant(args: GrantArgs, revoke: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn create_account(args: CreateAccountArgs) -> Result<(), Failure> {
+pub(super) async fn create_account(args: CreateAccountArgs) -> Result<(), Failure> {
     telemetry::init_client_logging();
     let text = |s: &str| Value {
         kind: Some(Kind::StringValue(s.into())),
@@ -213,7 +213,7 @@ fn id_of(r: Option<&pb::Resource>) -> String {
         .unwrap_or_default()
 }
 
-pub async fn delete(args: DeleteArgs) -> Result<(), Failure> {
+pub(super) async fn delete(args: DeleteArgs) -> Result<(), Failure> {
     telemetry::init_client_logging();
     let target = target::open(&args.target).await?;
     let r = ResourceManagerServiceClient::new(target.channel.clone())

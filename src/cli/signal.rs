@@ -2,9 +2,9 @@
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// Signal handlers, installed before anything is announced so an early signal is never missed.
-pub struct Signals(Option<(Signal, Signal)>);
+pub(super) struct Signals(Option<(Signal, Signal)>);
 
-pub fn install() -> Signals {
+pub(super) fn install() -> Signals {
     match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -16,7 +16,7 @@ pub fn install() -> Signals {
 
 impl Signals {
     /// Wait for the first signal; a second one then exits the process at once.
-    pub async fn first(self) {
+    pub(super) async fn first(self) {
         let Some((mut term, mut int)) = self.0 else {
             // Without signal handlers there is nothing to wait for but Ctrl-C.
             let _ = tokio::signal::ctrl_c().await;

@@ -77,7 +77,7 @@ impl OrgArgs {
     }
 }
 
-pub async fn run(args: SimulateArgs) -> Result<(), Failure> {
+pub(super) async fn run(args: SimulateArgs) -> Result<(), Failure> {
     let signals = signal::install();
     telemetry::init_logging(LogFormat::Text, "info");
     let mut cfg = SimConfig::new(args.data.org()?);

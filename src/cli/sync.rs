@@ -63,7 +63,7 @@ impl Observer for Progress {
     }
 }
 
-pub async fn run(args: SyncArgs) -> Result<(), Failure> {
+pub(super) async fn run(args: SyncArgs) -> Result<(), Failure> {
     telemetry::init_client_logging();
     let started = Instant::now();
     let target = target::open(&args.target).await?;

@@ -32,13 +32,13 @@ pub struct ConnectArgs {
 }
 
 /// A channel, and the in-process daemon behind it when there is one.
-pub struct Target {
+pub(super) struct Target {
     pub channel: Channel,
     daemon: Option<Daemon>,
 }
 
 impl Target {
-    pub async fn close(self) {
+    pub(super) async fn close(self) {
         if let Some(d) = self.daemon {
             d.shutdown().await;
         }
@@ -49,7 +49,7 @@ fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::usage(format!("{what} {}: {e}", path.display())))
 }
 
-pub async fn open(args: &ConnectArgs) -> Result<Target, Failure> {
+pub(super) async fn open(args: &ConnectArgs) -> Result<Target, Failure> {
     match &args.connect {
         Some(addr) => {
             let tls = args.connect_ca.is_some() || addr.starts_with("https://");
@@ -120,7 +120,7 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A gRPC error as one line a person can act on.
-pub fn rpc_failure(what: &str, s: tonic::Status) -> Failure {
+pub(super) fn rpc_failure(what: &str, s: tonic::Status) -> Failure {
     let hint = match s.code() {
         tonic::Code::Unauthenticated => " (check the Miro access or SCIM token)",
         tonic::Code::Unavailable => {

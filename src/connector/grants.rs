@@ -5,7 +5,7 @@ use super::ids::{USER, entitlement_id, grant_id, rid};
 use crate::pb::{self, entitlement::PurposeValue};
 
 /// The part of a resource a grant or entitlement points at.
-pub fn reference(r: &pb::Resource) -> pb::Resource {
+pub(super) fn reference(r: &pb::Resource) -> pb::Resource {
     pb::Resource {
         id: r.id.clone(),
         display_name: r.display_name.clone(),
@@ -22,7 +22,7 @@ fn user_type_ref() -> pb::ResourceType {
 }
 
 /// An ASSIGNMENT entitlement grantable to users.
-pub fn entitlement(
+pub(super) fn entitlement(
     resource: &pb::Resource,
     slug: &str,
     display_name: String,
@@ -47,7 +47,7 @@ pub fn entitlement(
 }
 
 /// A grant of `entitlement` to the user `user_id`.
-pub fn grant(entitlement: &pb::Entitlement, user_id: &str) -> pb::Grant {
+pub(super) fn grant(entitlement: &pb::Entitlement, user_id: &str) -> pb::Grant {
     let principal = rid(USER, user_id);
     pb::Grant {
         entitlement: Some(pb::Entitlement {

@@ -12,9 +12,9 @@ use crate::pb::{
 };
 
 /// Validate reports an SDK version of at least 0.4.3 so the official client sends active_sync_id.
-pub const SDK_VERSION: &str = "0.5.21";
+pub(super) const SDK_VERSION: &str = "0.5.21";
 
-pub fn resource_types() -> Vec<pb::ResourceType> {
+pub(super) fn resource_types() -> Vec<pb::ResourceType> {
     vec![
         users::resource_type(),
         teams::resource_type(),

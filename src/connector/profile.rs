@@ -1,7 +1,7 @@
 //! Free-form profiles (`google.protobuf.Struct`): built from strings, flags and lists, read back.
 use prost_types::{Struct, Value, value::Kind};
 
-pub fn profile(fields: Vec<(&str, Value)>) -> Struct {
+pub(super) fn profile(fields: Vec<(&str, Value)>) -> Struct {
     Struct {
         fields: fields
             .into_iter()
@@ -10,19 +10,19 @@ pub fn profile(fields: Vec<(&str, Value)>) -> Struct {
     }
 }
 
-pub fn text(s: impl Into<String>) -> Value {
+pub(super) fn text(s: impl Into<String>) -> Value {
     Value {
         kind: Some(Kind::StringValue(s.into())),
     }
 }
 
-pub fn flag(b: bool) -> Value {
+pub(super) fn flag(b: bool) -> Value {
     Value {
         kind: Some(Kind::BoolValue(b)),
     }
 }
 
-pub fn list(items: impl IntoIterator<Item = String>) -> Value {
+pub(super) fn list(items: impl IntoIterator<Item = String>) -> Value {
     Value {
         kind: Some(Kind::ListValue(prost_types::ListValue {
             values: items.into_iter().map(text).collect(),
@@ -30,14 +30,14 @@ pub fn list(items: impl IntoIterator<Item = String>) -> Value {
     }
 }
 
-pub fn profile_text<'a>(p: Option<&'a Struct>, key: &str) -> Option<&'a str> {
+pub(super) fn profile_text<'a>(p: Option<&'a Struct>, key: &str) -> Option<&'a str> {
     match p?.fields.get(key)?.kind.as_ref()? {
         Kind::StringValue(s) => Some(s),
         _ => None,
     }
 }
 
-pub fn profile_list(p: Option<&Struct>, key: &str) -> Option<Vec<String>> {
+pub(super) fn profile_list(p: Option<&Struct>, key: &str) -> Option<Vec<String>> {
     match p?.fields.get(key)?.kind.as_ref()? {
         Kind::ListValue(l) => Some(
             l.values

@@ -15,21 +15,21 @@ use crate::{
 const ORG_ROLE_GROUP: &str = "role:org_role";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RoleKind {
+pub(super) enum RoleKind {
     Org(OrgRole),
     /// A prebuilt admin role, by the name Miro uses for it.
     Admin(&'static str),
 }
 
 #[derive(Debug, PartialEq)]
-pub struct RoleDef {
+pub(super) struct RoleDef {
     pub id: &'static str,
     pub display_name: &'static str,
     pub kind: RoleKind,
     pub description: &'static str,
 }
 
-pub const ROLES: &[RoleDef] = &[
+pub(super) const ROLES: &[RoleDef] = &[
     RoleDef {
         id: "organization_internal_admin",
         display_name: "Organization admin",
@@ -75,7 +75,7 @@ pub const ROLES: &[RoleDef] = &[
     },
 ];
 
-pub fn resource_type() -> pb::ResourceType {
+pub(super) fn resource_type() -> pb::ResourceType {
     pb::ResourceType {
         id: ROLE.into(),
         display_name: "Role".into(),
@@ -86,35 +86,35 @@ pub fn resource_type() -> pb::ResourceType {
     }
 }
 
-pub fn def(id: &str) -> Option<&'static RoleDef> {
+pub(super) fn def(id: &str) -> Option<&'static RoleDef> {
     ROLES.iter().find(|r| r.id == id)
 }
 
-pub fn unknown(id: &str) -> ConnectorError {
+pub(super) fn unknown(id: &str) -> ConnectorError {
     ConnectorError::NotFound(format!("no role {:?}", cap(id)))
 }
 
-pub fn org_role_def(role: &str) -> Option<&'static RoleDef> {
+pub(super) fn org_role_def(role: &str) -> Option<&'static RoleDef> {
     ROLES
         .iter()
         .find(|r| matches!(r.kind, RoleKind::Org(o) if o.as_str() == role))
 }
 
-pub fn admin_role_def(name: &str) -> Option<&'static RoleDef> {
+pub(super) fn admin_role_def(name: &str) -> Option<&'static RoleDef> {
     ROLES
         .iter()
         .find(|r| matches!(r.kind, RoleKind::Admin(n) if n.eq_ignore_ascii_case(name)))
 }
 
 /// Org roles Miro can write through SCIM's primary role.
-pub fn writable(def: &RoleDef) -> bool {
+pub(super) fn writable(def: &RoleDef) -> bool {
     matches!(
         def.kind,
         RoleKind::Org(OrgRole::InternalAdmin | OrgRole::InternalUser) | RoleKind::Admin(_)
     )
 }
 
-pub fn resource(def: &RoleDef) -> pb::Resource {
+pub(super) fn resource(def: &RoleDef) -> pb::Resource {
     let kind = match def.kind {
         RoleKind::Org(_) => "organization_role",
         RoleKind::Admin(_) => "admin_role",
@@ -142,7 +142,7 @@ pub fn resource(def: &RoleDef) -> pb::Resource {
     }
 }
 
-pub fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
+pub(super) fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
     let mut annotations = Vec::new();
     if let RoleKind::Org(_) = def.kind {
         annotations.push(pack(&pb::EntitlementExclusionGroup {
@@ -167,7 +167,7 @@ pub fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
     )
 }
 
-pub fn grant(def: &RoleDef, user_id: &str) -> pb::Grant {
+pub(super) fn grant(def: &RoleDef, user_id: &str) -> pb::Grant {
     grant_of(&entitlement_of(def), user_id)
 }
 

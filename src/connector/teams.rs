@@ -17,7 +17,7 @@ use crate::{
 
 const SCOPE: &str = "resources:team";
 
-pub fn resource_type() -> pb::ResourceType {
+pub(super) fn resource_type() -> pb::ResourceType {
     pb::ResourceType {
         id: TEAM.into(),
         display_name: "Team".into(),
@@ -28,7 +28,7 @@ pub fn resource_type() -> pb::ResourceType {
     }
 }
 
-pub fn resource(t: &Team) -> pb::Resource {
+pub(super) fn resource(t: &Team) -> pb::Resource {
     let p = profile(vec![("name", text(&t.name))]);
     pb::Resource {
         id: Some(rid(TEAM, &t.id)),
@@ -44,22 +44,22 @@ pub fn resource(t: &Team) -> pb::Resource {
 
 /// The team roles we model, in entitlement order. `non_team` and `team_guest` can be read but
 /// Miro does not let them be written.
-pub const ROLES: &[TeamRole] = &[
+pub(super) const ROLES: &[TeamRole] = &[
     TeamRole::Member,
     TeamRole::Admin,
     TeamRole::NonTeam,
     TeamRole::TeamGuest,
 ];
 
-pub fn writable(role: TeamRole) -> bool {
+pub(super) fn writable(role: TeamRole) -> bool {
     matches!(role, TeamRole::Member | TeamRole::Admin)
 }
 
-pub fn role_from_slug(slug: &str) -> Option<TeamRole> {
+pub(super) fn role_from_slug(slug: &str) -> Option<TeamRole> {
     ROLES.iter().copied().find(|r| r.as_str() == slug)
 }
 
-pub fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
+pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
     let team_id = team
         .id
         .as_ref()

@@ -18,7 +18,7 @@ use crate::{
 
 const SCOPE: &str = "resources:user";
 
-pub fn resource_type() -> pb::ResourceType {
+pub(super) fn resource_type() -> pb::ResourceType {
     pb::ResourceType {
         id: USER.into(),
         display_name: "User".into(),
@@ -38,7 +38,7 @@ fn timestamp(rfc3339: Option<&str>) -> Option<prost_types::Timestamp> {
 }
 
 /// The user as ListResources lists it. Names come from SCIM when we have the SCIM record.
-pub fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
+pub(super) fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
     let name = scim.and_then(|u| u.name.clone()).unwrap_or_default();
     let full_name = match (name.given_name.as_deref(), name.family_name.as_deref()) {
         (Some(g), Some(f)) if !g.is_empty() || !f.is_empty() => {

@@ -35,7 +35,7 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    pub fn get(endpoint: &'static str, cost: u64, segments: &[&str]) -> Self {
+    pub(crate) fn get(endpoint: &'static str, cost: u64, segments: &[&str]) -> Self {
         Self {
             method: Method::GET,
             segments: segments.iter().map(|s| s.to_string()).collect(),
@@ -46,13 +46,13 @@ impl Call {
             cost,
         }
     }
-    pub fn with(mut self, method: Method, body: Option<Value>, idempotent: bool) -> Self {
+    pub(crate) fn with(mut self, method: Method, body: Option<Value>, idempotent: bool) -> Self {
         self.method = method;
         self.body = body;
         self.idempotent = idempotent;
         self
     }
-    pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.query.push((key, value.into()));
         self
     }
@@ -69,7 +69,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub fn new(
+    pub(crate) fn new(
         client: reqwest::Client,
         base: Url,
         token: SecretString,
@@ -121,7 +121,7 @@ impl Transport {
 
     /// Send with retries and decode the JSON answer. An answer that cannot be read is retried like
     /// a 5xx when the call is idempotent.
-    pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, MiroError> {
+    pub(crate) async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, MiroError> {
         self.run(call, |body| {
             serde_json::from_slice(&body).map_err(|e| MiroError::Decode {
                 endpoint: call.endpoint,
@@ -132,7 +132,7 @@ impl Transport {
     }
 
     /// Send with retries; the body is not read as JSON.
-    pub async fn send(&self, call: &Call) -> Result<(), MiroError> {
+    pub(crate) async fn send(&self, call: &Call) -> Result<(), MiroError> {
         self.run(call, |_| Ok(())).await
     }
 

@@ -35,27 +35,27 @@ pub struct FaultRule {
 
 /// What to do to one request.
 #[derive(Debug, Default, PartialEq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub delay: Duration,
     pub status: Option<u16>,
     pub body: Option<BodyFault>,
 }
 
 #[derive(Debug, PartialEq, Clone, Copy)]
-pub enum BodyFault {
+pub(crate) enum BodyFault {
     Malformed,
     Truncated,
     Dropped,
 }
 
-pub struct FaultState {
+pub(crate) struct FaultState {
     pub config: FaultConfig,
     rng: StdRng,
     bursts: Vec<u32>,
 }
 
 impl FaultState {
-    pub fn new(config: FaultConfig) -> Self {
+    pub(crate) fn new(config: FaultConfig) -> Self {
         let bursts = config.rules.iter().map(|r| r.burst).collect();
         Self {
             rng: StdRng::seed_from_u64(config.seed),
@@ -64,7 +64,7 @@ impl FaultState {
         }
     }
 
-    pub fn plan(&mut self, endpoint: &str) -> Plan {
+    pub(crate) fn plan(&mut self, endpoint: &str) -> Plan {
         let mut plan = Plan::default();
         for (i, rule) in self.config.rules.iter().enumerate() {
             if rule

@@ -38,7 +38,7 @@ impl Stats {
 }
 
 #[derive(Default)]
-pub struct Limits {
+pub(crate) struct Limits {
     windows: HashMap<String, Window>,
 }
 
@@ -113,7 +113,7 @@ impl Limits {
     }
 }
 
-pub async fn gate(
+pub(super) async fn gate(
     State(s): State<AppState>,
     matched: Option<MatchedPath>,
     req: Request,

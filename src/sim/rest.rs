@@ -16,7 +16,7 @@ use super::{
     state::{LICENSES, Member, ORG_ROLES, Org, TEAM_ROLES, Team, TeamMembership, now_rfc3339},
 };
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/oauth-token", get(token_info))
         .route("/v2/orgs/{org_id}", get(get_org))
@@ -39,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 type Result<T> = std::result::Result<T, (StatusCode, Json<Value>)>;
 
 /// Miro's REST error body.
-pub fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
+pub(super) fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
     (
         status,
         Json(json!({"status": status.as_u16(), "code": code, "message": message, "type": "error"})),
@@ -101,7 +101,7 @@ async fn get_org(State(s): State<AppState>, Path(org_id): Path<String>) -> Resul
     })))
 }
 
-pub fn member_json(m: &Member) -> Value {
+pub(super) fn member_json(m: &Member) -> Value {
     let mut v = json!({
         "id": m.id, "email": m.email, "role": m.role, "license": m.license, "active": m.active,
         "adminRoles": m.admin_roles, "type": "organization-member",

@@ -1,4 +1,11 @@
 //! Integration tests: real servers on port 0 (the simulator, the daemon), real HTTP and gRPC.
+// Test code: a failed unwrap is a failed test, and nothing here is a public API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 mod adapter;
 mod cli;
 mod common;
