@@ -56,6 +56,8 @@ pub struct SimConfig {
     pub retry_after: bool,
     pub last_cursor: LastCursor,
     pub faults: FaultConfig,
+    /// Longest SCIM filter accepted, in clauses (Miro documents none; set it to see a refusal).
+    pub scim_max_filter_clauses: Option<usize>,
 }
 
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -81,6 +83,7 @@ impl SimConfig {
             retry_after: false,
             last_cursor: LastCursor::Omit,
             faults: FaultConfig::default(),
+            scim_max_filter_clauses: None,
         }
     }
 }

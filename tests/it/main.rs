@@ -10,6 +10,7 @@ mod adapter;
 mod cli;
 mod common;
 mod daemon;
+mod hardening;
 mod metadata;
 mod provisioning;
 mod sim;

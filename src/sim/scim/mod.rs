@@ -123,6 +123,14 @@ async fn list_users(
         .map(|f| parse_filter(f))
         .transpose()
         .map_err(|e| bad("invalidFilter", &e))?;
+    if let (Some((clauses, _)), Some(max)) = (&filter, s.cfg.scim_max_filter_clauses)
+        && clauses.len() > max
+    {
+        return Err(bad(
+            "invalidFilter",
+            &format!("The filter is too complex: at most {max} clauses are supported"),
+        ));
+    }
     let org = s.org.read().unwrap_or_else(|e| e.into_inner());
     let base = base_url(&headers);
     let visible = |m: &&Member| m.is_scim_visible();
