@@ -84,6 +84,19 @@ pub(super) async fn open(args: &ConnectArgs) -> Result<Target, Failure> {
                     chain(&e)
                 ))
             })?;
+            // gRPC reports a refused client certificate only as a transport error: ask TLS itself.
+            if tls && args.connect_cert.is_none() {
+                let host = url.trim_start_matches("https://").to_string();
+                let (ca, domain) = (args.connect_ca.clone(), args.connect_domain.clone());
+                let probe = tokio::task::spawn_blocking(move || {
+                    wants_client_cert(&host, ca.as_deref(), domain)
+                });
+                if probe.await.unwrap_or(false) {
+                    return Err(Failure::runtime(format!(
+                        "the daemon at {addr} asks for a client certificate (mutual TLS): pass --connect-cert and --connect-key"
+                    )));
+                }
+            }
             Ok(Target {
                 channel,
                 daemon: None,
@@ -105,6 +118,52 @@ pub(super) async fn open(args: &ConnectArgs) -> Result<Target, Failure> {
                 daemon: Some(daemon),
             })
         }
+    }
+}
+
+/// Whether a TLS handshake with `host` ends in the server's "certificate required" alert.
+fn wants_client_cert(host: &str, ca: Option<&std::path::Path>, domain: Option<String>) -> bool {
+    use std::io::{Read, Write};
+
+    use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(ca) = ca.and_then(|p| std::fs::read(p).ok()) {
+        for cert in CertificateDer::pem_slice_iter(&ca).flatten() {
+            let _ = roots.add(cert);
+        }
+    }
+    let Ok(config) = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map(|b| b.with_root_certificates(roots).with_no_client_auth()) else {
+        return false;
+    };
+    let name = domain.unwrap_or_else(|| {
+        host.rsplit_once(':')
+            .map_or(host, |(h, _)| h)
+            .trim_matches(['[', ']'])
+            .to_string()
+    });
+    let (Ok(server), Ok(mut tcp)) = (
+        ServerName::try_from(name),
+        std::net::TcpStream::connect(host),
+    ) else {
+        return false;
+    };
+    let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let Ok(mut conn) = rustls::ClientConnection::new(std::sync::Arc::new(config), server) else {
+        return false;
+    };
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    // HTTP/2's preface makes the server read, and so send its verdict on the missing certificate.
+    let _ = tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    let mut buf = [0u8; 64];
+    match tls.read(&mut buf) {
+        Err(e) => format!("{e:?}")
+            .to_ascii_lowercase()
+            .contains("certificaterequired"),
+        Ok(_) => false,
     }
 }
 

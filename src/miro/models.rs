@@ -248,6 +248,26 @@ pub struct NewScimUser {
     pub license: Option<License>,
 }
 
+impl NewScimUser {
+    /// The body of SCIM `POST /Users`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": self.user_name, "active": true,
+            "emails": [{"value": self.user_name, "type": "work", "primary": true}]});
+        if let (Some(g), Some(f)) = (&self.given_name, &self.family_name) {
+            body["name"] = json!({"givenName": g, "familyName": f});
+        }
+        if let Some(d) = &self.display_name {
+            body["displayName"] = json!(d);
+        }
+        if let Some(t) = self.license.and_then(|l| l.user_type()) {
+            body["userType"] = json!(t);
+        }
+        body
+    }
+}
+
 /// One SCIM PATCH operation this connector sends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScimPatch {
@@ -263,7 +283,7 @@ pub enum ScimPatch {
 impl ScimPatch {
     /// The operation as Miro's PatchUserResource documents it. Values are strings where the spec
     /// types them so (`"value": "false"` for `active`); admin roles follow the spec's own text.
-    pub(crate) fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
         match self {
             Self::Active(a) => json!({"op": "Replace", "path": "active", "value": a.to_string()}),

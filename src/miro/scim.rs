@@ -10,7 +10,6 @@ use super::{
 };
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Miro's maximum SCIM page size.
 pub const MAX_COUNT: usize = 1000;
 
@@ -78,17 +77,7 @@ impl ScimClient {
     /// Create a user. Not idempotent: after an ambiguous failure the userName is looked up, and
     /// the create is sent again only if the user is not there.
     pub async fn create(&self, user: &NewScimUser) -> Result<ScimUser, MiroError> {
-        let mut body = json!({"schemas": [USER_SCHEMA], "userName": user.user_name, "active": true,
-            "emails": [{"value": user.user_name, "type": "work", "primary": true}]});
-        if let (Some(g), Some(f)) = (&user.given_name, &user.family_name) {
-            body["name"] = json!({"givenName": g, "familyName": f});
-        }
-        if let Some(d) = &user.display_name {
-            body["displayName"] = json!(d);
-        }
-        if let Some(t) = user.license.and_then(|l| l.user_type()) {
-            body["userType"] = json!(t);
-        }
+        let body = user.to_json();
         let call = Call::get("POST /Users", 1, &["Users"]).with(Method::POST, Some(body), false);
         self.t
             .write_verified(&call, || self.user_by_name(&user.user_name))

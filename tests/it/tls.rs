@@ -157,3 +157,94 @@ async fn mtls_requires_a_client_certificate_from_the_configured_ca() {
     wait_ready(&ch).await;
     daemon.shutdown().await;
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_miro-connector");
+
+/// Each bad TLS file is an invalid setting: exit 2, one line naming the setting, the file and why.
+#[test]
+fn a_bad_tls_file_exits_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = ca("server ca");
+    let (cert, key) = pki.leaf(&["localhost"], false);
+    let (_, other_key) = pki.leaf(&["localhost"], false);
+    let cert = write(d, "server.pem", &cert);
+    let key = write(d, "server.key", &key);
+    let other_key = write(d, "other.key", &other_key);
+    let garbled = write(
+        d,
+        "garbled.pem",
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n",
+    );
+    let empty = write(d, "empty.pem", "nothing here\n");
+    let missing = d.join("missing.pem");
+    let cases: Vec<(Vec<&Path>, &str, &Path, &str)> = vec![
+        (vec![&missing, &key], "tls_cert", &missing, "cannot read"),
+        (vec![&garbled, &key], "tls_cert", &garbled, "PEM"),
+        (vec![&empty, &key], "tls_cert", &empty, "no PEM certificate"),
+        (
+            vec![&cert, &other_key],
+            "tls_key",
+            &other_key,
+            "does not match",
+        ),
+        (
+            vec![&cert, &key, &garbled],
+            "tls_client_ca",
+            &garbled,
+            "PEM",
+        ),
+    ];
+    for (files, setting, file, why) in cases {
+        let mut args = vec![
+            "serve".to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--tls-cert".into(),
+            files[0].display().to_string(),
+            "--tls-key".into(),
+            files[1].display().to_string(),
+        ];
+        if let Some(ca) = files.get(2) {
+            args.extend(["--tls-client-ca".into(), ca.display().to_string()]);
+        }
+        let out = std::process::Command::new(BIN)
+            .args(&args)
+            .env("MIRO_ACCESS_TOKEN", "t")
+            .env("MIRO_CONNECTOR_MIRO_API_URL", "http://127.0.0.1:9")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{setting}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(setting) && err.contains(&file.display().to_string()) && err.contains(why),
+            "{setting} {why}: {err}"
+        );
+    }
+}
+
+/// A client without a certificate, against a daemon that requires one, is told so.
+#[tokio::test]
+async fn the_sync_command_says_when_the_daemon_wants_a_client_certificate() {
+    let (dir, pki, daemon, _sim) = tls_daemon(true).await;
+    let ca = write(dir.path(), "server-ca.pem", &pki.ca_pem);
+    let addr = daemon.addr.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["sync", "--connect", &addr, "--connect-ca"])
+            .arg(&ca)
+            .args(["--connect-domain", "localhost"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("client certificate") && err.contains("--connect-cert"),
+        "{err}"
+    );
+    daemon.shutdown().await;
+}
