@@ -163,7 +163,8 @@ fn wants_client_cert(host: &str, ca: Option<&std::path::Path>, domain: Option<St
         Err(e) => format!("{e:?}")
             .to_ascii_lowercase()
             .contains("certificaterequired"),
-        Ok(_) => false,
+        // Any bytes, or none: the server let us in.
+        Ok(_n) => false,
     }
 }
 

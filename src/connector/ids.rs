@@ -134,4 +134,24 @@ mod tests {
             "{c}"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        #[test]
+        fn an_id_passes_only_if_it_is_decimal(id in "\\PC{0,40}") {
+            let decimal = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit());
+            proptest::prop_assert_eq!(miro_id("user", &id).is_ok(), decimal);
+        }
+
+        #[test]
+        fn echoes_are_capped(s in "\\PC{0,600}") {
+            proptest::prop_assert!(cap(&s).chars().count() <= 128 + 20);
+        }
+    }
 }

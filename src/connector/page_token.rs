@@ -108,4 +108,29 @@ mod tests {
         assert!(long_cursor.len() < MAX_TOKEN);
         assert!(decode("resources:user", &long_cursor).is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever a client sends, decoding answers (never panics), and only a token this
+        /// listing wrote decodes to a cursor.
+        #[test]
+        fn any_string_is_refused_or_decoded(token in ".{0,300}", scope in "[a-z:0-9]{1,20}") {
+            let _ = decode(&scope, &token);
+            let _ = decode(&scope, &format!("{PREFIX}{token}"));
+        }
+
+        #[test]
+        fn tokens_round_trip(scope in "[a-z:0-9]{1,20}", cursor in "[ -~]{1,200}") {
+            let t = encode(&scope, Some(&cursor));
+            proptest::prop_assert_eq!(decode(&scope, &t).unwrap(), Some(cursor));
+            let other = format!("{scope}x");
+            proptest::prop_assert!(decode(&other, &t).is_err());
+        }
+    }
 }
