@@ -1,11 +1,20 @@
 # Build stage: the protocol files compile with protox, so no protoc is needed.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock build.rs ./
+# Dependencies first, in a layer of their own: it is rebuilt only when the manifest or the lock
+# file changes, not on every change to the source.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src benches \
+    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && echo 'fn main() {}' > benches/sync.rs \
+    && cargo build --release --locked --bin miro-connector \
+    && rm -rf src benches target/release/.fingerprint/miro-connector-*
+COPY build.rs ./
 COPY proto proto
 COPY src src
 COPY benches benches
-RUN cargo build --release --locked --bin miro-connector
+RUN cargo build --release --locked --bin miro-connector \
+    && strip target/release/miro-connector
 
 # Runtime: CA certificates for Miro's TLS, a non-root user, nothing else.
 FROM debian:bookworm-slim
