@@ -16,3 +16,16 @@ pub mod miro;
 pub mod server;
 pub mod sim;
 pub mod telemetry;
+
+/// Property tests run the same cases on every machine: CI must be deterministic.
+#[cfg(test)]
+mod test_support {
+    pub(crate) fn deterministic() -> proptest::prelude::ProptestConfig {
+        proptest::prelude::ProptestConfig {
+            cases: 512,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_128),
+            failure_persistence: None,
+            ..Default::default()
+        }
+    }
+}

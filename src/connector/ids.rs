@@ -136,12 +136,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
-            failure_persistence: None,
-            ..Default::default()
-        })]
+        #![proptest_config(crate::test_support::deterministic())]
 
         #[test]
         fn an_id_passes_only_if_it_is_decimal(id in "\\PC{0,40}") {

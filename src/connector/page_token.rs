@@ -110,12 +110,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
-            failure_persistence: None,
-            ..Default::default()
-        })]
+        #![proptest_config(crate::test_support::deterministic())]
 
         /// Whatever a client sends, decoding answers (never panics), and only a token this
         /// listing wrote decodes to a cursor.

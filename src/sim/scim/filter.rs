@@ -114,12 +114,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: 512,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(20261128),
-            failure_persistence: None,
-            ..Default::default()
-        })]
+        #![proptest_config(crate::test_support::deterministic())]
 
         /// Any filter string is parsed or refused, never a panic.
         #[test]
