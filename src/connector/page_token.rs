@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::ConnectorError;
 
 const PREFIX: &str = "mc1.";
-/// No token this connector writes comes near these; a longer one is refused before decoding.
-const MAX_TOKEN: usize = 4096;
+/// The longest cursor a token may carry (Miro's are far shorter), and the longest token that can
+/// carry it: JSON escapes a character in at most 6 bytes, base64 adds a third. A longer token is
+/// refused before decoding.
 const MAX_CURSOR: usize = 1024;
+const MAX_TOKEN: usize = PREFIX.len() + (6 * MAX_CURSOR + 64) * 4 / 3 + 16;
 
 #[derive(Serialize, Deserialize)]
 struct Token {
@@ -104,6 +106,11 @@ mod tests {
             decode("resources:user", &huge),
             Err(ConnectorError::BadPageToken(_))
         ));
+        // The fuzz target found this: JSON escapes a control character in 6 bytes, so the longest
+        // cursor a token carries must still fit the token limit.
+        let escaped = "\u{1b}".repeat(MAX_CURSOR);
+        let t = encode("resources:user", Some(&escaped));
+        assert_eq!(decode("resources:user", &t).unwrap(), Some(escaped));
         let long_cursor = encode("resources:user", Some(&"1".repeat(2000)));
         assert!(long_cursor.len() < MAX_TOKEN);
         assert!(decode("resources:user", &long_cursor).is_err());
