@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub rpcs: u64,
     /// Time the connector reported waiting on Miro's rate limits (RateLimitWaitReport).
     pub rate_limit_wait_ms: u64,
+    /// RPCs tried again after UNAVAILABLE, as the official client does.
+    pub retries: u64,
 }
 
 /// Anything that wants to hear about progress (pages and counts).
@@ -56,7 +58,7 @@ type PageOf<T> = (Vec<T>, String, Vec<Any>);
 trait Listing {
     type Item;
     const PHASE: Phase;
-    async fn page(&mut self, token: String, sync_id: String) -> Result<PageOf<Self::Item>, Status>;
+    async fn page(&self, token: String, sync_id: String) -> Result<PageOf<Self::Item>, Status>;
 }
 
 struct Types(ResourceTypesServiceClient<Channel>);
@@ -68,7 +70,7 @@ impl Listing for Types {
     type Item = pb::ResourceType;
     const PHASE: Phase = Phase::ResourceTypes;
     async fn page(
-        &mut self,
+        &self,
         page_token: String,
         active_sync_id: String,
     ) -> Result<PageOf<Self::Item>, Status> {
@@ -77,7 +79,7 @@ impl Listing for Types {
             active_sync_id,
             ..Default::default()
         };
-        let r = self.0.list_resource_types(req).await?.into_inner();
+        let r = self.0.clone().list_resource_types(req).await?.into_inner();
         Ok((r.list, r.next_page_token, r.annotations))
     }
 }
@@ -86,7 +88,7 @@ impl Listing for Resources {
     type Item = pb::Resource;
     const PHASE: Phase = Phase::Resources;
     async fn page(
-        &mut self,
+        &self,
         page_token: String,
         active_sync_id: String,
     ) -> Result<PageOf<Self::Item>, Status> {
@@ -96,7 +98,7 @@ impl Listing for Resources {
             active_sync_id,
             ..Default::default()
         };
-        let r = self.0.list_resources(req).await?.into_inner();
+        let r = self.0.clone().list_resources(req).await?.into_inner();
         Ok((r.list, r.next_page_token, r.annotations))
     }
 }
@@ -105,7 +107,7 @@ impl Listing for Entitlements {
     type Item = pb::Entitlement;
     const PHASE: Phase = Phase::Entitlements;
     async fn page(
-        &mut self,
+        &self,
         page_token: String,
         active_sync_id: String,
     ) -> Result<PageOf<Self::Item>, Status> {
@@ -115,7 +117,7 @@ impl Listing for Entitlements {
             active_sync_id,
             ..Default::default()
         };
-        let r = self.0.list_entitlements(req).await?.into_inner();
+        let r = self.0.clone().list_entitlements(req).await?.into_inner();
         Ok((r.list, r.next_page_token, r.annotations))
     }
 }
@@ -124,7 +126,7 @@ impl Listing for Grants {
     type Item = pb::Grant;
     const PHASE: Phase = Phase::Grants;
     async fn page(
-        &mut self,
+        &self,
         page_token: String,
         active_sync_id: String,
     ) -> Result<PageOf<Self::Item>, Status> {
@@ -134,7 +136,7 @@ impl Listing for Grants {
             active_sync_id,
             ..Default::default()
         };
-        let r = self.0.list_grants(req).await?.into_inner();
+        let r = self.0.clone().list_grants(req).await?.into_inner();
         Ok((r.list, r.next_page_token, r.annotations))
     }
 }
@@ -151,13 +153,16 @@ impl Walker<'_> {
     /// Every page of one listing, each handed to `each` as it arrives.
     async fn pages<L: Listing>(
         &mut self,
-        mut listing: L,
+        listing: L,
         mut each: impl FnMut(Vec<L::Item>) -> Result<(), Status>,
     ) -> Result<(), Status> {
         let mut token = String::new();
         loop {
-            let (list, next, annotations) = listing.page(token, self.sync_id.clone()).await?;
-            self.snap.rpcs += 1;
+            let sync_id = self.sync_id.clone();
+            let (list, next, annotations) = with_retries(&mut self.snap, || {
+                listing.page(token.clone(), sync_id.clone())
+            })
+            .await?;
             self.snap.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
                 .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
             self.observer
@@ -171,11 +176,13 @@ impl Walker<'_> {
     }
 
     async fn validate(&mut self) -> Result<(), Status> {
-        let validated = ConnectorServiceClient::new(self.channel.clone())
-            .validate(pb::ConnectorServiceValidateRequest {})
-            .await?
-            .into_inner();
-        self.snap.rpcs += 1;
+        let c = ConnectorServiceClient::new(self.channel.clone());
+        let validated = with_retries(&mut self.snap, || {
+            let mut c = c.clone();
+            async move { c.validate(pb::ConnectorServiceValidateRequest {}).await }
+        })
+        .await?
+        .into_inner();
         if semver_at_least(&validated.sdk_version, (0, 4, 3)) {
             self.sync_id = "sync-1".into();
         }
@@ -297,6 +304,86 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     w.cleanup().await?;
     w.snap.resource_types = types;
     Ok(w.snap)
+}
+
+/// Consecutive tries of one page before the walk gives up (the official client never does): many
+/// when the daemon says it is rate limited and when to come back, a couple for other outages.
+const MAX_RETRIES: u32 = 30;
+const MAX_BLIND_RETRIES: u32 = 2;
+
+/// One RPC, tried again after UNAVAILABLE or DEADLINE_EXCEEDED as the official client does.
+async fn with_retries<T, Fut>(
+    snap: &mut Snapshot,
+    mut call: impl FnMut() -> Fut,
+) -> Result<T, Status>
+where
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let mut attempt = 0;
+    loop {
+        snap.rpcs += 1;
+        match call().await {
+            Err(s) if retryable(&s) && attempt < limit_for(&s) => {
+                attempt += 1;
+                snap.retries += 1;
+                tokio::time::sleep(retry_wait(&s, attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn limit_for(s: &Status) -> u32 {
+    if rate_limit(s).is_some() {
+        MAX_RETRIES
+    } else {
+        MAX_BLIND_RETRIES
+    }
+}
+
+/// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<Any>,
+}
+
+fn rate_limit(s: &Status) -> Option<pb::RateLimitDescription> {
+    use prost::Message;
+    let st = RpcStatus::decode(s.details()).ok()?;
+    find::<pb::RateLimitDescription>(&st.details)
+}
+
+fn retryable(s: &Status) -> bool {
+    matches!(
+        s.code(),
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded
+    )
+}
+
+/// The official client's wait (baton-sdk `pkg/retry`): until `reset_at` when a RateLimitDescription
+/// says nothing remains, (reset − now) / remaining when some does, else one second per attempt;
+/// at most a minute.
+fn retry_wait(s: &Status, attempt: u32) -> std::time::Duration {
+    use std::time::{Duration, SystemTime};
+    let linear = Duration::from_secs(u64::from(attempt));
+    let described = rate_limit(s).and_then(|d| {
+        let reset: SystemTime = d.reset_at?.try_into().ok()?;
+        let until = reset.duration_since(SystemTime::now()).ok()?;
+        Some(if d.remaining <= 0 {
+            until
+        } else {
+            Duration::from_secs((until.as_secs_f64() / d.remaining as f64).ceil() as u64)
+        })
+    });
+    described
+        .filter(|w| !w.is_zero())
+        .unwrap_or(linear)
+        .min(Duration::from_secs(60))
 }
 
 fn skips<M: prost::Message + prost::Name + Default>(a: &[Any]) -> bool {

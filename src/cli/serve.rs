@@ -28,6 +28,7 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
             max_elapsed: *settings.miro_max_retry_time,
             ..RetryPolicy::default()
         },
+        max_concurrency: settings.miro_max_concurrency,
     })
     .map_err(|e| ServeError::Setup(e.to_string()))?;
     Ok(Connector::new(
@@ -35,6 +36,7 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
         ConnectorSettings {
             provisioning: settings.provisioning,
             deprovision: settings.deprovision_mode,
+            rpc_timeout: *settings.rpc_timeout,
         },
     ))
 }

@@ -130,6 +130,9 @@ settings! {
     /// Attempts per Miro request, retries included [default: 6].
     #[arg(value_name = "N")]
     miro_max_attempts: u32 = 6;
+    /// Requests to Miro in flight at once, REST and SCIM together [default: 8].
+    #[arg(value_name = "N")]
+    miro_max_concurrency: usize = 8;
     /// Longest time spent retrying one Miro request [default: 120s].
     #[arg(value_name = "DURATION")]
     miro_max_retry_time: Span = Span::secs(120);

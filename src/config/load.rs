@@ -147,6 +147,9 @@ impl Settings {
                 return Err(invalid(key, format!("{u} must be an http or https URL")));
             }
         }
+        if self.miro_max_concurrency == 0 {
+            return Err(invalid("miro_max_concurrency", "must be at least 1"));
+        }
         if self.miro_max_attempts == 0 {
             return Err(invalid("miro_max_attempts", "must be at least 1"));
         }

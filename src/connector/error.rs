@@ -109,7 +109,8 @@ impl From<ConnectorError> for Status {
                         let desc = pb::RateLimitDescription {
                             status: pb::rate_limit_description::Status::Overlimit as i32,
                             limit: i64::try_from(rl.limit).unwrap_or(i64::MAX),
-                            remaining: i64::try_from(rl.remaining).unwrap_or(i64::MAX),
+                            // Over the limit: the official client then waits until `reset_at`.
+                            remaining: 0,
                             reset_at: rl
                                 .reset_at
                                 .or_else(|| Some(SystemTime::now()))

@@ -41,10 +41,12 @@ pub enum DeprovisionMode {
     Delete,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     pub provisioning: bool,
     pub deprovision: DeprovisionMode,
+    /// The server's deadline for one RPC: waits on Miro's limits never outlast it.
+    pub rpc_timeout: std::time::Duration,
 }
 
 pub struct Connector {

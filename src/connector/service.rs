@@ -7,7 +7,42 @@ use super::{
     ids::{ROLE, TEAM, USER, require_id},
     metadata, roles, teams,
 };
-use crate::miro::ratelimit::tracking_waits;
+use crate::miro::ratelimit::{tracking_waits, with_deadline};
+
+/// Kept back from an RPC's deadline to answer in: a wait that would eat into it ends the RPC early.
+const ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The client's `grpc-timeout` (`<digits><unit>`), when it sent one.
+fn grpc_timeout(meta: &tonic::metadata::MetadataMap) -> Option<std::time::Duration> {
+    let v = meta.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    use std::time::Duration as D;
+    Some(match unit {
+        "H" => D::from_secs(n.saturating_mul(3600)),
+        "M" => D::from_secs(n.saturating_mul(60)),
+        "S" => D::from_secs(n),
+        "m" => D::from_millis(n),
+        "u" => D::from_micros(n),
+        "n" => D::from_nanos(n),
+        _ => return None,
+    })
+}
+
+impl Connector {
+    /// Run an RPC's work within its deadline (the server's, or the client's when sooner), and say
+    /// how long it waited on Miro's limits.
+    async fn within<F: Future>(
+        &self,
+        meta: &tonic::metadata::MetadataMap,
+        f: F,
+    ) -> (F::Output, std::time::Duration) {
+        let limit = self.settings().rpc_timeout;
+        let budget = grpc_timeout(meta).map_or(limit, |t| t.min(limit));
+        let deadline = tokio::time::Instant::now() + budget.saturating_sub(ANSWER_TIME);
+        with_deadline(deadline, tracking_waits(f)).await
+    }
+}
 use crate::pb::{
     self, account_manager_service_server::AccountManagerService,
     connector_service_server::ConnectorService, entitlements_service_server::EntitlementsService,
@@ -57,11 +92,12 @@ impl ConnectorService for Connector {
 
     async fn validate(
         &self,
-        _: Request<pb::ConnectorServiceValidateRequest>,
+        req: Request<pb::ConnectorServiceValidateRequest>,
     ) -> Rpc<pb::ConnectorServiceValidateResponse> {
         ok(self
-            .validate()
+            .within(req.metadata(), self.validate())
             .await
+            .0
             .map(|_| pb::ConnectorServiceValidateResponse {
                 annotations: Vec::new(),
                 sdk_version: metadata::SDK_VERSION.into(),
@@ -98,31 +134,32 @@ impl ResourcesService for Connector {
         &self,
         req: Request<pb::ResourcesServiceListResourcesRequest>,
     ) -> Rpc<pb::ResourcesServiceListResourcesResponse> {
-        let r = req.into_inner();
-        let (result, waited) = tracking_waits(async {
-            if r.parent_resource_id
-                .as_ref()
-                .is_some_and(|p| !p.resource.is_empty())
-            {
-                // No type here lives under a parent: one empty page, and so no token to continue.
-                return single_page(&r.page_token).map(|_| (Vec::new(), String::new()));
-            }
-            match r.resource_type_id.as_str() {
-                USER => self.list_users(&r.page_token, r.page_size).await,
-                TEAM => self.list_teams(&r.page_token, r.page_size).await,
-                ROLE => single_page(&r.page_token).map(|_| {
-                    (
-                        roles::ROLES.iter().map(roles::resource).collect(),
-                        String::new(),
-                    )
-                }),
-                "" => Err(ConnectorError::InvalidArgument(
-                    "resource_type_id is required".into(),
-                )),
-                other => Err(ConnectorError::UnknownType(other.into())),
-            }
-        })
-        .await;
+        let (meta, _, r) = req.into_parts();
+        let (result, waited) = self
+            .within(&meta, async {
+                if r.parent_resource_id
+                    .as_ref()
+                    .is_some_and(|p| !p.resource.is_empty())
+                {
+                    // No type here lives under a parent: one empty page, and so no token to continue.
+                    return single_page(&r.page_token).map(|_| (Vec::new(), String::new()));
+                }
+                match r.resource_type_id.as_str() {
+                    USER => self.list_users(&r.page_token, r.page_size).await,
+                    TEAM => self.list_teams(&r.page_token, r.page_size).await,
+                    ROLE => single_page(&r.page_token).map(|_| {
+                        (
+                            roles::ROLES.iter().map(roles::resource).collect(),
+                            String::new(),
+                        )
+                    }),
+                    "" => Err(ConnectorError::InvalidArgument(
+                        "resource_type_id is required".into(),
+                    )),
+                    other => Err(ConnectorError::UnknownType(other.into())),
+                }
+            })
+            .await;
         ok(result.map(
             |(list, next_page_token)| pb::ResourcesServiceListResourcesResponse {
                 list,
@@ -139,19 +176,20 @@ impl ResourceGetterService for Connector {
         &self,
         req: Request<pb::ResourceGetterServiceGetResourceRequest>,
     ) -> Rpc<pb::ResourceGetterServiceGetResourceResponse> {
-        let r = req.into_inner();
-        let result = async {
-            let id = require_id("resource_id", r.resource_id.as_ref())?;
-            match id.resource_type.as_str() {
-                USER => self.get_user(&id.resource).await,
-                TEAM => self.get_team(&id.resource).await,
-                ROLE => roles::def(&id.resource)
-                    .map(roles::resource)
-                    .ok_or_else(|| roles::unknown(&id.resource)),
-                other => Err(ConnectorError::UnknownType(other.into())),
-            }
-        }
-        .await;
+        let (meta, _, r) = req.into_parts();
+        let (result, _) = self
+            .within(&meta, async {
+                let id = require_id("resource_id", r.resource_id.as_ref())?;
+                match id.resource_type.as_str() {
+                    USER => self.get_user(&id.resource).await,
+                    TEAM => self.get_team(&id.resource).await,
+                    ROLE => roles::def(&id.resource)
+                        .map(roles::resource)
+                        .ok_or_else(|| roles::unknown(&id.resource)),
+                    other => Err(ConnectorError::UnknownType(other.into())),
+                }
+            })
+            .await;
         ok(
             result.map(|resource| pb::ResourceGetterServiceGetResourceResponse {
                 resource: Some(resource),
@@ -212,25 +250,25 @@ impl GrantsService for Connector {
         &self,
         req: Request<pb::GrantsServiceListGrantsRequest>,
     ) -> Rpc<pb::GrantsServiceListGrantsResponse> {
-        let r = req.into_inner();
-        let (result, waited) = tracking_waits(async {
-            let resource = r
-                .resource
-                .as_ref()
-                .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
-            let id = require_id("resource.id", resource.id.as_ref())?;
-            match id.resource_type.as_str() {
-                TEAM => self.team_grants(resource, &r.page_token, r.page_size).await,
-                // Role holdings come with each user, from the profile the client sends back.
-                USER => {
-                    single_page(&r.page_token)?;
-                    Ok((self.user_grants(resource).await?, String::new()))
+        let (meta, _, r) = req.into_parts();
+        let (result, waited) = self
+            .within(&meta, async {
+                let resource = r.resource.as_ref().ok_or_else(|| {
+                    ConnectorError::InvalidArgument("resource is required".into())
+                })?;
+                let id = require_id("resource.id", resource.id.as_ref())?;
+                match id.resource_type.as_str() {
+                    TEAM => self.team_grants(resource, &r.page_token, r.page_size).await,
+                    // Role holdings come with each user, from the profile the client sends back.
+                    USER => {
+                        single_page(&r.page_token)?;
+                        Ok((self.user_grants(resource).await?, String::new()))
+                    }
+                    ROLE => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
+                    other => Err(ConnectorError::UnknownType(other.into())),
                 }
-                ROLE => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
-                other => Err(ConnectorError::UnknownType(other.into())),
-            }
-        })
-        .await;
+            })
+            .await;
         ok(result.map(
             |(list, next_page_token)| pb::GrantsServiceListGrantsResponse {
                 list,
@@ -247,14 +285,16 @@ impl GrantManagerService for Connector {
         &self,
         req: Request<pb::GrantManagerServiceGrantRequest>,
     ) -> Rpc<pb::GrantManagerServiceGrantResponse> {
-        ok(Connector::grant(self, req.into_inner()).await)
+        let (meta, _, r) = req.into_parts();
+        ok(self.within(&meta, Connector::grant(self, r)).await.0)
     }
 
     async fn revoke(
         &self,
         req: Request<pb::GrantManagerServiceRevokeRequest>,
     ) -> Rpc<pb::GrantManagerServiceRevokeResponse> {
-        ok(Connector::revoke(self, req.into_inner()).await)
+        let (meta, _, r) = req.into_parts();
+        ok(self.within(&meta, Connector::revoke(self, r)).await.0)
     }
 }
 
@@ -264,7 +304,11 @@ impl AccountManagerService for Connector {
         &self,
         req: Request<pb::CreateAccountRequest>,
     ) -> Rpc<pb::CreateAccountResponse> {
-        ok(Connector::create_account(self, req.into_inner()).await)
+        let (meta, _, r) = req.into_parts();
+        ok(self
+            .within(&meta, Connector::create_account(self, r))
+            .await
+            .0)
     }
 }
 
@@ -283,9 +327,11 @@ impl ResourceManagerService for Connector {
         &self,
         req: Request<pb::DeleteResourceRequest>,
     ) -> Rpc<pb::DeleteResourceResponse> {
+        let work = self.delete_resource(req.get_ref().resource_id.as_ref());
         ok(self
-            .delete_resource(req.get_ref().resource_id.as_ref())
+            .within(req.metadata(), work)
             .await
+            .0
             .map(|annotations| pb::DeleteResourceResponse { annotations }))
     }
 }
@@ -296,9 +342,11 @@ impl ResourceDeleterService for Connector {
         &self,
         req: Request<pb::DeleteResourceV2Request>,
     ) -> Rpc<pb::DeleteResourceV2Response> {
+        let work = self.delete_resource(req.get_ref().resource_id.as_ref());
         ok(self
-            .delete_resource(req.get_ref().resource_id.as_ref())
+            .within(req.metadata(), work)
             .await
+            .0
             .map(|annotations| pb::DeleteResourceV2Response { annotations }))
     }
 }

@@ -76,6 +76,13 @@ pub enum MiroError {
     /// A request this adapter refuses to build (a path segment that would change the URL, say).
     #[error("{0}")]
     BadInput(String),
+    /// Miro's limits would keep the caller waiting past its deadline.
+    #[error("Miro {endpoint} is rate limited for another {:.1} s; try again then", wait.as_secs_f64())]
+    RateLimited {
+        endpoint: &'static str,
+        wait: std::time::Duration,
+        rate_limit: BudgetSnapshot,
+    },
     /// A failure of this program, not of the input or of Miro.
     #[error("{0}")]
     Internal(String),
@@ -92,9 +99,10 @@ impl MiroError {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::RetriesExhausted { .. } | Self::Timeout { .. } | Self::Connect { .. } => {
-                ErrorKind::Transient
-            }
+            Self::RetriesExhausted { .. }
+            | Self::Timeout { .. }
+            | Self::Connect { .. }
+            | Self::RateLimited { .. } => ErrorKind::Transient,
             Self::Decode { .. } | Self::RepeatedCursor { .. } | Self::Internal(_) => {
                 ErrorKind::Broken
             }
@@ -133,6 +141,7 @@ impl MiroError {
     pub fn rate_limit(&self) -> Option<&BudgetSnapshot> {
         match self {
             Self::Api { rate_limit, .. } | Self::Scim { rate_limit, .. } => rate_limit.as_ref(),
+            Self::RateLimited { rate_limit, .. } => Some(rate_limit),
             Self::RetriesExhausted { last, .. } => last.rate_limit(),
             _ => None,
         }

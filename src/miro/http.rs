@@ -12,9 +12,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
+use tokio::{sync::Semaphore, time::Instant};
+
 use super::{
-    error::MiroError,
-    ratelimit::{self, Budget, BudgetSnapshot, wait_after_429},
+    budget::{Budget, Claim, Ticket},
+    error::{ErrorKind, MiroError},
+    ratelimit::{self, BudgetSnapshot, wait_after_429},
     retry::{self, Failed, Outcome, RetryPolicy, Stop},
     scrub::Scrubber,
 };
@@ -63,9 +66,18 @@ pub(crate) struct Transport {
     base: Url,
     token: SecretString,
     scim: bool,
-    pub budget: Budget,
+    budget: Arc<Budget>,
+    inflight: Arc<Semaphore>,
     pub retry: RetryPolicy,
     scrub: Arc<Scrubber>,
+}
+
+/// What the two clients share: one budget, one bound on requests in flight, one scrubber.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub budget: Arc<Budget>,
+    pub inflight: Arc<Semaphore>,
+    pub scrub: Arc<Scrubber>,
 }
 
 impl Transport {
@@ -75,17 +87,22 @@ impl Transport {
         token: SecretString,
         scim: bool,
         retry: RetryPolicy,
-        scrub: Arc<Scrubber>,
+        shared: Shared,
     ) -> Self {
         Self {
             client,
             base,
             token,
             scim,
-            budget: Budget::default(),
+            budget: shared.budget,
+            inflight: shared.inflight,
             retry,
-            scrub,
+            scrub: shared.scrub,
         }
+    }
+
+    pub(crate) fn budget(&self) -> Option<BudgetSnapshot> {
+        self.budget.snapshot(Instant::now())
     }
 
     /// The URL of a call. Each segment is percent-encoded; a segment that URL normalisation would
@@ -142,9 +159,23 @@ impl Transport {
         decode: impl Fn(Bytes) -> Result<T, MiroError>,
     ) -> Result<T, MiroError> {
         let url = self.url(call)?;
+        let claim = if self.scim {
+            Claim::Scim(call.endpoint)
+        } else {
+            Claim::Rest(call.cost)
+        };
+        let deadline = ratelimit::deadline();
         let attempt = || async {
-            let pace = self.budget.pace(call.cost, SystemTime::now());
+            let (pace, mut ticket) = self.budget.ticket(claim, Instant::now());
             if !pace.is_zero() {
+                if deadline.is_some_and(|d| Instant::now() + pace > d) {
+                    // Waiting here would outlast the RPC: end it now and say when to come back.
+                    return Err(Failed {
+                        outcome: Outcome::Local,
+                        hint: None,
+                        error: self.rate_limited(call.endpoint, pace),
+                    });
+                }
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "pacing").increment(1);
                 metrics::histogram!("miro_rate_limit_wait_seconds").record(pace.as_secs_f64());
                 ratelimit::note_wait(pace);
@@ -155,8 +186,11 @@ impl Transport {
                 );
                 tokio::time::sleep(pace).await;
             }
-            self.budget.spend(call.cost);
-            let body = self.once(call, url.clone()).await?;
+            let body = {
+                // Closed only when the process ends; a closed semaphore would mean no limit.
+                let _slot = self.inflight.acquire().await.ok();
+                self.once(call, url.clone(), &mut ticket).await?
+            };
             decode(body).map_err(|error| Failed {
                 outcome: Outcome::Unreadable,
                 hint: None,
@@ -171,19 +205,45 @@ impl Transport {
             }
             tracing::warn!(endpoint = call.endpoint, delay_ms = delay.as_millis() as u64, error = %f.error, "retrying Miro request");
         };
-        retry::run(&self.retry, call.idempotent, attempt, on_wait)
+        retry::run(&self.retry, call.idempotent, deadline, attempt, on_wait)
             .await
             .map_err(|stop| match stop {
                 Stop::Fail(e) => e,
-                Stop::GaveUp { attempts, last } => MiroError::RetriesExhausted {
-                    endpoint: call.endpoint,
-                    attempts,
-                    last: Box::new(last),
-                },
+                Stop::Deadline { last, delay, .. }
+                    if last.kind() == ErrorKind::Transient && last.rate_limit().is_some() =>
+                {
+                    self.rate_limited(call.endpoint, delay)
+                }
+                Stop::GaveUp { attempts, last } | Stop::Deadline { attempts, last, .. } => {
+                    MiroError::RetriesExhausted {
+                        endpoint: call.endpoint,
+                        attempts,
+                        last: Box::new(last),
+                    }
+                }
             })
     }
 
-    async fn once(&self, call: &Call, url: Url) -> Result<Bytes, Failed<MiroError>> {
+    /// Rate limited for `wait` more: the client may come back then (remaining 0, reset then).
+    fn rate_limited(&self, endpoint: &'static str, wait: Duration) -> MiroError {
+        let snapshot = self.budget.snapshot(Instant::now());
+        MiroError::RateLimited {
+            endpoint,
+            wait,
+            rate_limit: BudgetSnapshot {
+                limit: snapshot.map_or(0, |s| s.limit),
+                remaining: 0,
+                reset_at: Some(SystemTime::now() + wait),
+            },
+        }
+    }
+
+    async fn once(
+        &self,
+        call: &Call,
+        url: Url,
+        ticket: &mut Ticket<'_>,
+    ) -> Result<Bytes, Failed<MiroError>> {
         let endpoint = call.endpoint;
         let mut req = self
             .client
@@ -241,7 +301,15 @@ impl Transport {
         let resp = req.send().await.map_err(|e| transport_err(e, false))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        self.budget.observe(&headers);
+        if !self.scim
+            && let Some(b) = ratelimit::parse_headers(&headers)
+        {
+            let reset_in = b
+                .reset_at
+                .and_then(|r| r.duration_since(SystemTime::now()).ok())
+                .unwrap_or_default();
+            ticket.observe(b.limit, b.remaining, reset_in);
+        }
         metrics::counter!("miro_requests_total", "endpoint" => endpoint, "status" => status.to_string()).increment(1);
         let body = resp.bytes().await.map_err(|e| transport_err(e, true))?;
         if (200..300).contains(&status) {
@@ -251,11 +319,13 @@ impl Transport {
             .then(|| wait_after_429(&headers, SystemTime::now()))
             .flatten();
         let rate_limit = (status == 429).then(|| {
-            self.budget.snapshot().unwrap_or(BudgetSnapshot {
-                limit: 0,
-                remaining: 0,
-                reset_at: hint.map(|h| SystemTime::now() + h),
-            })
+            self.budget
+                .snapshot(Instant::now())
+                .unwrap_or(BudgetSnapshot {
+                    limit: 0,
+                    remaining: 0,
+                    reset_at: hint.map(|h| SystemTime::now() + h),
+                })
         });
         Err(Failed {
             outcome: Outcome::Status(status),

@@ -1,4 +1,5 @@
 //! The Miro adapter: the only code that speaks HTTP to Miro. It knows nothing about gRPC.
+mod budget;
 pub mod error;
 mod http;
 pub mod models;
@@ -27,6 +28,8 @@ pub struct MiroSettings {
     pub scim_token: Option<SecretString>,
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Requests to Miro in flight at once, REST and SCIM together.
+    pub max_concurrency: usize,
 }
 
 /// Both clients, sharing one connection pool.
@@ -48,9 +51,13 @@ impl Miro {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .map_err(|e| MiroError::Internal(format!("could not build the HTTP client: {e}")))?;
-        let scrub = Arc::new(scrub::Scrubber::new(
-            std::iter::once(s.access_token.clone()).chain(s.scim_token.clone()),
-        ));
+        let shared = http::Shared {
+            budget: Arc::new(budget::Budget::default()),
+            inflight: Arc::new(tokio::sync::Semaphore::new(s.max_concurrency.max(1))),
+            scrub: Arc::new(scrub::Scrubber::new(
+                std::iter::once(s.access_token.clone()).chain(s.scim_token.clone()),
+            )),
+        };
         let rest = RestClient {
             t: http::Transport::new(
                 client.clone(),
@@ -58,17 +65,17 @@ impl Miro {
                 s.access_token,
                 false,
                 s.retry.clone(),
-                scrub.clone(),
+                shared.clone(),
             ),
         };
         let scim = s.scim_token.map(|token| ScimClient {
-            t: http::Transport::new(client, s.scim_url, token, true, s.retry, scrub),
+            t: http::Transport::new(client, s.scim_url, token, true, s.retry, shared),
         });
         Ok(Self { rest, scim })
     }
 
     /// The REST budget as last reported by Miro.
     pub fn rest_budget(&self) -> Option<ratelimit::BudgetSnapshot> {
-        self.rest.t.budget.snapshot()
+        self.rest.t.budget()
     }
 }

@@ -104,13 +104,21 @@ pub enum Stop<E> {
     Fail(E),
     /// Retryable, but the attempts or the time ran out.
     GaveUp { attempts: u32, last: E },
+    /// Retryable, but the next wait would outlast the caller's deadline.
+    Deadline {
+        attempts: u32,
+        last: E,
+        delay: Duration,
+    },
 }
 
 /// Run `attempt` until it succeeds, fails for good, or the policy gives up. `wait` is told each
-/// delay before it is slept (for metrics and logs).
+/// delay before it is slept (for metrics and logs). A wait that would end after `deadline` is not
+/// slept: the caller hears how long it would have been.
 pub async fn run<T, E, F, Fut>(
     policy: &RetryPolicy,
     idempotent: bool,
+    deadline: Option<tokio::time::Instant>,
     mut attempt: F,
     mut wait: impl FnMut(&Failed<E>, Duration),
 ) -> Result<T, Stop<E>>
@@ -128,6 +136,13 @@ where
         };
         let decision = classify(failed.outcome, idempotent, failed.hint);
         match policy.next_delay(decision, n, started.elapsed()) {
+            Some(delay) if deadline.is_some_and(|d| tokio::time::Instant::now() + delay > d) => {
+                return Err(Stop::Deadline {
+                    attempts: n,
+                    last: failed.error,
+                    delay,
+                });
+            }
             Some(delay) => {
                 wait(&failed, delay);
                 tokio::time::sleep(delay).await;
@@ -177,7 +192,7 @@ mod tests {
             (Outcome::Status(429), Some(Duration::from_secs(30))),
             (Outcome::Status(429), Some(Duration::from_secs(7))),
         ];
-        let r = run(&policy, false, script(steps), |_, _| {}).await;
+        let r = run(&policy, false, None, script(steps), |_, _| {}).await;
         assert_eq!(
             r.ok(),
             Some(3),
@@ -194,7 +209,7 @@ mod tests {
         };
         let t0 = tokio::time::Instant::now();
         let steps = vec![(Outcome::Status(503), None); 5];
-        match run(&policy, true, script(steps), |_, _| {}).await {
+        match run(&policy, true, None, script(steps), |_, _| {}).await {
             Err(Stop::GaveUp { attempts, last }) => {
                 assert_eq!((attempts, last.as_str()), (3, "Status(503)"))
             }
@@ -214,6 +229,7 @@ mod tests {
         let r = run(
             &RetryPolicy::default(),
             false,
+            None,
             script(vec![(Outcome::Timeout, None)]),
             |_, _| {},
         )
@@ -229,11 +245,31 @@ mod tests {
             ..Default::default()
         };
         let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(45))); 3];
-        let r = run(&policy, true, script(steps), |_, _| {}).await;
+        let r = run(&policy, true, None, script(steps), |_, _| {}).await;
         assert!(
             matches!(r, Err(Stop::GaveUp { attempts: 2, .. })),
             "a second 45 s wait would pass 60 s"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_the_deadline_is_handed_back_not_slept() {
+        let t0 = tokio::time::Instant::now();
+        let steps = vec![(Outcome::Status(429), Some(Duration::from_secs(45))); 3];
+        let deadline = Some(t0 + Duration::from_secs(30));
+        match run(
+            &RetryPolicy::default(),
+            true,
+            deadline,
+            script(steps),
+            |_, _| {},
+        )
+        .await
+        {
+            Err(Stop::Deadline { delay, .. }) => assert_eq!(delay, Duration::from_secs(45)),
+            _ => panic!("expected to stop at the deadline"),
+        }
+        assert_eq!(t0.elapsed(), Duration::ZERO, "nothing was slept");
     }
 
     #[test]

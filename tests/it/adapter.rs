@@ -29,6 +29,7 @@ fn miro(sim: &SimHandle, token: &str, attempts: u32, timeout: Duration) -> Miro 
             base_delay: Duration::from_millis(20),
             ..Default::default()
         },
+        max_concurrency: 8,
     })
     .unwrap()
 }
@@ -137,6 +138,7 @@ async fn a_repeated_cursor_is_an_error_not_a_loop() {
         scim_token: None,
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
+        max_concurrency: 8,
     })
     .unwrap();
     let r: Result<Vec<_>, _> = m

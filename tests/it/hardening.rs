@@ -206,6 +206,7 @@ async fn tokens_echoed_by_a_proxy_never_reach_errors_or_logs() {
             base_delay: Duration::from_millis(1),
             ..Default::default()
         },
+        max_concurrency: 8,
     })
     .unwrap();
     let scim = m.scim.as_ref().unwrap();

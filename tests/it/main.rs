@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 mod adapter;
+mod budget;
 mod cli;
 mod common;
 mod daemon;

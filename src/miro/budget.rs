@@ -1,0 +1,462 @@
+//! One budget per process, reserved atomically. A caller hands in what a request costs and gets back
+//! how long to wait; the reservation moves a "next free slot" forward under one lock, so concurrent
+//! callers are spaced instead of all computing the same delay and firing together.
+//!
+//! Two ledgers feed it: REST credits per window, as Miro's `X-RateLimit-*` headers report them; and
+//! SCIM requests per endpoint per 30 s (Miro's SCIM table). Both keep a small safety margin and
+//! spread what is left over the time left, rather than sprinting into a wall and stalling. Time is
+//! tokio's, so tests drive it with a paused clock.
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+    time::Duration,
+};
+
+use tokio::time::Instant;
+
+use super::ratelimit::BudgetSnapshot;
+
+/// A request's claim on the budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Claim {
+    /// A REST request costing this many credits.
+    Rest(u64),
+    /// A SCIM request to this endpoint (`GET /Users`, `PATCH /Users/{id}`, …).
+    Scim(&'static str),
+}
+
+/// Miro's REST window, until its headers say otherwise.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+/// Miro's SCIM window.
+const SCIM_WINDOW: Duration = Duration::from_secs(30);
+/// After a window's reset, a moment for Miro's clock and ours to agree.
+const SETTLE: Duration = Duration::from_millis(20);
+/// The reset header counts whole seconds, so Miro's window may end up to a second before ours, and
+/// a request takes a moment to arrive: what starts this close to our reset may count in the next
+/// window, so it is charged to both.
+const GUARD: Duration = Duration::from_millis(1_100);
+
+#[derive(Debug)]
+struct Rest {
+    limit: u64,
+    /// What this process may still spend in the window: Miro's last word, less what was reserved since.
+    remaining: u64,
+    reset_at: Instant,
+    window: Duration,
+    next_free: Instant,
+    /// The reset the last answer named.
+    last_reset: Instant,
+    /// Reservations not yet answered, by ticket: when each starts and what it costs. Miro may not
+    /// have counted them yet, and those starting near a reset may count in the next window.
+    pending: HashMap<u64, (Instant, u64)>,
+    next_ticket: u64,
+    /// The end of the last window we left: an answer naming it (or earlier) is stale.
+    left_behind: Instant,
+}
+
+impl Rest {
+    /// Held back from every window: other requests of the same app and user, and rounding.
+    fn margin(&self) -> u64 {
+        (self.limit / 100).max(1)
+    }
+
+    /// Credits pending that may land in the window ending at `reset_at`, or later.
+    fn pending_from(&self, reset_at: Instant) -> u64 {
+        let from = reset_at
+            .checked_sub(self.window + GUARD)
+            .unwrap_or(reset_at);
+        self.pending
+            .values()
+            .filter(|(start, _)| *start >= from)
+            .map(|(_, cost)| cost)
+            .sum()
+    }
+
+    /// A window that has ended locally is assumed renewed, less what is already on its way to it.
+    fn roll(&mut self) {
+        self.left_behind = self.reset_at;
+        self.reset_at += self.window;
+        self.remaining = self.limit.saturating_sub(self.pending_from(self.reset_at));
+    }
+
+    fn reserve(&mut self, cost: u64, now: Instant) -> (Instant, u64) {
+        let mut start = now.max(self.next_free);
+        while start >= self.reset_at {
+            self.roll();
+        }
+        loop {
+            let usable = self.remaining.saturating_sub(self.margin());
+            let fits = cost <= usable;
+            if fits || cost > self.limit.saturating_sub(self.margin()) {
+                if fits && self.remaining - cost >= self.limit / 2 {
+                    // Half the window goes at once: a small job never waits.
+                } else if fits {
+                    // Past half, spread what is left evenly over the time left: no wall to stall at.
+                    let left = self.reset_at.saturating_duration_since(start);
+                    self.next_free = start + left.mul_f64(cost as f64 / usable as f64);
+                } else {
+                    // More than a whole window: go once the window is fresh, and let Miro judge.
+                    start = start.max(self.reset_at + SETTLE);
+                    self.roll();
+                    self.next_free = start;
+                }
+                self.remaining = self.remaining.saturating_sub(cost);
+                self.next_ticket += 1;
+                self.pending.insert(self.next_ticket, (start, cost));
+                return (start, self.next_ticket);
+            }
+            // Not in this window: at the next one's start, and everyone after queues behind.
+            start = self.reset_at + SETTLE;
+            self.next_free = start;
+            self.roll();
+        }
+    }
+
+    fn observe(&mut self, limit: u64, remaining: u64, reset_at: Instant, now: Instant) {
+        // The header counts whole seconds, so one window's resets agree to within a second.
+        let tolerance = Duration::from_secs(1);
+        if reset_at <= self.left_behind + tolerance {
+            // An answer from a window already left (it was on its way): nothing new in it.
+            return;
+        }
+        if reset_at > self.last_reset + tolerance {
+            // Miro moved on to a new window. Each reset is late by less than a second, so a step
+            // plus a second is never shorter than the window: the shortest such is the estimate.
+            self.window = self.window.min(reset_at - self.last_reset + tolerance);
+        }
+        self.last_reset = reset_at;
+        self.limit = limit;
+        let same = reset_at.max(self.reset_at) - reset_at.min(self.reset_at) <= tolerance;
+        if same {
+            // Miro does not count yet what is still on its way: keep the lower of the two. Every
+            // answer's reset is the true one or up to a second later: the earliest is the closest.
+            self.remaining = self.remaining.min(remaining);
+            self.reset_at = self.reset_at.min(reset_at);
+        } else {
+            // Our idea of the window was wrong (never seen, or rolled on by guess): Miro's wins,
+            // less what is on its way to it, and the plan starts again from now.
+            if reset_at > self.reset_at {
+                self.left_behind = self.reset_at;
+            }
+            self.reset_at = reset_at;
+            self.remaining = remaining.saturating_sub(self.pending_from(reset_at));
+            self.next_free = self.next_free.min(now);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scim {
+    /// Start times of recent and reserved requests, per endpoint.
+    log: HashMap<&'static str, VecDeque<Instant>>,
+}
+
+/// Miro's SCIM limits per 30 s, by endpoint; a margin of 5% is kept.
+fn scim_limit(endpoint: &str) -> usize {
+    let limit: usize = if endpoint.starts_with("PUT ") || endpoint.starts_with("PATCH ") {
+        100
+    } else if endpoint.starts_with("DELETE ") {
+        20
+    } else {
+        200
+    };
+    limit - (limit / 20).max(1)
+}
+
+impl Scim {
+    fn reserve(&mut self, endpoint: &'static str, now: Instant) -> Instant {
+        let limit = scim_limit(endpoint);
+        let log = self.log.entry(endpoint).or_default();
+        while log
+            .front()
+            .is_some_and(|t| *t + SCIM_WINDOW <= now && log.len() > 1)
+        {
+            log.pop_front();
+        }
+        let mut start = now;
+        // Never more than `limit` starts in any 30 s.
+        if log.len() >= limit {
+            start = start.max(log[log.len() - limit] + SCIM_WINDOW);
+        }
+        // Past half the limit, space requests evenly instead of sprinting into the wall.
+        let recent = log.iter().filter(|t| **t + SCIM_WINDOW > start).count();
+        if recent >= limit / 2
+            && let Some(last) = log.back()
+        {
+            start = start.max(*last + SCIM_WINDOW / limit as u32);
+        }
+        log.push_back(start);
+        start
+    }
+}
+
+/// One reserved request: it is answered when Miro's headers are read, or, when it fails without
+/// them or is never sent, when the ticket is dropped.
+pub(crate) struct Ticket<'a> {
+    budget: &'a Budget,
+    id: Option<u64>,
+}
+
+impl Ticket<'_> {
+    pub(crate) fn observe(&mut self, limit: u64, remaining: u64, reset_in: Duration) {
+        self.budget
+            .observe(self.id.take(), limit, remaining, reset_in, Instant::now());
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.budget.answered(id);
+        }
+    }
+}
+
+/// The process's budget; share it (`Arc`) between the REST and SCIM clients.
+#[derive(Debug, Default)]
+pub(crate) struct Budget {
+    rest: Mutex<Option<Rest>>,
+    scim: Mutex<Scim>,
+}
+
+impl Budget {
+    /// Reserve a slot for one request: how long to wait before sending it, and its ticket, to hold
+    /// until the answer.
+    pub(crate) fn ticket(&self, claim: Claim, now: Instant) -> (Duration, Ticket<'_>) {
+        let (start, id) = match claim {
+            Claim::Rest(cost) => match self.rest().as_mut() {
+                Some(rest) => {
+                    let (start, id) = rest.reserve(cost, now);
+                    (start, Some(id))
+                }
+                // Nothing known yet: the first answers will tell.
+                None => (now, None),
+            },
+            Claim::Scim(endpoint) => (
+                self.scim
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .reserve(endpoint, now),
+                None,
+            ),
+        };
+        (
+            start.saturating_duration_since(now),
+            Ticket { budget: self, id },
+        )
+    }
+
+    fn rest(&self) -> std::sync::MutexGuard<'_, Option<Rest>> {
+        self.rest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A REST request was answered without headers, or never sent.
+    fn answered(&self, id: u64) {
+        if let Some(r) = self.rest().as_mut() {
+            r.pending.remove(&id);
+        }
+    }
+
+    /// What a REST answer said: the window's limit, what is left, and how long until it resets.
+    fn observe(
+        &self,
+        id: Option<u64>,
+        limit: u64,
+        remaining: u64,
+        reset_in: Duration,
+        now: Instant,
+    ) {
+        let reset_at = now + reset_in;
+        let mut rest = self.rest();
+        match rest.as_mut() {
+            Some(r) => {
+                if let Some(id) = id {
+                    r.pending.remove(&id);
+                }
+                r.observe(limit, remaining, reset_at, now);
+            }
+            None => {
+                *rest = Some(Rest {
+                    limit,
+                    remaining,
+                    reset_at,
+                    window: DEFAULT_WINDOW,
+                    next_free: now,
+                    last_reset: reset_at,
+                    pending: HashMap::new(),
+                    next_ticket: 0,
+                    left_behind: now,
+                })
+            }
+        }
+    }
+
+    /// The REST budget as this process sees it now.
+    pub(crate) fn snapshot(&self, now: Instant) -> Option<BudgetSnapshot> {
+        let rest = self.rest.lock().unwrap_or_else(|e| e.into_inner());
+        rest.as_ref().map(|r| BudgetSnapshot {
+            limit: r.limit,
+            remaining: r.remaining,
+            reset_at: Some(
+                std::time::SystemTime::now() + r.reset_at.saturating_duration_since(now),
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Miro's side of a fixed window: it charges what arrives and says what is left.
+    struct FakeMiro {
+        limit: u64,
+        window: Duration,
+        started: Instant,
+        used: u64,
+        overspent: u64,
+        charged: u64,
+        per_window: Vec<u64>,
+    }
+
+    impl FakeMiro {
+        /// Charge a request arriving now; answer (remaining, reset in), rounded up to whole
+        /// seconds as the epoch-seconds header is.
+        fn charge(&mut self, cost: u64, now: Instant) -> (u64, Duration) {
+            while now >= self.started + self.window {
+                self.per_window.push(self.used);
+                self.started += self.window;
+                self.used = 0;
+            }
+            self.used += cost;
+            self.charged += cost;
+            if self.used > self.limit {
+                self.overspent += 1;
+            }
+            let left = (self.started + self.window) - now;
+            let whole = Duration::from_secs(left.as_secs() + u64::from(left.subsec_nanos() > 0));
+            (self.limit.saturating_sub(self.used), whole)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_never_overspend_a_window() {
+        let t0 = Instant::now();
+        let miro = Arc::new(Mutex::new(FakeMiro {
+            limit: 10_000,
+            window: Duration::from_secs(10),
+            started: t0,
+            used: 0,
+            overspent: 0,
+            charged: 0,
+            per_window: Vec::new(),
+        }));
+        let budget = Arc::new(Budget::default());
+        // What a first answer says before the callers start.
+        let (remaining, reset_in) = miro.lock().unwrap().charge(50, t0);
+        budget.observe(None, 10_000, remaining, reset_in, t0);
+        let mut tasks = Vec::new();
+        for caller in 0..32u64 {
+            let (budget, miro) = (budget.clone(), miro.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..20u64 {
+                    let cost = if (caller + i) % 3 == 0 { 500 } else { 100 };
+                    let (wait, mut ticket) = budget.ticket(Claim::Rest(cost), Instant::now());
+                    tokio::time::sleep(wait).await;
+                    // The request travels 40 ms to Miro, and the answer 40 ms back.
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    let (remaining, reset_in) = miro.lock().unwrap().charge(cost, Instant::now());
+                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    ticket.observe(10_000, remaining, reset_in - Duration::from_millis(40));
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let m = miro.lock().unwrap();
+        assert_eq!(m.overspent, 0, "a window was overspent: {:?}", m.per_window);
+        // Throughput: once the window's length is learned (a few windows in), pacing uses most of
+        // each window; the margin, the guard band and whole-second resets cost the rest.
+        let steady = &m.per_window[5..m.per_window.len() - 1];
+        assert!(!steady.is_empty());
+        for used in steady {
+            assert!(
+                *used >= 8_500,
+                "a window used only {used} of 10,000: {:?}",
+                m.per_window
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_spread_not_sprinted() {
+        let now = Instant::now();
+        let b = Budget::default();
+        b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
+        let waits: Vec<Duration> = (0..10)
+            .map(|_| b.ticket(Claim::Rest(1_000), now).0)
+            .collect();
+        // Half the window at once; then what is left (4,900 usable of 5,000) is spread over the
+        // 10 s left: one 1,000-credit request about every 2 s.
+        assert!(waits[..6].iter().all(|w| w.is_zero()), "{waits:?}");
+        for pair in waits[5..9].windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap > Duration::from_millis(1_800) && gap < Duration::from_millis(2_400),
+                "{waits:?}"
+            );
+        }
+        // The tenth does not fit the window's usable credits: it waits for the next window.
+        assert!(waits[9] >= Duration::from_secs(10), "{waits:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn miro_saying_less_is_left_slows_us_down() {
+        let now = Instant::now();
+        let b = Budget::default();
+        b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
+        let (wait, mut first) = b.ticket(Claim::Rest(500), now);
+        assert_eq!(wait, Duration::ZERO);
+        // Another tool of the same admin spent most of the window.
+        first.observe(10_000, 550, Duration::from_secs(9));
+        let wait = b.ticket(Claim::Rest(500), now).0;
+        assert!(wait >= Duration::from_secs(9), "{wait:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scim_stays_under_its_per_endpoint_limit() {
+        let t0 = Instant::now();
+        let b = Budget::default();
+        let mut starts = Vec::new();
+        for _ in 0..600 {
+            starts.push(t0 + b.ticket(Claim::Scim("GET /Users"), t0).0);
+        }
+        let limit = 200;
+        for (i, s) in starts.iter().enumerate() {
+            let in_window = starts[i..]
+                .iter()
+                .take_while(|t| **t < *s + SCIM_WINDOW)
+                .count();
+            assert!(
+                in_window <= limit,
+                "{in_window} requests in 30 s from request {i}"
+            );
+        }
+        // Another endpoint has its own ledger.
+        assert_eq!(
+            b.ticket(Claim::Scim("DELETE /Users/{id}"), t0).0,
+            Duration::ZERO
+        );
+        // A few requests go at once: no waiting for a small job.
+        let fresh = Budget::default();
+        for _ in 0..20 {
+            assert_eq!(
+                fresh.ticket(Claim::Scim("GET /Users"), t0).0,
+                Duration::ZERO
+            );
+        }
+    }
+}

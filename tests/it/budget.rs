@@ -1,0 +1,113 @@
+//! Miro's budget under pressure the connector did not cause: a 429 never outlasts the RPC. The RPC
+//! ends early with UNAVAILABLE and a RateLimitDescription saying when to come back, which the
+//! official client honours (it waits until `reset_at`, then retries).
+use std::time::{Duration, Instant, SystemTime};
+
+use miro_connector::{
+    client,
+    pb::{self, resources_service_client::ResourcesServiceClient},
+    sim::SimConfig,
+};
+use prost::Message;
+use tonic::Code;
+
+use super::common::*;
+
+/// `google.rpc.Status`, as the client decodes `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+/// Another tool of the same admin spends the whole window.
+async fn spend_everything(sim: &miro_connector::sim::SimHandle) {
+    let http = reqwest::Client::new();
+    let url = format!("{}/v2/orgs/{}/teams", sim.api_url(), sim.org().id);
+    for _ in 0..100 {
+        let r = http
+            .get(&url)
+            .bearer_auth(sim.access_token())
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            return;
+        }
+    }
+    panic!("the budget never ran out");
+}
+
+#[tokio::test]
+async fn a_429_that_would_outlast_the_rpc_ends_it_early_with_when_to_come_back() {
+    let mut cfg = SimConfig::new(org(20, 3));
+    cfg.rest_budget = Some(2_000);
+    cfg.rest_window = Duration::from_secs(20);
+    let sim = start_sim(cfg).await;
+    let mut args = settings(&sim, false, false);
+    args.rpc_timeout = Some("3s".parse().unwrap());
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    spend_everything(&sim).await;
+    let started = Instant::now();
+    let e = ResourcesServiceClient::new(ch.clone())
+        .list_resources(pb::ResourcesServiceListResourcesRequest {
+            resource_type_id: "team".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "ended before the deadline, not at it: {:?}",
+        started.elapsed()
+    );
+    let status = RpcStatus::decode(e.details()).unwrap();
+    let d = pb::RateLimitDescription::decode(status.details[0].value.as_slice()).unwrap();
+    assert_eq!(
+        d.status,
+        pb::rate_limit_description::Status::Overlimit as i32
+    );
+    assert_eq!(
+        d.remaining, 0,
+        "the official client waits until reset_at when none remain"
+    );
+    let reset: SystemTime = d.reset_at.unwrap().try_into().unwrap();
+    let wait = reset.duration_since(SystemTime::now()).unwrap_or_default();
+    assert!(
+        wait > Duration::from_secs(2) && wait <= Duration::from_secs(21),
+        "{wait:?}"
+    );
+    daemon.shutdown().await;
+}
+
+/// A client that honours the description, as the official one does, completes the sync through a
+/// window spent by someone else, with every RPC ending in time.
+#[tokio::test]
+async fn a_sync_through_someone_elses_spent_window_completes() {
+    let org = org(30, 3);
+    let mut cfg = SimConfig::new(org.clone());
+    cfg.rest_budget = Some(3_000);
+    cfg.rest_window = Duration::from_secs(4);
+    let sim = start_sim(cfg).await;
+    let mut args = settings(&sim, false, false);
+    args.rpc_timeout = Some("2s".parse().unwrap());
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    spend_everything(&sim).await;
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    assert_eq!(
+        snap.resources
+            .iter()
+            .filter(|r| r.id.as_ref().unwrap().resource_type == "team")
+            .count(),
+        3
+    );
+    assert!(snap.retries > 0, "the walker came back after a rate limit");
+    daemon.shutdown().await;
+}
