@@ -9,11 +9,13 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
@@ -33,12 +35,15 @@ func client(conn *grpc.ClientConn) types.ConnectorClient {
 	return connectorclient.NewConnectorClient(context.Background(), conn)
 }
 
-func syncC1Z(t *testing.T, conn *grpc.ClientConn) string {
+// syncC1Z runs the official syncer with fail-fast invariants: a dangling reference or a bad
+// exclusion group fails the suite.
+func syncC1Z(t *testing.T, conn *grpc.ClientConn, opts ...sdksync.SyncOpt) string {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sync.c1z")
-	s, err := sdksync.NewSyncer(ctx, client(conn), sdksync.WithC1ZPath(path), sdksync.WithTmpDir(dir))
+	opts = append([]sdksync.SyncOpt{sdksync.WithC1ZPath(path), sdksync.WithTmpDir(dir), sdksync.WithFailFastInvariants()}, opts...)
+	s, err := sdksync.NewSyncer(ctx, client(conn), opts...)
 	must(t, err, "new syncer")
 	must(t, s.Sync(ctx), "sync")
 	must(t, s.Close(ctx), "close syncer")
@@ -275,6 +280,24 @@ func TestSyncThroughRateLimitsAndServerErrors(t *testing.T) {
 		t.Fatalf("the simulator injected no faults: %d 429s, %d 5xx", stats.RateLimited, errors)
 	}
 	t.Logf("synced through %d 429s and %d 5xx answers", stats.RateLimited, errors)
+}
+
+// The parallel syncer on a budget squeezed so the sync spans several windows: each result equals
+// the simulator, and Miro never answers 429.
+func TestParallelWorkersHoldTheBudget(t *testing.T) {
+	for _, workers := range []int{1, 4, 16} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			sim := startSim(t, "--rest-budget", "1500", "--rest-window", "2s")
+			conn := dial(t, startDaemon(t, sim), nil)
+			started := time.Now()
+			checkOrg(t, readC1Z(t, syncC1Z(t, conn, sdksync.WithWorkerCount(workers))), sim.state(t))
+			stats := sim.stats(t)
+			if stats.RateLimited != 0 {
+				t.Fatalf("%d workers: Miro answered 429 %d times", workers, stats.RateLimited)
+			}
+			t.Logf("%d workers: %d requests, %d credits, %.1f s, no 429", workers, stats.Requests, stats.Credits, time.Since(started).Seconds())
+		})
+	}
 }
 
 func TestProvisioningThroughTheSDK(t *testing.T) {

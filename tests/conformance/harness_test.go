@@ -141,6 +141,7 @@ func (s simulator) state(t *testing.T) orgState {
 
 type simStats struct {
 	Requests    uint64 `json:"requests"`
+	Credits     uint64 `json:"credits"`
 	RateLimited uint64 `json:"rate_limited"`
 	Endpoints   map[string]struct {
 		Requests uint64            `json:"requests"`
