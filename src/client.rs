@@ -26,7 +26,7 @@ pub enum Phase {
     Grants,
 }
 
-/// What a sync saw, in the order it saw it.
+/// What a sync saw, in the order it saw it (grants once each).
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     pub resource_types: Vec<pb::ResourceType>,
@@ -39,6 +39,59 @@ pub struct Snapshot {
     pub rate_limit_wait_ms: u64,
     /// RPCs tried again after UNAVAILABLE, as the official client does.
     pub retries: u64,
+    seen: HashSet<String>,
+}
+
+/// Where a walk's records go, as they arrive, in the walk's order.
+pub trait Sink {
+    fn resource_type(&mut self, t: &pb::ResourceType) -> std::io::Result<()>;
+    fn resource(&mut self, r: &pb::Resource) -> std::io::Result<()>;
+    fn entitlement(&mut self, e: &pb::Entitlement) -> std::io::Result<()>;
+    fn grant(&mut self, g: &pb::Grant) -> std::io::Result<()>;
+}
+
+impl Sink for Snapshot {
+    fn resource_type(&mut self, t: &pb::ResourceType) -> std::io::Result<()> {
+        self.resource_types.push(t.clone());
+        Ok(())
+    }
+    fn resource(&mut self, r: &pb::Resource) -> std::io::Result<()> {
+        self.resources.push(r.clone());
+        Ok(())
+    }
+    fn entitlement(&mut self, e: &pb::Entitlement) -> std::io::Result<()> {
+        self.entitlements.push(e.clone());
+        Ok(())
+    }
+    fn grant(&mut self, g: &pb::Grant) -> std::io::Result<()> {
+        if self.seen.insert(g.id.clone()) {
+            self.grants.push(g.clone());
+        }
+        Ok(())
+    }
+}
+
+/// What a walk costs, whatever it was written to.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub rpcs: u64,
+    pub retries: u64,
+    pub rate_limit_wait_ms: u64,
+}
+
+/// Why a walk stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WalkError {
+    #[error("{}: {}", .0.code(), .0.message())]
+    Rpc(Status),
+    #[error("cannot write the snapshot: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+impl From<Status> for WalkError {
+    fn from(s: Status) -> Self {
+        Self::Rpc(s)
+    }
 }
 
 /// Anything that wants to hear about progress (pages and counts).
@@ -141,32 +194,62 @@ impl Listing for Grants {
     }
 }
 
-/// The walk: the clients, the sync id, and what it has seen so far.
-struct Walker<'o> {
+/// The walk: the channel, the sync id, where records go and what it cost.
+struct Walker<'a> {
     channel: Channel,
     sync_id: String,
-    observer: &'o mut dyn Observer,
-    snap: Snapshot,
+    observer: &'a mut dyn Observer,
+    sink: &'a mut dyn Sink,
+    tally: Tally,
+    /// Resources whose entitlements and grants are listed at once in the later phases.
+    workers: usize,
+}
+
+/// Every page of one listing, one after the other: the items and what they cost.
+async fn fetch_all<L: Listing>(
+    listing: L,
+    sync_id: String,
+) -> Result<(Vec<Vec<L::Item>>, Tally), Status> {
+    let mut tally = Tally::default();
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (list, next, annotations) =
+            with_retries(&mut tally, || listing.page(token.clone(), sync_id.clone())).await?;
+        tally.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
+            .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
+        pages.push(list);
+        if next.is_empty() {
+            return Ok((pages, tally));
+        }
+        token = next;
+    }
 }
 
 impl Walker<'_> {
+    fn count(&mut self, phase: Phase, items: usize, cost: Tally) {
+        self.tally.rpcs += cost.rpcs;
+        self.tally.retries += cost.retries;
+        self.tally.rate_limit_wait_ms += cost.rate_limit_wait_ms;
+        self.observer
+            .page(phase, items, self.tally.rate_limit_wait_ms);
+    }
+
     /// Every page of one listing, each handed to `each` as it arrives.
     async fn pages<L: Listing>(
         &mut self,
         listing: L,
-        mut each: impl FnMut(Vec<L::Item>) -> Result<(), Status>,
-    ) -> Result<(), Status> {
+        mut each: impl FnMut(Vec<L::Item>) -> Result<(), WalkError>,
+    ) -> Result<(), WalkError> {
         let mut token = String::new();
         loop {
+            let mut cost = Tally::default();
             let sync_id = self.sync_id.clone();
-            let (list, next, annotations) = with_retries(&mut self.snap, || {
-                listing.page(token.clone(), sync_id.clone())
-            })
-            .await?;
-            self.snap.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
+            let (list, next, annotations) =
+                with_retries(&mut cost, || listing.page(token.clone(), sync_id.clone())).await?;
+            cost.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
                 .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
-            self.observer
-                .page(L::PHASE, list.len(), self.snap.rate_limit_wait_ms);
+            self.count(L::PHASE, list.len(), cost);
             each(list)?;
             if next.is_empty() {
                 return Ok(());
@@ -175,9 +258,35 @@ impl Walker<'_> {
         }
     }
 
-    async fn validate(&mut self) -> Result<(), Status> {
+    /// Each resource's listing (entitlements or grants), `workers` resources at once, written in
+    /// the resources' order whatever order the answers come in.
+    async fn per_resource<L: Listing>(
+        &mut self,
+        resources: &[pb::Resource],
+        listing: impl Fn(pb::Resource) -> L,
+        mut write: impl FnMut(&mut dyn Sink, &L::Item) -> std::io::Result<()>,
+    ) -> Result<(), WalkError> {
+        use futures::StreamExt;
+        let sync_id = self.sync_id.clone();
+        let mut answers = futures::stream::iter(resources.iter().cloned())
+            .map(|r| fetch_all(listing(r), sync_id.clone()))
+            .buffered(self.workers.max(1));
+        while let Some(answer) = answers.next().await {
+            let (pages, cost) = answer?;
+            for (i, page) in pages.iter().enumerate() {
+                let cost = if i == 0 { cost } else { Tally::default() };
+                self.count(L::PHASE, page.len(), cost);
+                for item in page {
+                    write(&mut *self.sink, item)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn validate(&mut self) -> Result<(), WalkError> {
         let c = ConnectorServiceClient::new(self.channel.clone());
-        let validated = with_retries(&mut self.snap, || {
+        let validated = with_retries(&mut self.tally, || {
             let mut c = c.clone();
             async move { c.validate(pb::ConnectorServiceValidateRequest {}).await }
         })
@@ -189,7 +298,7 @@ impl Walker<'_> {
         Ok(())
     }
 
-    async fn resource_types(&mut self) -> Result<Vec<pb::ResourceType>, Status> {
+    async fn resource_types(&mut self) -> Result<Vec<pb::ResourceType>, WalkError> {
         let mut out = Vec::new();
         let client = ResourceTypesServiceClient::new(self.channel.clone());
         self.pages(Types(client), |list| {
@@ -200,25 +309,33 @@ impl Walker<'_> {
         Ok(out)
     }
 
-    async fn resources(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+    /// The resources, written as they arrive and kept: the later phases visit each.
+    async fn resources(
+        &mut self,
+        types: &[pb::ResourceType],
+    ) -> Result<Vec<pb::Resource>, WalkError> {
         let client = ResourcesServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE);
         let mut resources = Vec::new();
         for t in types {
+            let mut page_of = Vec::new();
             self.pages(Resources(client.clone(), t.id.clone()), |list| {
-                for r in list {
-                    check_traits(t, &r)?;
-                    resources.push(r);
+                for r in &list {
+                    check_traits(t, r)?;
                 }
+                page_of.extend(list);
                 Ok(())
             })
             .await?;
+            for r in page_of {
+                self.sink.resource(&r)?;
+                resources.push(r);
+            }
         }
-        self.snap.resources = resources;
-        Ok(())
+        Ok(resources)
     }
 
-    async fn static_entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
+    async fn static_entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), WalkError> {
         let mut c = EntitlementsServiceClient::new(self.channel.clone());
         for t in types {
             let req = pb::EntitlementsServiceListStaticEntitlementsRequest {
@@ -227,83 +344,100 @@ impl Walker<'_> {
                 ..Default::default()
             };
             let r = c.list_static_entitlements(req).await?.into_inner();
-            self.snap.rpcs += 1;
-            self.observer.page(
-                Phase::StaticEntitlements,
-                r.list.len(),
-                self.snap.rate_limit_wait_ms,
-            );
-            self.snap.entitlements.extend(r.list);
+            let cost = Tally {
+                rpcs: 1,
+                ..Default::default()
+            };
+            self.count(Phase::StaticEntitlements, r.list.len(), cost);
+            for e in &r.list {
+                self.sink.entitlement(e)?;
+            }
         }
         Ok(())
     }
 
-    async fn entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
-        let client = EntitlementsServiceClient::new(self.channel.clone())
-            .max_decoding_message_size(MAX_MESSAGE);
-        let resources = std::mem::take(&mut self.snap.resources);
-        let mut found = Vec::new();
-        for r in resources.iter().filter(|r| !skipped(types, r, true)) {
-            self.pages(Entitlements(client.clone(), r.clone()), |list| {
-                found.extend(list);
-                Ok(())
-            })
-            .await?;
-        }
-        self.snap.resources = resources;
-        self.snap.entitlements.extend(found);
-        Ok(())
-    }
-
-    async fn grants(&mut self, types: &[pb::ResourceType]) -> Result<(), Status> {
-        let client =
-            GrantsServiceClient::new(self.channel.clone()).max_decoding_message_size(MAX_MESSAGE);
-        let resources = std::mem::take(&mut self.snap.resources);
-        let mut seen = HashSet::new();
-        let mut found = Vec::new();
-        for r in resources.iter().filter(|r| !skipped(types, r, false)) {
-            self.pages(Grants(client.clone(), r.clone()), |list| {
-                found.extend(list.into_iter().filter(|g| seen.insert(g.id.clone())));
-                Ok(())
-            })
-            .await?;
-        }
-        self.snap.resources = resources;
-        self.snap.grants = found;
-        Ok(())
-    }
-
-    async fn cleanup(&mut self) -> Result<(), Status> {
+    async fn cleanup(&mut self) -> Result<(), WalkError> {
         ConnectorServiceClient::new(self.channel.clone())
             .cleanup(pb::ConnectorServiceCleanupRequest {
                 active_sync_id: self.sync_id.clone(),
                 ..Default::default()
             })
             .await?;
-        self.snap.rpcs += 1;
+        self.tally.rpcs += 1;
         Ok(())
     }
 }
 
-/// Walk a full sync against a connector; the first error ends it, as it ends the official sync.
-pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
+/// Walk a full sync against a connector, in the official client's order, writing every record to
+/// `sink` as it arrives; only the resources stay in memory, since the later phases visit each. The
+/// first error ends it, as it ends the official sync. `workers` resources have their entitlements
+/// and grants listed at once, as the parallel syncer does; the records are written in the same
+/// order whatever the number of workers.
+pub async fn walk(
+    channel: Channel,
+    observer: &mut dyn Observer,
+    sink: &mut dyn Sink,
+    workers: usize,
+) -> Result<Tally, WalkError> {
     let mut w = Walker {
-        channel,
+        channel: channel.clone(),
         sync_id: String::new(),
         observer,
-        snap: Snapshot::default(),
+        sink,
+        tally: Tally::default(),
+        workers,
     };
     w.validate().await?;
     let types = w.resource_types().await?;
-    w.resources(&types).await?;
+    for t in &types {
+        w.sink.resource_type(t)?;
+    }
+    let resources = w.resources(&types).await?;
     // The official client lists the types again before the static entitlements.
     let types_again = w.resource_types().await?;
     w.static_entitlements(&types_again).await?;
-    w.entitlements(&types).await?;
-    w.grants(&types).await?;
+    let with_entitlements: Vec<pb::Resource> = resources
+        .iter()
+        .filter(|r| !skipped(&types, r, true))
+        .cloned()
+        .collect();
+    let entitlements =
+        EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
+    w.per_resource(
+        &with_entitlements,
+        |r| Entitlements(entitlements.clone(), r),
+        |sink, e| sink.entitlement(e),
+    )
+    .await?;
+    drop(with_entitlements);
+    let with_grants: Vec<pb::Resource> = resources
+        .into_iter()
+        .filter(|r| !skipped(&types, r, false))
+        .collect();
+    let grants = GrantsServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
+    w.per_resource(
+        &with_grants,
+        |r| Grants(grants.clone(), r),
+        |sink, g| sink.grant(g),
+    )
+    .await?;
     w.cleanup().await?;
-    w.snap.resource_types = types;
-    Ok(w.snap)
+    Ok(w.tally)
+}
+
+/// Walk a full sync and keep everything it saw.
+pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<Snapshot, Status> {
+    let mut snap = Snapshot::default();
+    let tally = walk(channel, observer, &mut snap, 1)
+        .await
+        .map_err(|e| match e {
+            WalkError::Rpc(s) => s,
+            WalkError::Write(e) => Status::internal(e.to_string()),
+        })?;
+    snap.rpcs = tally.rpcs;
+    snap.retries = tally.retries;
+    snap.rate_limit_wait_ms = tally.rate_limit_wait_ms;
+    Ok(snap)
 }
 
 /// Consecutive tries of one page before the walk gives up (the official client never does): many
@@ -312,20 +446,17 @@ const MAX_RETRIES: u32 = 30;
 const MAX_BLIND_RETRIES: u32 = 2;
 
 /// One RPC, tried again after UNAVAILABLE or DEADLINE_EXCEEDED as the official client does.
-async fn with_retries<T, Fut>(
-    snap: &mut Snapshot,
-    mut call: impl FnMut() -> Fut,
-) -> Result<T, Status>
+async fn with_retries<T, Fut>(tally: &mut Tally, mut call: impl FnMut() -> Fut) -> Result<T, Status>
 where
     Fut: Future<Output = Result<T, Status>>,
 {
     let mut attempt = 0;
     loop {
-        snap.rpcs += 1;
+        tally.rpcs += 1;
         match call().await {
             Err(s) if retryable(&s) && attempt < limit_for(&s) => {
                 attempt += 1;
-                snap.retries += 1;
+                tally.retries += 1;
                 tokio::time::sleep(retry_wait(&s, attempt)).await;
             }
             other => return other,

@@ -56,7 +56,16 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Try (grpcurl uses server reflection, no proto files needed):"
+        "See the whole organization as the official client syncs it:"
+    );
+    let _ = writeln!(
+        out,
+        "  miro-connector sync --connect {a} --out snapshot.jsonl"
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Or single calls (grpcurl uses server reflection, no proto files needed):"
     );
     let _ = writeln!(out, "  grpcurl -plaintext {a} grpc.health.v1.Health/Check");
     let _ = writeln!(out, "  grpcurl -plaintext {a} list");

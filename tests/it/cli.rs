@@ -115,6 +115,44 @@ async fn sync_writes_a_deterministic_snapshot_of_the_organization() {
     daemon.shutdown().await;
 }
 
+/// JSON Lines stream in the walk's order; listing eight resources' grants at once writes the same
+/// file, byte for byte.
+#[tokio::test]
+async fn workers_walk_concurrently_and_write_the_same_file() {
+    let sim = sim_with(300, 12).await;
+    let (daemon, _ch) = start_daemon(&settings(&sim, false, true)).await;
+    let addr = daemon.addr.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for workers in ["1", "8"] {
+        let out = dir.path().join(format!("w{workers}.jsonl"));
+        let o = run(
+            strings(&[
+                "sync",
+                "--connect",
+                &addr,
+                "--workers",
+                workers,
+                "--out",
+                out.to_str().unwrap(),
+            ]),
+            &[],
+        )
+        .await;
+        assert!(o.status.success(), "{:?}", text(&o));
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert!(!files[0].is_empty());
+    assert!(files[0] == files[1], "the same organization, the same file");
+    let memberships: usize = sim.org().teams.values().map(|t| t.members.len()).sum();
+    let grants = String::from_utf8_lossy(&files[1])
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"grant\"") && l.contains("\"id\":\"team:"))
+        .count();
+    assert_eq!(grants, memberships);
+    daemon.shutdown().await;
+}
+
 #[tokio::test]
 async fn one_shot_provisioning_reports_what_happened() {
     let sim = sim_with(200, 4).await;
@@ -281,6 +319,11 @@ async fn the_demo_serves_health_and_listings() {
                     .map(|r| r.split_whitespace().next().unwrap_or_default().to_string())
             })
             .unwrap();
+        // The sync command a new user can paste, beside the grpcurl lines.
+        let sync = lines
+            .find(|l| l.contains("miro-connector sync --connect"))
+            .unwrap();
+        assert!(sync.contains(&addr), "{sync}");
         // Keep reading, as a terminal would.
         std::thread::spawn(move || lines.for_each(drop));
         addr
