@@ -5,6 +5,18 @@ pub mod pb {
 
     /// The encoded descriptor set served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("c1_descriptor");
+
+    /// `google.rpc.Status`, the payload of `grpc-status-details-bin`: how a RateLimitDescription
+    /// travels with an error, for the server that writes it and the clients that read it.
+    #[derive(Clone, PartialEq, ::prost::Message)]
+    pub struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        pub code: i32,
+        #[prost(string, tag = "2")]
+        pub message: String,
+        #[prost(message, repeated, tag = "3")]
+        pub details: Vec<::prost_types::Any>,
+    }
 }
 
 pub mod cli;

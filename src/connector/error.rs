@@ -65,17 +65,6 @@ impl ConnectorError {
     }
 }
 
-/// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
 fn miro_code(e: &MiroError) -> Code {
     match e.kind() {
         ErrorKind::Unauthorized => Code::Unauthenticated,
@@ -116,7 +105,7 @@ impl From<ConnectorError> for Status {
                                 .or_else(|| Some(SystemTime::now()))
                                 .map(prost_types::Timestamp::from),
                         };
-                        let details = RpcStatus {
+                        let details = pb::RpcStatus {
                             code: code as i32,
                             message: message.clone(),
                             details: vec![pack(&desc)],
@@ -179,7 +168,7 @@ mod tests {
     fn rate_limited_carries_a_description() {
         let s = Status::from(api(429));
         assert_eq!(s.code(), Code::Unavailable);
-        let details = RpcStatus::decode(s.details()).unwrap();
+        let details = pb::RpcStatus::decode(s.details()).unwrap();
         assert_eq!(
             details.details[0].type_url,
             "type.googleapis.com/c1.connector.v2.RateLimitDescription"

@@ -13,17 +13,6 @@ use tonic::Code;
 
 use super::common::*;
 
-/// `google.rpc.Status`, as the client decodes `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<prost_types::Any>,
-}
-
 /// Another tool of the same admin spends the whole window.
 async fn spend_everything(sim: &miro_connector::sim::SimHandle) {
     let http = reqwest::Client::new();
@@ -67,7 +56,7 @@ async fn a_429_that_would_outlast_the_rpc_ends_it_early_with_when_to_come_back()
         "ended before the deadline, not at it: {:?}",
         started.elapsed()
     );
-    let status = RpcStatus::decode(e.details()).unwrap();
+    let status = pb::RpcStatus::decode(e.details()).unwrap();
     let d = pb::RateLimitDescription::decode(status.details[0].value.as_slice()).unwrap();
     assert_eq!(
         d.status,

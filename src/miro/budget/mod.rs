@@ -6,15 +6,15 @@
 //! SCIM requests per endpoint per 30 s (Miro's SCIM table). Both keep a small safety margin and
 //! spread what is left over the time left, rather than sprinting into a wall and stalling. Time is
 //! tokio's, so tests drive it with a paused clock.
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::Mutex,
-    time::Duration,
-};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use tokio::time::Instant;
 
 use super::ratelimit::BudgetSnapshot;
+
+mod scim;
+
+use scim::Scim;
 
 /// A request's claim on the budget.
 #[derive(Debug, Clone, Copy)]
@@ -27,8 +27,6 @@ pub(crate) enum Claim {
 
 /// Miro's REST window, until its headers say otherwise.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
-/// Miro's SCIM window.
-const SCIM_WINDOW: Duration = Duration::from_secs(30);
 /// After a window's reset, a moment for Miro's clock and ours to agree.
 const SETTLE: Duration = Duration::from_millis(20);
 /// The reset header counts whole seconds, so Miro's window may end up to a second before ours, and
@@ -142,51 +140,6 @@ impl Rest {
             self.remaining = remaining.saturating_sub(self.pending_from(reset_at));
             self.next_free = self.next_free.min(now);
         }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Scim {
-    /// Start times of recent and reserved requests, per endpoint.
-    log: HashMap<&'static str, VecDeque<Instant>>,
-}
-
-/// Miro's SCIM limits per 30 s, by endpoint; a margin of 5% is kept.
-fn scim_limit(endpoint: &str) -> usize {
-    let limit: usize = if endpoint.starts_with("PUT ") || endpoint.starts_with("PATCH ") {
-        100
-    } else if endpoint.starts_with("DELETE ") {
-        20
-    } else {
-        200
-    };
-    limit - (limit / 20).max(1)
-}
-
-impl Scim {
-    fn reserve(&mut self, endpoint: &'static str, now: Instant) -> Instant {
-        let limit = scim_limit(endpoint);
-        let log = self.log.entry(endpoint).or_default();
-        while log
-            .front()
-            .is_some_and(|t| *t + SCIM_WINDOW <= now && log.len() > 1)
-        {
-            log.pop_front();
-        }
-        let mut start = now;
-        // Never more than `limit` starts in any 30 s.
-        if log.len() >= limit {
-            start = start.max(log[log.len() - limit] + SCIM_WINDOW);
-        }
-        // Past half the limit, space requests evenly instead of sprinting into the wall.
-        let recent = log.iter().filter(|t| **t + SCIM_WINDOW > start).count();
-        if recent >= limit / 2
-            && let Some(last) = log.back()
-        {
-            start = start.max(*last + SCIM_WINDOW / limit as u32);
-        }
-        log.push_back(start);
-        start
     }
 }
 
@@ -438,7 +391,7 @@ mod tests {
         for (i, s) in starts.iter().enumerate() {
             let in_window = starts[i..]
                 .iter()
-                .take_while(|t| **t < *s + SCIM_WINDOW)
+                .take_while(|t| **t < *s + scim::SCIM_WINDOW)
                 .count();
             assert!(
                 in_window <= limit,

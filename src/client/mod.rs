@@ -17,6 +17,12 @@ use crate::{
     },
 };
 
+mod listing;
+mod retry;
+
+use listing::{Entitlements, Grants, Listing, MAX_MESSAGE, Resources, Types};
+use retry::with_retries;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     ResourceTypes,
@@ -102,98 +108,6 @@ pub trait Observer {
 
 impl Observer for () {}
 
-const MAX_MESSAGE: usize = 4 << 20;
-
-/// One page of a listing: its items, the next page token, the response's annotations.
-type PageOf<T> = (Vec<T>, String, Vec<Any>);
-
-/// A paged listing RPC, asked for one page at a time.
-trait Listing {
-    type Item;
-    const PHASE: Phase;
-    async fn page(&self, token: String, sync_id: String) -> Result<PageOf<Self::Item>, Status>;
-}
-
-struct Types(ResourceTypesServiceClient<Channel>);
-struct Resources(ResourcesServiceClient<Channel>, String);
-struct Entitlements(EntitlementsServiceClient<Channel>, pb::Resource);
-struct Grants(GrantsServiceClient<Channel>, pb::Resource);
-
-impl Listing for Types {
-    type Item = pb::ResourceType;
-    const PHASE: Phase = Phase::ResourceTypes;
-    async fn page(
-        &self,
-        page_token: String,
-        active_sync_id: String,
-    ) -> Result<PageOf<Self::Item>, Status> {
-        let req = pb::ResourceTypesServiceListResourceTypesRequest {
-            page_token,
-            active_sync_id,
-            ..Default::default()
-        };
-        let r = self.0.clone().list_resource_types(req).await?.into_inner();
-        Ok((r.list, r.next_page_token, r.annotations))
-    }
-}
-
-impl Listing for Resources {
-    type Item = pb::Resource;
-    const PHASE: Phase = Phase::Resources;
-    async fn page(
-        &self,
-        page_token: String,
-        active_sync_id: String,
-    ) -> Result<PageOf<Self::Item>, Status> {
-        let req = pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: self.1.clone(),
-            page_token,
-            active_sync_id,
-            ..Default::default()
-        };
-        let r = self.0.clone().list_resources(req).await?.into_inner();
-        Ok((r.list, r.next_page_token, r.annotations))
-    }
-}
-
-impl Listing for Entitlements {
-    type Item = pb::Entitlement;
-    const PHASE: Phase = Phase::Entitlements;
-    async fn page(
-        &self,
-        page_token: String,
-        active_sync_id: String,
-    ) -> Result<PageOf<Self::Item>, Status> {
-        let req = pb::EntitlementsServiceListEntitlementsRequest {
-            resource: Some(self.1.clone()),
-            page_token,
-            active_sync_id,
-            ..Default::default()
-        };
-        let r = self.0.clone().list_entitlements(req).await?.into_inner();
-        Ok((r.list, r.next_page_token, r.annotations))
-    }
-}
-
-impl Listing for Grants {
-    type Item = pb::Grant;
-    const PHASE: Phase = Phase::Grants;
-    async fn page(
-        &self,
-        page_token: String,
-        active_sync_id: String,
-    ) -> Result<PageOf<Self::Item>, Status> {
-        let req = pb::GrantsServiceListGrantsRequest {
-            resource: Some(self.1.clone()),
-            page_token,
-            active_sync_id,
-            ..Default::default()
-        };
-        let r = self.0.clone().list_grants(req).await?.into_inner();
-        Ok((r.list, r.next_page_token, r.annotations))
-    }
-}
-
 /// The walk: the channel, the sync id, where records go and what it cost.
 struct Walker<'a> {
     channel: Channel,
@@ -216,8 +130,7 @@ async fn fetch_all<L: Listing>(
     loop {
         let (list, next, annotations) =
             with_retries(&mut tally, || listing.page(token.clone(), sync_id.clone())).await?;
-        tally.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
-            .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
+        tally.rate_limit_wait_ms += waited_ms(&annotations);
         pages.push(list);
         if next.is_empty() {
             return Ok((pages, tally));
@@ -247,8 +160,7 @@ impl Walker<'_> {
             let sync_id = self.sync_id.clone();
             let (list, next, annotations) =
                 with_retries(&mut cost, || listing.page(token.clone(), sync_id.clone())).await?;
-            cost.rate_limit_wait_ms += find::<pb::RateLimitWaitReport>(&annotations)
-                .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0));
+            cost.rate_limit_wait_ms += waited_ms(&annotations);
             self.count(L::PHASE, list.len(), cost);
             each(list)?;
             if next.is_empty() {
@@ -309,30 +221,53 @@ impl Walker<'_> {
         Ok(out)
     }
 
-    /// The resources, written as they arrive and kept: the later phases visit each.
+    /// The resources, written page by page as they arrive. What the later phases need of each is
+    /// kept; the rest is not, so a large organization stays small in memory.
     async fn resources(
         &mut self,
         types: &[pb::ResourceType],
     ) -> Result<Vec<pb::Resource>, WalkError> {
         let client = ResourcesServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE);
-        let mut resources = Vec::new();
+        let mut kept = Vec::new();
         for t in types {
-            let mut page_of = Vec::new();
-            self.pages(Resources(client.clone(), t.id.clone()), |list| {
-                for r in &list {
-                    check_traits(t, r)?;
+            let listing = Resources(client.clone(), t.id.clone());
+            let mut token = String::new();
+            loop {
+                let mut cost = Tally::default();
+                let sync_id = self.sync_id.clone();
+                let (list, next, annotations) =
+                    with_retries(&mut cost, || listing.page(token.clone(), sync_id.clone()))
+                        .await?;
+                cost.rate_limit_wait_ms += waited_ms(&annotations);
+                self.count(Phase::Resources, list.len(), cost);
+                for r in list {
+                    check_traits(t, &r)?;
+                    self.sink.resource(&r)?;
+                    // A resource whose entitlements are listed is sent back whole (its name is
+                    // in them); the others, users above all, only as what their grants need.
+                    kept.push(if skipped(types, &r, true) {
+                        pb::Resource {
+                            annotations: r
+                                .annotations
+                                .into_iter()
+                                .filter(|a| a.type_url.contains(".Skip"))
+                                .collect(),
+                            id: r.id,
+                            profile: r.profile,
+                            ..Default::default()
+                        }
+                    } else {
+                        r
+                    });
                 }
-                page_of.extend(list);
-                Ok(())
-            })
-            .await?;
-            for r in page_of {
-                self.sink.resource(&r)?;
-                resources.push(r);
+                if next.is_empty() {
+                    break;
+                }
+                token = next;
             }
         }
-        Ok(resources)
+        Ok(kept)
     }
 
     async fn static_entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), WalkError> {
@@ -440,81 +375,10 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     Ok(snap)
 }
 
-/// Consecutive tries of one page before the walk gives up (the official client never does): many
-/// when the daemon says it is rate limited and when to come back, a couple for other outages.
-const MAX_RETRIES: u32 = 30;
-const MAX_BLIND_RETRIES: u32 = 2;
-
-/// One RPC, tried again after UNAVAILABLE or DEADLINE_EXCEEDED as the official client does.
-async fn with_retries<T, Fut>(tally: &mut Tally, mut call: impl FnMut() -> Fut) -> Result<T, Status>
-where
-    Fut: Future<Output = Result<T, Status>>,
-{
-    let mut attempt = 0;
-    loop {
-        tally.rpcs += 1;
-        match call().await {
-            Err(s) if retryable(&s) && attempt < limit_for(&s) => {
-                attempt += 1;
-                tally.retries += 1;
-                tokio::time::sleep(retry_wait(&s, attempt)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn limit_for(s: &Status) -> u32 {
-    if rate_limit(s).is_some() {
-        MAX_RETRIES
-    } else {
-        MAX_BLIND_RETRIES
-    }
-}
-
-/// `google.rpc.Status`, the payload of `grpc-status-details-bin`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-    #[prost(message, repeated, tag = "3")]
-    details: Vec<Any>,
-}
-
-fn rate_limit(s: &Status) -> Option<pb::RateLimitDescription> {
-    use prost::Message;
-    let st = RpcStatus::decode(s.details()).ok()?;
-    find::<pb::RateLimitDescription>(&st.details)
-}
-
-fn retryable(s: &Status) -> bool {
-    matches!(
-        s.code(),
-        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded
-    )
-}
-
-/// The official client's wait (baton-sdk `pkg/retry`): until `reset_at` when a RateLimitDescription
-/// says nothing remains, (reset − now) / remaining when some does, else one second per attempt;
-/// at most a minute.
-fn retry_wait(s: &Status, attempt: u32) -> std::time::Duration {
-    use std::time::{Duration, SystemTime};
-    let linear = Duration::from_secs(u64::from(attempt));
-    let described = rate_limit(s).and_then(|d| {
-        let reset: SystemTime = d.reset_at?.try_into().ok()?;
-        let until = reset.duration_since(SystemTime::now()).ok()?;
-        Some(if d.remaining <= 0 {
-            until
-        } else {
-            Duration::from_secs((until.as_secs_f64() / d.remaining as f64).ceil() as u64)
-        })
-    });
-    described
-        .filter(|w| !w.is_zero())
-        .unwrap_or(linear)
-        .min(Duration::from_secs(60))
+/// What a page says it waited on Miro's rate limits.
+fn waited_ms(annotations: &[Any]) -> u64 {
+    find::<pb::RateLimitWaitReport>(annotations)
+        .map_or(0, |w| u64::try_from(w.wait_ms).unwrap_or(0))
 }
 
 fn skips<M: prost::Message + prost::Name + Default>(a: &[Any]) -> bool {
