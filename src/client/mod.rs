@@ -174,13 +174,13 @@ impl Walker<'_> {
     /// the resources' order whatever order the answers come in.
     async fn per_resource<L: Listing>(
         &mut self,
-        resources: &[pb::Resource],
+        resources: impl Iterator<Item = pb::Resource>,
         listing: impl Fn(pb::Resource) -> L,
         mut write: impl FnMut(&mut dyn Sink, &L::Item) -> std::io::Result<()>,
     ) -> Result<(), WalkError> {
         use futures::StreamExt;
         let sync_id = self.sync_id.clone();
-        let mut answers = futures::stream::iter(resources.iter().cloned())
+        let mut answers = futures::stream::iter(resources)
             .map(|r| fetch_all(listing(r), sync_id.clone()))
             .buffered(self.workers.max(1));
         while let Some(answer) = answers.next().await {
@@ -223,10 +223,7 @@ impl Walker<'_> {
 
     /// The resources, written page by page as they arrive. What the later phases need of each is
     /// kept; the rest is not, so a large organization stays small in memory.
-    async fn resources(
-        &mut self,
-        types: &[pb::ResourceType],
-    ) -> Result<Vec<pb::Resource>, WalkError> {
+    async fn resources(&mut self, types: &[pb::ResourceType]) -> Result<Vec<Kept>, WalkError> {
         let client = ResourcesServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE);
         let mut kept = Vec::new();
@@ -244,22 +241,7 @@ impl Walker<'_> {
                 for r in list {
                     check_traits(t, &r)?;
                     self.sink.resource(&r)?;
-                    // A resource whose entitlements are listed is sent back whole (its name is
-                    // in them); the others, users above all, only as what their grants need.
-                    kept.push(if skipped(types, &r, true) {
-                        pb::Resource {
-                            annotations: r
-                                .annotations
-                                .into_iter()
-                                .filter(|a| a.type_url.contains(".Skip"))
-                                .collect(),
-                            id: r.id,
-                            profile: r.profile,
-                            ..Default::default()
-                        }
-                    } else {
-                        r
-                    });
+                    kept.push(Kept::of(types, r));
                 }
                 if next.is_empty() {
                     break;
@@ -331,27 +313,20 @@ pub async fn walk(
     // The official client lists the types again before the static entitlements.
     let types_again = w.resource_types().await?;
     w.static_entitlements(&types_again).await?;
-    let with_entitlements: Vec<pb::Resource> = resources
-        .iter()
-        .filter(|r| !skipped(&types, r, true))
-        .cloned()
-        .collect();
     let entitlements =
         EntitlementsServiceClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE);
     w.per_resource(
-        &with_entitlements,
+        resources
+            .iter()
+            .filter(|k| k.entitlements)
+            .map(Kept::resource),
         |r| Entitlements(entitlements.clone(), r),
         |sink, e| sink.entitlement(e),
     )
     .await?;
-    drop(with_entitlements);
-    let with_grants: Vec<pb::Resource> = resources
-        .into_iter()
-        .filter(|r| !skipped(&types, r, false))
-        .collect();
     let grants = GrantsServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
     w.per_resource(
-        &with_grants,
+        resources.iter().filter(|k| k.grants).map(Kept::resource),
         |r| Grants(grants.clone(), r),
         |sink, g| sink.grant(g),
     )
@@ -373,6 +348,49 @@ pub async fn full_sync(channel: Channel, observer: &mut dyn Observer) -> Result<
     snap.retries = tally.retries;
     snap.rate_limit_wait_ms = tally.rate_limit_wait_ms;
     Ok(snap)
+}
+
+/// A resource as the later phases need it: whether they visit it, and what to send them, encoded
+/// (a decoded resource takes several times the room, and a large organization has many). What is
+/// sent is the whole resource when its entitlements are listed (its name is in them), else what
+/// its grants need: users as id, profile and skip annotations.
+struct Kept {
+    entitlements: bool,
+    grants: bool,
+    encoded: Box<[u8]>,
+}
+
+impl Kept {
+    fn of(types: &[pb::ResourceType], r: pb::Resource) -> Self {
+        use prost::Message;
+        let entitlements = !skipped(types, &r, true);
+        let grants = !skipped(types, &r, false);
+        let sent = if entitlements {
+            r
+        } else {
+            pb::Resource {
+                annotations: r
+                    .annotations
+                    .into_iter()
+                    .filter(|a| a.type_url.contains(".Skip"))
+                    .collect(),
+                id: r.id,
+                profile: r.profile,
+                ..Default::default()
+            }
+        };
+        Self {
+            entitlements,
+            grants,
+            encoded: sent.encode_to_vec().into_boxed_slice(),
+        }
+    }
+
+    fn resource(&self) -> pb::Resource {
+        use prost::Message;
+        // It was encoded here a moment ago; decoding it cannot fail.
+        pb::Resource::decode(&*self.encoded).unwrap_or_default()
+    }
 }
 
 /// What a page says it waited on Miro's rate limits.
