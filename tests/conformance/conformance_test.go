@@ -300,6 +300,66 @@ func TestParallelWorkersHoldTheBudget(t *testing.T) {
 	}
 }
 
+// Targeted syncs of one user, one team and one role, as the platform runs them after a change:
+// each partial .c1z holds the resource, its entitlements, and the grants its own ListGrants
+// lists. Role holdings come with each user (from the profile, at no Miro cost), so a targeted
+// sync of a role refreshes the role and its entitlement, not its holders: target the users, or
+// run a full sync, to refresh who holds it.
+func TestTargetedSyncs(t *testing.T) {
+	sim := startSim(t)
+	st := sim.state(t)
+	conn := dial(t, startDaemon(t, sim), nil)
+	_, allGrants := expected(st)
+	var admin, team string
+	for uid, m := range st.Members {
+		if m.Role == "organization_internal_admin" && len(m.AdminRoles) > 0 && (admin == "" || uid < admin) {
+			admin = uid
+		}
+	}
+	for tid := range st.Teams {
+		if team == "" || tid < team {
+			team = tid
+		}
+	}
+	if admin == "" || team == "" {
+		t.Fatal("the simulated organization has no admin with admin roles, or no team")
+	}
+	target := func(typ, id string) []*v2.Resource {
+		return []*v2.Resource{v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: typ, Resource: id}.Build()}.Build()}
+	}
+	having := func(prefix, suffix string) map[string]bool {
+		out := map[string]bool{}
+		for g := range allGrants {
+			if strings.HasPrefix(g, prefix) && strings.HasSuffix(g, suffix) {
+				out[g] = true
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		typ, id      string
+		entitlements map[string]bool
+		grants       map[string]bool
+	}{
+		{"user", admin, map[string]bool{}, having("role:", ":user:"+admin)},
+		{"team", team, map[string]bool{
+			"team:" + team + ":member": true, "team:" + team + ":admin": true,
+			"team:" + team + ":non_team": true, "team:" + team + ":team_guest": true,
+		}, having("team:"+team+":", "")},
+		{"role", "admin_role_user_admin", map[string]bool{"role:admin_role_user_admin:assigned": true}, map[string]bool{}},
+	}
+	for _, c := range cases {
+		t.Run(c.typ, func(t *testing.T) {
+			got := readC1Z(t, syncC1Z(t, conn, sdksync.WithTargetedSyncResources(target(c.typ, c.id))))
+			if _, ok := got.resources[c.typ+"/"+c.id]; !ok {
+				t.Fatalf("the targeted %s %s is not in the partial sync: %v", c.typ, c.id, len(got.resources))
+			}
+			sameSet(t, c.typ+" entitlements", got.entitlements, c.entitlements)
+			sameSet(t, c.typ+" grants", got.grants, c.grants)
+		})
+	}
+}
+
 func TestProvisioningThroughTheSDK(t *testing.T) {
 	ctx := context.Background()
 	sim := startSim(t)
