@@ -119,24 +119,49 @@ struct Walker<'a> {
     workers: usize,
 }
 
-/// Every page of one listing, one after the other: the items and what they cost.
+/// One listing, a page at a time, each page with what it cost (RPCs, retries, rate-limit waits).
+struct Pager<L> {
+    listing: L,
+    sync_id: String,
+    /// The next page's token; `None` once the last page has come.
+    token: Option<String>,
+}
+
+impl<L: Listing> Pager<L> {
+    fn new(listing: L, sync_id: String) -> Self {
+        Self {
+            listing,
+            sync_id,
+            token: Some(String::new()),
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<(Vec<L::Item>, Tally)>, Status> {
+        let Some(token) = self.token.take() else {
+            return Ok(None);
+        };
+        let mut cost = Tally::default();
+        let (list, next, annotations) = with_retries(&mut cost, || {
+            self.listing.page(token.clone(), self.sync_id.clone())
+        })
+        .await?;
+        cost.rate_limit_wait_ms += waited_ms(&annotations);
+        self.token = (!next.is_empty()).then_some(next);
+        Ok(Some((list, cost)))
+    }
+}
+
+/// Every page of one listing, one after the other.
 async fn fetch_all<L: Listing>(
     listing: L,
     sync_id: String,
-) -> Result<(Vec<Vec<L::Item>>, Tally), Status> {
-    let mut tally = Tally::default();
+) -> Result<Vec<(Vec<L::Item>, Tally)>, Status> {
+    let mut pager = Pager::new(listing, sync_id);
     let mut pages = Vec::new();
-    let mut token = String::new();
-    loop {
-        let (list, next, annotations) =
-            with_retries(&mut tally, || listing.page(token.clone(), sync_id.clone())).await?;
-        tally.rate_limit_wait_ms += waited_ms(&annotations);
-        pages.push(list);
-        if next.is_empty() {
-            return Ok((pages, tally));
-        }
-        token = next;
+    while let Some(page) = pager.next().await? {
+        pages.push(page);
     }
+    Ok(pages)
 }
 
 impl Walker<'_> {
@@ -146,28 +171,6 @@ impl Walker<'_> {
         self.tally.rate_limit_wait_ms += cost.rate_limit_wait_ms;
         self.observer
             .page(phase, items, self.tally.rate_limit_wait_ms);
-    }
-
-    /// Every page of one listing, each handed to `each` as it arrives.
-    async fn pages<L: Listing>(
-        &mut self,
-        listing: L,
-        mut each: impl FnMut(Vec<L::Item>) -> Result<(), WalkError>,
-    ) -> Result<(), WalkError> {
-        let mut token = String::new();
-        loop {
-            let mut cost = Tally::default();
-            let sync_id = self.sync_id.clone();
-            let (list, next, annotations) =
-                with_retries(&mut cost, || listing.page(token.clone(), sync_id.clone())).await?;
-            cost.rate_limit_wait_ms += waited_ms(&annotations);
-            self.count(L::PHASE, list.len(), cost);
-            each(list)?;
-            if next.is_empty() {
-                return Ok(());
-            }
-            token = next;
-        }
     }
 
     /// Each resource's listing (entitlements or grants), `workers` resources at once, written in
@@ -184,11 +187,9 @@ impl Walker<'_> {
             .map(|r| fetch_all(listing(r), sync_id.clone()))
             .buffered(self.workers.max(1));
         while let Some(answer) = answers.next().await {
-            let (pages, cost) = answer?;
-            for (i, page) in pages.iter().enumerate() {
-                let cost = if i == 0 { cost } else { Tally::default() };
+            for (page, cost) in answer? {
                 self.count(L::PHASE, page.len(), cost);
-                for item in page {
+                for item in &page {
                     write(&mut *self.sink, item)?;
                 }
             }
@@ -211,13 +212,13 @@ impl Walker<'_> {
     }
 
     async fn resource_types(&mut self) -> Result<Vec<pb::ResourceType>, WalkError> {
-        let mut out = Vec::new();
         let client = ResourceTypesServiceClient::new(self.channel.clone());
-        self.pages(Types(client), |list| {
+        let mut pager = Pager::new(Types(client), self.sync_id.clone());
+        let mut out = Vec::new();
+        while let Some((list, cost)) = pager.next().await? {
+            self.count(Phase::ResourceTypes, list.len(), cost);
             out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
-            Ok(())
-        })
-        .await?;
+        }
         Ok(out)
     }
 
@@ -229,24 +230,14 @@ impl Walker<'_> {
         let mut kept = Vec::new();
         for t in types {
             let listing = Resources(client.clone(), t.id.clone());
-            let mut token = String::new();
-            loop {
-                let mut cost = Tally::default();
-                let sync_id = self.sync_id.clone();
-                let (list, next, annotations) =
-                    with_retries(&mut cost, || listing.page(token.clone(), sync_id.clone()))
-                        .await?;
-                cost.rate_limit_wait_ms += waited_ms(&annotations);
+            let mut pager = Pager::new(listing, self.sync_id.clone());
+            while let Some((list, cost)) = pager.next().await? {
                 self.count(Phase::Resources, list.len(), cost);
                 for r in list {
                     check_traits(t, &r)?;
                     self.sink.resource(&r)?;
                     kept.push(Kept::of(types, r));
                 }
-                if next.is_empty() {
-                    break;
-                }
-                token = next;
             }
         }
         Ok(kept)
