@@ -3,8 +3,11 @@
 //! overhead per page; then a sync squeezed by a small budget. The connector runs as its own process
 //! (the release binary) so its CPU and memory are its own.
 //!
-//! `cargo bench --bench sync` (100,000 members, 2,000 teams, 100 ms a request: about 12 minutes).
-//! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_SQUEEZE_MEMBERS,
+//! Then the same organization walked by the `sync` command with 16 workers (wall time against the
+//! budget's floor, the command's own peak RSS).
+//!
+//! `cargo bench --bench sync` (100,000 members, 2,000 teams, 100 ms a request: about 25 minutes).
+//! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_WORKERS, BENCH_SQUEEZE_MEMBERS,
 //! BENCH_SQUEEZE_TEAMS, BENCH_OUT (default target/bench-sync.json).
 // Test code: a failed unwrap is a failed test, and nothing here is a public API.
 #![allow(
@@ -117,7 +120,19 @@ impl Daemon {
 
     /// CPU seconds (user + system) and peak RSS in MiB, from /proc.
     fn usage(&self) -> (f64, f64) {
-        let pid = self.child.id();
+        usage(self.child.id())
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user + system) and peak RSS in MiB of a running process, from /proc.
+fn usage(pid: u32) -> (f64, f64) {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let fields: Vec<&str> = stat
             .rsplit_once(')')
@@ -133,14 +148,14 @@ impl Daemon {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0.0);
         (ticks / 100.0, hwm_kb / 1024.0)
-    }
+}
 
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
+/// How the bench walks the sync: the library's walker in-process, one call at a time, or the
+/// `sync` command as its own process with N workers writing JSON Lines (its RSS is measured too).
+#[derive(Clone, Copy)]
+enum Walk {
+    Sequential,
+    Command { workers: usize },
 }
 
 async fn channel(addr: &str) -> Channel {
@@ -183,10 +198,39 @@ struct Run {
     cpu: f64,
     rss_mib: f64,
     rpcs: u64,
-    pages_per_rpc_us: f64,
+    pages_per_rpc_us: Option<f64>,
+    /// Peak RSS of the `sync` command, when it walked.
+    command_rss_mib: Option<f64>,
+    /// Records the `sync` command wrote.
+    command_records: u64,
 }
 
-async fn sync_run(cfg: SimConfig) -> (Run, Org) {
+/// Run `miro-connector sync --connect addr --workers n --format jsonl`, sampling its peak RSS
+/// (VmHWM only grows, so the last sample before it exits is the peak, give or take 50 ms).
+fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
+    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-sync.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
+        .args(["sync", "--connect", addr, "--format", "jsonl", "--out", out])
+        .args(["--workers", &workers.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the sync command");
+    let mut peak = 0.0f64;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        peak = peak.max(usage(child.id()).1);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "the sync command failed: {status}");
+    let records = BufReader::new(std::fs::File::open(out).unwrap()).lines().count() as u64;
+    let _ = std::fs::remove_file(out);
+    (peak, records)
+}
+
+async fn sync_run(cfg: SimConfig, walk: Walk) -> (Run, Org) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = sim::start(cfg, listener).await.unwrap();
     let daemon = Daemon::start(&sim);
@@ -194,29 +238,46 @@ async fn sync_run(cfg: SimConfig) -> (Run, Org) {
     sim.reset_stats();
     let (cpu0, _) = daemon.usage();
     let t0 = Instant::now();
-    let snap = client::full_sync(ch.clone(), &mut ()).await.expect("sync");
+    let (snap, command) = match walk {
+        Walk::Sequential => (
+            Some(client::full_sync(ch.clone(), &mut ()).await.expect("sync")),
+            None,
+        ),
+        Walk::Command { workers } => {
+            let addr = daemon.addr.clone();
+            let measured = tokio::task::spawn_blocking(move || sync_command(&addr, workers))
+                .await
+                .unwrap();
+            (None, Some(measured))
+        }
+    };
     let wall = t0.elapsed();
     let (cpu1, rss) = daemon.usage();
     let stats = sim.stats();
     // gRPC overhead: ListGrants on users answers from the request alone (no Miro request).
-    let users: Vec<&pb::Resource> = snap
-        .resources
-        .iter()
-        .filter(|r| r.id.as_ref().is_some_and(|i| i.resource_type == "user"))
-        .take(2000)
-        .collect();
-    let mut grants = GrantsServiceClient::new(ch);
-    let t = Instant::now();
-    for u in &users {
-        grants
-            .list_grants(pb::GrantsServiceListGrantsRequest {
-                resource: Some((*u).clone()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    let per_rpc = t.elapsed().as_secs_f64() * 1e6 / users.len().max(1) as f64;
+    let per_rpc = match &snap {
+        Some(snap) => {
+            let users: Vec<&pb::Resource> = snap
+                .resources
+                .iter()
+                .filter(|r| r.id.as_ref().is_some_and(|i| i.resource_type == "user"))
+                .take(2000)
+                .collect();
+            let mut grants = GrantsServiceClient::new(ch);
+            let t = Instant::now();
+            for u in &users {
+                grants
+                    .list_grants(pb::GrantsServiceListGrantsRequest {
+                        resource: Some((*u).clone()),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+            }
+            Some(t.elapsed().as_secs_f64() * 1e6 / users.len().max(1) as f64)
+        }
+        None => None,
+    };
     let org = sim.org();
     daemon.stop();
     sim.shutdown().await;
@@ -226,8 +287,10 @@ async fn sync_run(cfg: SimConfig) -> (Run, Org) {
             wall,
             cpu: cpu1 - cpu0,
             rss_mib: rss,
-            rpcs: snap.rpcs,
+            rpcs: snap.as_ref().map_or(0, |s| s.rpcs),
             pages_per_rpc_us: per_rpc,
+            command_rss_mib: command.map(|c| c.0),
+            command_records: command.map_or(0, |c| c.1),
         },
         org,
     )
@@ -298,7 +361,7 @@ async fn main() {
     println!(
         "full sync: {latency} ms a Miro request, Miro's budget of 100,000 credits a minute enforced ..."
     );
-    let (run, org) = sync_run(cfg).await;
+    let (run, org) = sync_run(cfg.clone(), Walk::Sequential).await;
     let min = minimum(&org);
     let min_requests: u64 = min.values().sum();
     let min_credits: u64 = min.iter().map(|(e, n)| credits(e) * n).sum();
@@ -358,7 +421,39 @@ async fn main() {
     println!("RPCs                      {}", run.rpcs);
     println!(
         "gRPC round trip, no Miro  {:.0} µs a page (ListGrants on a user)",
-        run.pages_per_rpc_us
+        run.pages_per_rpc_us.unwrap_or_default()
+    );
+
+    // The same organization, walked by the `sync` command with 16 workers, as the parallel syncer
+    // walks it: the budget, not the walk, should set the pace.
+    let workers = env_num("BENCH_WORKERS", 16) as usize;
+    println!();
+    println!(
+        "parallel: `miro-connector sync --workers {workers} --format jsonl`, {latency} ms a request, Miro's budget enforced ..."
+    );
+    let (par, _) = sync_run(cfg, Walk::Command { workers }).await;
+    let floor = par.stats.credits as f64 * 60.0 / 100_000.0;
+    let par_ratio = par.wall.as_secs_f64() / floor.max(f64::EPSILON);
+    println!(
+        "429 answers               {}       (target 0)",
+        par.stats.rate_limited
+    );
+    println!(
+        "credits vs minimum        {:+.2}%   (target +0%)",
+        pct(par.stats.credits, min_credits)
+    );
+    println!(
+        "wall time                 {:.1} s = {par_ratio:.3}x the budget floor of {floor:.1} s (target at most 1.03x)",
+        par.wall.as_secs_f64()
+    );
+    println!(
+        "connector peak RSS        {:.1} MiB (target under 100 MiB)",
+        par.rss_mib
+    );
+    println!(
+        "sync command peak RSS     {:.1} MiB for {} records (target under 100 MiB)",
+        par.command_rss_mib.unwrap_or_default(),
+        par.command_records
     );
 
     // Squeeze: a budget far below what the sync wants; it must pace, not hit 429s.
@@ -374,7 +469,7 @@ async fn main() {
         "squeeze: {sq_members} members, {sq_teams} teams, {budget} credits per {} s ...",
         window.as_secs()
     );
-    let (sq, _) = sync_run(cfg).await;
+    let (sq, _) = sync_run(cfg, Walk::Sequential).await;
     // Credits spent over what the budget allows in the elapsed time (the first window is free).
     let windows = sq.wall.as_secs_f64() / window.as_secs_f64();
     let allowed = budget as f64 * windows.ceil().max(1.0);
@@ -409,6 +504,13 @@ async fn main() {
             "connector_cpu_seconds": run.cpu, "connector_cpu_share_of_wall": cpu_share, "connector_peak_rss_mib": run.rss_mib,
             "rpcs": run.rpcs, "grpc_round_trip_us_per_page": run.pages_per_rpc_us,
             "by_endpoint": by_endpoint(&run.stats), "minimum_by_endpoint": min,
+        },
+        "parallel": {
+            "workers": workers, "credits": par.stats.credits, "credits_over_minimum_pct": pct(par.stats.credits, min_credits),
+            "rate_limited": par.stats.rate_limited, "wall_seconds": par.wall.as_secs_f64(),
+            "budget_floor_seconds": floor, "wall_over_floor": par_ratio,
+            "connector_peak_rss_mib": par.rss_mib, "sync_command_peak_rss_mib": par.command_rss_mib,
+            "sync_command_records": par.command_records, "by_endpoint": by_endpoint(&par.stats),
         },
         "squeeze": {
             "members": sq_members, "teams": sq_teams, "budget_credits": budget, "window_seconds": window.as_secs(),

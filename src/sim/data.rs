@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 
 use super::state::{
-    AdminRole, Member, Org, PREBUILT_ADMIN_ROLES, Team, TeamMembership, epoch_to_rfc3339, format_id,
+    AdminRole, Group, Member, Org, PREBUILT_ADMIN_ROLES, Team, TeamMembership, epoch_to_rfc3339,
+    format_id,
 };
 
 const GIVEN: &[&str] = &[
@@ -223,7 +224,7 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         );
     }
 
-    Org {
+    let mut org = Org {
         id: format_id(0),
         name: "Example Corp".into(),
         plan: "company".into(),
@@ -231,6 +232,76 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         admin_user_id,
         members: org_members,
         teams: org_teams,
+        groups: BTreeMap::new(),
+    };
+    // A stream of its own, so members and teams stay what they were before groups existed.
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x6772_6f75_7073);
+    add_custom_admin_roles(&mut rng, &mut org);
+    add_groups(&mut rng, &mut org, next);
+    org
+}
+
+/// Custom admin roles Miro lets an organization define; names as an admin would type them.
+pub const CUSTOM_ADMIN_ROLES: &[&str] = &["Billing Admin", "Board Auditor", "Conformité & Audit"];
+
+/// About a fifth of the admins and one internal user in a hundred hold a custom admin role.
+fn add_custom_admin_roles(rng: &mut StdRng, org: &mut Org) {
+    let owner = org.admin_user_id.clone();
+    for m in org.members.values_mut() {
+        let odds = match m.role.as_str() {
+            _ if m.id == owner => 0.0,
+            "organization_internal_admin" => 0.2,
+            "organization_internal_user" => 0.01,
+            _ => 0.0,
+        };
+        if rng.random_bool(odds) {
+            let name = CUSTOM_ADMIN_ROLES[rng.random_range(0..CUSTOM_ADMIN_ROLES.len())];
+            m.admin_roles.push(AdminRole {
+                kind: "custom".into(),
+                name: name.into(),
+            });
+        }
+    }
+}
+
+/// One group per 200 members (at least 3), skewed sizes adding up to about half a membership
+/// per member; a quarter of the groups are assigned to no team, the rest to one or more.
+fn add_groups(rng: &mut StdRng, org: &mut Org, mut next: u64) {
+    let member_ids: Vec<String> = org.members.keys().cloned().collect();
+    let team_ids: Vec<String> = org.teams.keys().cloned().collect();
+    let count = (member_ids.len() / 200).max(3);
+    let target = member_ids.len() as f64 / 2.0;
+    let weights: Vec<f64> = (0..count).map(|i| 1.0 / ((i + 1) as f64).powf(0.9)).collect();
+    let total: f64 = weights.iter().sum();
+    for (i, w) in weights.iter().enumerate() {
+        let id = format_id(next);
+        next += 1;
+        let size = ((target * w / total).round() as usize).clamp(1, member_ids.len());
+        let mut members = std::collections::BTreeSet::new();
+        while members.len() < size {
+            members.insert(member_ids[rng.random_range(0..member_ids.len())].clone());
+        }
+        let assigned = match rng.random_range(0..100) {
+            0..25 => 0,
+            25..60 => rng.random_range(1..=2),
+            60..90 => rng.random_range(3..=5),
+            _ => rng.random_range(6..=12),
+        };
+        let mut teams = std::collections::BTreeSet::new();
+        while teams.len() < assigned.min(team_ids.len()) {
+            teams.insert(team_ids[rng.random_range(0..team_ids.len())].clone());
+        }
+        let word = TEAM_WORDS[(i * 3) % TEAM_WORDS.len()];
+        org.groups.insert(
+            id.clone(),
+            Group {
+                id,
+                name: format!("{word} group {}", i + 1),
+                description: (i % 3 == 0).then(|| format!("Everyone in {word}")),
+                members,
+                teams,
+            },
+        );
     }
 }
 
@@ -300,5 +371,21 @@ mod tests {
                 .flat_map(|t| t.members.values())
                 .any(|m| m.role == "non_team")
         );
+        assert_eq!(a.groups.len(), 10);
+        let g = a.group_memberships();
+        assert!((800..1200).contains(&g), "group memberships {g}");
+        assert!(a.groups.values().any(|g| g.teams.is_empty()));
+        assert!(a.groups.values().any(|g| g.teams.len() > 1));
+        let gs: Vec<usize> = a.groups.values().map(|g| g.members.len()).collect();
+        assert!(gs.iter().max() > Some(&(gs.iter().min().unwrap() * 5)));
+        assert!(
+            a.members
+                .values()
+                .flat_map(|m| &m.admin_roles)
+                .any(|r| r.kind == "custom")
+        );
+        // Groups do not disturb what the seed made before them.
+        let ids: Vec<&String> = a.members.keys().chain(a.teams.keys()).collect();
+        assert!(a.groups.keys().all(|g| !ids.contains(&g)));
     }
 }

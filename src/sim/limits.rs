@@ -52,6 +52,7 @@ fn rest_credits(endpoint: &str) -> u64 {
     const L1: u64 = 50;
     const L2: u64 = 100;
     const L3: u64 = 500;
+    const L4: u64 = 2000;
     match endpoint {
         "GET /v2/orgs/{org_id}"
         | "GET /v2/orgs/{org_id}/members"
@@ -59,7 +60,33 @@ fn rest_credits(endpoint: &str) -> u64 {
         "GET /v2/orgs/{org_id}/teams/{team_id}/members"
         | "POST /v2/orgs/{org_id}/teams/{team_id}/members"
         | "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}" => L2,
+        "DELETE /v2/orgs/{org_id}/groups/{group_id}"
+        | "DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}" => L4,
         _ => L1,
+    }
+}
+
+/// Level 1 per item: "if you want to add 10 users and remove 5, [it] will be 750 credits".
+const GROUP_MEMBERS_PATCH: &str = "PATCH /v2/orgs/{org_id}/groups/{group_id}/members";
+
+/// The scopes the spec requires of the user-group endpoints (each listed under "Required scope").
+fn required_scopes(endpoint: &str) -> &'static [&'static str] {
+    const GR: &str = "organizations:groups:read";
+    const GW: &str = "organizations:groups:write";
+    const TR: &str = "organizations:teams:read";
+    const TW: &str = "organizations:teams:write";
+    let Some((method, path)) = endpoint.split_once(' ') else {
+        return &[];
+    };
+    let reads = method == "GET";
+    if path.starts_with("/v2/orgs/{org_id}/teams/{team_id}/groups") {
+        if reads { &[GR, TR] } else { &[GR, TW] }
+    } else if path.starts_with("/v2/orgs/{org_id}/groups/{group_id}/teams") {
+        &[GR, TR]
+    } else if path.starts_with("/v2/orgs/{org_id}/groups") {
+        if reads { &[GR] } else { &[GW] }
+    } else {
+        &[]
     }
 }
 
@@ -191,6 +218,31 @@ async fn gated(
         }
         Some(_) => {}
     }
+    let missing: Vec<&str> = required_scopes(endpoint)
+        .iter()
+        .copied()
+        .filter(|scope| !s.cfg.scopes.iter().any(|have| have == scope))
+        .collect();
+    if !missing.is_empty() {
+        let message = format!("The token lacks the scope {}", missing.join(", "));
+        return (
+            error(false, StatusCode::FORBIDDEN, "forbiddenAccess", &message),
+            0,
+        );
+    }
+    let (req, cost) = if endpoint == GROUP_MEMBERS_PATCH {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 4 << 20)
+            .await
+            .unwrap_or_default();
+        let items = super::groups::patch_items(&bytes) as u64;
+        (
+            Request::from_parts(parts, Body::from(bytes)),
+            rest_credits(endpoint) * items.max(1),
+        )
+    } else {
+        (req, rest_credits(endpoint))
+    };
 
     let charge = {
         let mut limits = s.limits.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,7 +253,7 @@ async fn gated(
         } else {
             s.cfg
                 .rest_budget
-                .map(|b| limits.charge("rest", s.cfg.rest_window, b, rest_credits(endpoint)))
+                .map(|b| limits.charge("rest", s.cfg.rest_window, b, cost))
         }
     };
     let plan = s
@@ -315,5 +367,23 @@ mod tests {
             100
         );
         assert_eq!(scim_limit("DELETE /Users/{id}"), 20);
+        assert_eq!(
+            rest_credits("DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}"),
+            2000
+        );
+        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/groups/{group_id}/teams"), 50);
+    }
+
+    #[test]
+    fn group_endpoints_name_their_scopes() {
+        assert_eq!(
+            required_scopes("GET /v2/orgs/{org_id}/groups"),
+            ["organizations:groups:read"]
+        );
+        assert_eq!(
+            required_scopes("POST /v2/orgs/{org_id}/teams/{team_id}/groups"),
+            ["organizations:groups:read", "organizations:teams:write"]
+        );
+        assert!(required_scopes("GET /v2/orgs/{org_id}/teams").is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! misunderstanding in the adapter then shows up as a failing test.
 pub mod data;
 mod faults;
+mod groups;
 mod limits;
 mod rest;
 mod scim;
@@ -65,6 +66,8 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "organizations:read",
     "organizations:teams:read",
     "organizations:teams:write",
+    "organizations:groups:read",
+    "organizations:groups:write",
     "team:read",
     "team:write",
 ];

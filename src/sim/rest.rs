@@ -17,7 +17,7 @@ use super::{
 };
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+    super::groups::routes()
         .route("/v1/oauth-token", get(token_info))
         .route("/v2/orgs/{org_id}", get(get_org))
         .route("/v2/orgs/{org_id}/members", get(list_members))
@@ -36,7 +36,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-type Result<T> = std::result::Result<T, (StatusCode, Json<Value>)>;
+pub(super) type Result<T> = std::result::Result<T, (StatusCode, Json<Value>)>;
 
 /// Miro's REST error body.
 pub(super) fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
@@ -46,11 +46,11 @@ pub(super) fn error(status: StatusCode, code: &str, message: &str) -> (StatusCod
     )
 }
 
-fn bad(message: &str) -> (StatusCode, Json<Value>) {
+pub(super) fn bad(message: &str) -> (StatusCode, Json<Value>) {
     error(StatusCode::BAD_REQUEST, "invalidParameters", message)
 }
 
-fn not_found(what: &str) -> (StatusCode, Json<Value>) {
+pub(super) fn not_found(what: &str) -> (StatusCode, Json<Value>) {
     error(
         StatusCode::NOT_FOUND,
         "notFound",
@@ -58,15 +58,15 @@ fn not_found(what: &str) -> (StatusCode, Json<Value>) {
     )
 }
 
-fn read(s: &AppState) -> std::sync::RwLockReadGuard<'_, Org> {
+pub(super) fn read(s: &AppState) -> std::sync::RwLockReadGuard<'_, Org> {
     s.org.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write(s: &AppState) -> std::sync::RwLockWriteGuard<'_, Org> {
+pub(super) fn write(s: &AppState) -> std::sync::RwLockWriteGuard<'_, Org> {
     s.org.write().unwrap_or_else(|e| e.into_inner())
 }
 
-fn check_org(org: &Org, org_id: &str) -> Result<()> {
+pub(super) fn check_org(org: &Org, org_id: &str) -> Result<()> {
     if org.id == org_id {
         Ok(())
     } else {
@@ -126,7 +126,7 @@ fn team_member_json(team_id: &str, user_id: &str, m: &TeamMembership) -> Value {
     })
 }
 
-fn limit(q: &HashMap<String, String>) -> Result<usize> {
+pub(super) fn limit(q: &HashMap<String, String>) -> Result<usize> {
     match q.get("limit") {
         None => Ok(100),
         Some(l) => match l.parse::<usize>() {
@@ -150,7 +150,7 @@ fn one_of<'a>(
 }
 
 /// One page of a cursor list over ids in order; the cursor is the last id returned (exclusive).
-fn cursor_page<'a, T: 'a>(
+pub(super) fn cursor_page<'a, T: 'a>(
     s: &AppState,
     items: impl Iterator<Item = (&'a String, T)>,
     limit: usize,
@@ -180,7 +180,7 @@ fn cursor_page<'a, T: 'a>(
     page
 }
 
-fn after<'a, V>(
+pub(super) fn after<'a, V>(
     map: &'a std::collections::BTreeMap<String, V>,
     cursor: Option<&String>,
 ) -> std::collections::btree_map::Range<'a, String, V> {
@@ -260,7 +260,7 @@ async fn list_teams(
     Ok(Json(cursor_page(&s, items, limit, |_, t| team_json(t))))
 }
 
-fn team<'a>(org: &'a Org, org_id: &str, team_id: &str) -> Result<&'a Team> {
+pub(super) fn team<'a>(org: &'a Org, org_id: &str, team_id: &str) -> Result<&'a Team> {
     check_org(org, org_id)?;
     org.teams.get(team_id).ok_or_else(|| not_found("Team"))
 }
@@ -302,7 +302,7 @@ async fn get_team_member(
     Ok(Json(team_member_json(&team_id, &member_id, m)))
 }
 
-fn parse_body(body: &Bytes) -> Result<Value> {
+pub(super) fn parse_body(body: &Bytes) -> Result<Value> {
     serde_json::from_slice(body).map_err(|e| bad(&format!("Request body is not valid JSON: {e}")))
 }
 

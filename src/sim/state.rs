@@ -1,5 +1,5 @@
 //! The simulated organization. Written from Miro's spec, independent of `crate::miro`.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +85,21 @@ pub struct Team {
     pub members: BTreeMap<String, TeamMembership>,
 }
 
+/// A user group (`/v2/orgs/{org_id}/groups`): an org-level set of members, assigned to teams.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Member user ids, in id order (the cursor is the last id returned).
+    #[serde(default)]
+    pub members: BTreeSet<String>,
+    /// Ids of the teams the group is assigned to (role `member`, the only one Miro has).
+    #[serde(default)]
+    pub teams: BTreeSet<String>,
+}
+
 /// The whole organization; also the fixture file format and what `/_sim/state` returns.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -99,6 +114,8 @@ pub struct Org {
     pub admin_user_id: String,
     pub members: BTreeMap<String, Member>,
     pub teams: BTreeMap<String, Team>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, Group>,
 }
 
 fn default_plan() -> String {
@@ -114,9 +131,11 @@ impl Org {
     pub fn next_id(&self) -> String {
         let max_member = self.members.keys().next_back();
         let max_team = self.teams.keys().next_back();
+        let max_group = self.groups.keys().next_back();
         let max = max_member
             .into_iter()
             .chain(max_team)
+            .chain(max_group)
             .max()
             .cloned()
             .unwrap_or_else(|| format_id(0));
@@ -134,11 +153,19 @@ impl Org {
         self.teams.values().map(|t| t.members.len()).sum()
     }
 
+    /// Group memberships (user, group) over all groups.
+    pub fn group_memberships(&self) -> usize {
+        self.groups.values().map(|g| g.members.len()).sum()
+    }
+
     /// Remove a user everywhere (SCIM DELETE).
     pub fn remove_member(&mut self, id: &str) {
         self.members.remove(id);
         for team in self.teams.values_mut() {
             team.members.remove(id);
+        }
+        for group in self.groups.values_mut() {
+            group.members.remove(id);
         }
     }
 }

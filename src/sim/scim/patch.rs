@@ -86,14 +86,20 @@ pub(super) fn apply(m: &mut Member, op: &Value) -> Result<()> {
             let t = value
                 .as_str()
                 .ok_or_else(|| bad("invalidValue", "userType must be a string"))?;
-            m.license = user_type_to_license(t)
-                .ok_or_else(|| {
-                    bad(
-                        "invalidValue",
-                        &format!("userType '{t}' is not a license of this organization"),
-                    )
-                })?
-                .into();
+            let license = user_type_to_license(t).ok_or_else(|| {
+                bad(
+                    "invalidValue",
+                    &format!("userType '{t}' is not a license of this organization"),
+                )
+            })?;
+            // "userType (license) cannot be downgraded using this operation".
+            if m.license == "full" && license != "full" {
+                return Err(bad(
+                    "invalidValue",
+                    "userType (license) cannot be downgraded using this operation",
+                ));
+            }
+            m.license = license.into();
         }
         ("replace", "roles[primary eq true].value") => {
             deactivated_guard(m)?;
