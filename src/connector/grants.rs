@@ -13,10 +13,11 @@ pub(super) fn reference(r: &pb::Resource) -> pb::Resource {
     }
 }
 
-fn user_type_ref() -> pb::ResourceType {
+/// A resource type as `grantable_to` names it.
+pub(super) fn type_ref(id: &str, display_name: &str) -> pb::ResourceType {
     pb::ResourceType {
-        id: USER.into(),
-        display_name: "User".into(),
+        id: id.into(),
+        display_name: display_name.into(),
         ..Default::default()
     }
 }
@@ -39,7 +40,7 @@ pub(super) fn entitlement(
         id,
         display_name,
         description,
-        grantable_to: vec![user_type_ref()],
+        grantable_to: vec![type_ref(USER, "User")],
         annotations,
         purpose: PurposeValue::Assignment as i32,
         slug: slug.into(),
@@ -48,7 +49,11 @@ pub(super) fn entitlement(
 
 /// A grant of `entitlement` to the user `user_id`.
 pub(super) fn grant(entitlement: &pb::Entitlement, user_id: &str) -> pb::Grant {
-    let principal = rid(USER, user_id);
+    grant_to(entitlement, rid(USER, user_id))
+}
+
+/// A grant of `entitlement` to any principal.
+pub(super) fn grant_to(entitlement: &pb::Entitlement, principal: pb::ResourceId) -> pb::Grant {
     pb::Grant {
         entitlement: Some(pb::Entitlement {
             resource: entitlement.resource.clone(),

@@ -6,6 +6,11 @@ use crate::pb;
 pub const USER: &str = "user";
 pub const TEAM: &str = "team";
 pub const ROLE: &str = "role";
+pub const GROUP: &str = "group";
+pub const LICENSE: &str = "license";
+
+/// The one entitlement slug of a group.
+pub const MEMBER: &str = "member";
 
 /// The one entitlement slug of a role.
 pub const ASSIGNED: &str = "assigned";

@@ -3,8 +3,9 @@ use std::collections::HashMap;
 
 use super::{
     Connector, ConnectorError,
-    ids::{ROLE, TEAM, USER},
-    roles, teams, users,
+    groups,
+    ids::{GROUP, LICENSE, ROLE, TEAM, USER},
+    licenses, roles, teams, users,
 };
 use crate::pb::{
     self, Capability, CapabilityDetailCredentialOption as Cred,
@@ -19,6 +20,8 @@ pub(super) fn resource_types() -> Vec<pb::ResourceType> {
         users::resource_type(),
         teams::resource_type(),
         roles::resource_type(),
+        groups::resource_type(),
+        licenses::resource_type(),
     ]
 }
 
@@ -53,7 +56,12 @@ impl Connector {
                     c.extend([Capability::AccountProvisioning, Capability::ResourceDelete])
                 }
                 TEAM => c.push(Capability::Provision),
-                ROLE if scim => c.push(Capability::Provision),
+                GROUP => c.extend([
+                    Capability::Provision,
+                    Capability::ResourceCreate,
+                    Capability::ResourceDelete,
+                ]),
+                ROLE | LICENSE if scim => c.push(Capability::Provision),
                 _ => {}
             }
             c
@@ -106,7 +114,7 @@ impl Connector {
         pb::ConnectorMetadata {
             display_name: "Miro".into(),
             help_url: "https://developers.miro.com/reference/api-reference".into(),
-            description: "Miro organization members, teams, organization roles and admin roles, with team and role provisioning and SCIM account lifecycle".into(),
+            description: "Miro organization members, teams, user groups, organization roles, admin roles (custom ones too) and licenses, with team, group, role and license provisioning and SCIM account lifecycle".into(),
             capabilities: Some(pb::ConnectorCapabilities {
                 resource_type_capabilities: per_type,
                 connector_capabilities: all,

@@ -3,7 +3,9 @@
 pub mod annotations;
 mod error;
 mod grants;
+mod groups;
 pub mod ids;
+mod licenses;
 mod metadata;
 mod names;
 pub mod page_token;

@@ -1,4 +1,6 @@
 //! `role`: the organization roles, and the prebuilt admin roles as roles of their own.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
 use super::{
     ConnectorError,
     annotations::pack,
@@ -115,24 +117,31 @@ pub(super) fn writable(def: &RoleDef) -> bool {
 }
 
 pub(super) fn resource(def: &RoleDef) -> pb::Resource {
-    let kind = match def.kind {
-        RoleKind::Org(_) => "organization_role",
-        RoleKind::Admin(_) => "admin_role",
+    let (kind, value) = match def.kind {
+        RoleKind::Org(o) => ("organization_role", o.as_str()),
+        RoleKind::Admin(n) => ("admin_role", n),
     };
+    role_resource(def.id, def.display_name, def.description, kind, value)
+}
+
+/// A role resource; `role_id` and `role_name` are the profile keys baton-miro sets.
+fn role_resource(
+    id: &str,
+    display_name: &str,
+    description: &str,
+    kind: &str,
+    miro_value: &str,
+) -> pb::Resource {
     let p = profile(vec![
         ("kind", text(kind)),
-        (
-            "miro_value",
-            text(match def.kind {
-                RoleKind::Org(o) => o.as_str(),
-                RoleKind::Admin(n) => n,
-            }),
-        ),
+        ("miro_value", text(miro_value)),
+        ("role_id", text(id)),
+        ("role_name", text(display_name)),
     ]);
     pb::Resource {
-        id: Some(rid(ROLE, def.id)),
-        display_name: def.display_name.into(),
-        description: def.description.into(),
+        id: Some(rid(ROLE, id)),
+        display_name: display_name.into(),
+        description: description.into(),
         annotations: vec![pack(&pb::RoleTrait {
             profile: Some(p.clone()),
             role_scope_conditions: None,
@@ -140,6 +149,62 @@ pub(super) fn resource(def: &RoleDef) -> pb::Resource {
         profile: Some(p),
         ..Default::default()
     }
+}
+
+/// Custom admin roles have no id in Miro, only a name: the resource id is
+/// `admin_role_custom_` + the name in unpadded URL-safe base64 (stable, reversible, and safe in
+/// any id). A renamed role is a new resource.
+const CUSTOM_PREFIX: &str = "admin_role_custom_";
+/// Longer names are refused before decoding (Miro's role names are short).
+const CUSTOM_MAX: usize = 200;
+
+pub(super) fn custom_id(name: &str) -> String {
+    format!("{CUSTOM_PREFIX}{}", URL_SAFE_NO_PAD.encode(name))
+}
+
+/// The name behind a custom admin role id, if `id` is one.
+pub(super) fn custom_name(id: &str) -> Option<String> {
+    let encoded = id.strip_prefix(CUSTOM_PREFIX)?;
+    if encoded.is_empty() || encoded.len() > CUSTOM_MAX {
+        return None;
+    }
+    let name = String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()?;
+    // Only the canonical encoding names a role, so one role has one id.
+    (!name.trim().is_empty() && custom_id(&name) == id && admin_role_def(&name).is_none())
+        .then_some(name)
+}
+
+pub(super) fn custom_resource(name: &str) -> pb::Resource {
+    role_resource(
+        &custom_id(name),
+        name,
+        &format!("Miro custom admin role: {name}"),
+        "custom_admin_role",
+        name,
+    )
+}
+
+pub(super) fn custom_entitlement(name: &str) -> pb::Entitlement {
+    entitlement(
+        &custom_resource(name),
+        ASSIGNED,
+        format!("{name} role"),
+        format!("Holds the Miro custom admin role {name}"),
+        Vec::new(),
+    )
+}
+
+/// A custom role's grant names the whole role resource: the SDK inserts it from here
+/// (`InsertResourceGrants`), since no listing can return it.
+pub(super) fn custom_grant(name: &str, user_id: &str) -> pb::Grant {
+    with_resource(grant_of(&custom_entitlement(name), user_id), custom_resource(name))
+}
+
+fn with_resource(mut g: pb::Grant, resource: pb::Resource) -> pb::Grant {
+    if let Some(e) = g.entitlement.as_mut() {
+        e.resource = Some(resource);
+    }
+    g
 }
 
 pub(super) fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
@@ -167,8 +232,9 @@ pub(super) fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
     )
 }
 
+/// A role's grant, naming the whole role resource (a page of user grants may be inserted whole).
 pub(super) fn grant(def: &RoleDef, user_id: &str) -> pb::Grant {
-    grant_of(&entitlement_of(def), user_id)
+    with_resource(grant_of(&entitlement_of(def), user_id), resource(def))
 }
 
 #[cfg(test)]
@@ -198,5 +264,27 @@ mod tests {
             grant(def("admin_role_user_admin").unwrap(), "7").id,
             "role:admin_role_user_admin:assigned:user:7"
         );
+    }
+
+    #[test]
+    fn custom_role_ids_round_trip_and_refuse_the_rest() {
+        for name in ["Billing Admin", "Conformité & Audit", "a:b/c"] {
+            let id = custom_id(name);
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+            assert_eq!(custom_name(&id).as_deref(), Some(name));
+        }
+        assert_eq!(custom_id("Billing Admin"), "admin_role_custom_QmlsbGluZyBBZG1pbg");
+        for bad in [
+            "admin_role_custom_",
+            "admin_role_custom_!!",
+            "admin_role_custom_QmlsbGluZyBBZG1pbg==",
+            "admin_role_custom_VXNlciBBZG1pbg", // "User Admin" is prebuilt
+            "organization_internal_admin",
+        ] {
+            assert_eq!(custom_name(bad), None, "{bad}");
+        }
+        let g = custom_grant("Billing Admin", "7");
+        assert_eq!(g.id, "role:admin_role_custom_QmlsbGluZyBBZG1pbg:assigned:user:7");
+        assert!(!g.entitlement.unwrap().resource.unwrap().annotations.is_empty());
     }
 }

@@ -4,8 +4,9 @@ use tonic::{Request, Response, Status};
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    ids::{ROLE, TEAM, USER, require_id},
-    metadata, roles, teams,
+    groups,
+    ids::{GROUP, LICENSE, ROLE, TEAM, USER, require_id},
+    licenses, metadata, roles, teams,
 };
 use crate::miro::ratelimit::{tracking_waits, with_deadline};
 
@@ -147,11 +148,15 @@ impl ResourcesService for Connector {
                 match r.resource_type_id.as_str() {
                     USER => self.list_users(&r.page_token, r.page_size).await,
                     TEAM => self.list_teams(&r.page_token, r.page_size).await,
+                    GROUP => self.list_groups(&r.page_token, r.page_size).await,
                     ROLE => single_page(&r.page_token).map(|_| {
                         (
                             roles::ROLES.iter().map(roles::resource).collect(),
                             String::new(),
                         )
+                    }),
+                    LICENSE => single_page(&r.page_token).map(|_| {
+                        (licenses::all().map(licenses::resource).collect(), String::new())
                     }),
                     "" => Err(ConnectorError::InvalidArgument(
                         "resource_type_id is required".into(),
@@ -183,9 +188,12 @@ impl ResourceGetterService for Connector {
                 match id.resource_type.as_str() {
                     USER => self.get_user(&id.resource).await,
                     TEAM => self.get_team(&id.resource).await,
+                    GROUP => self.get_group(&id.resource).await,
                     ROLE => roles::def(&id.resource)
                         .map(roles::resource)
+                        .or_else(|| roles::custom_name(&id.resource).map(|n| roles::custom_resource(&n)))
                         .ok_or_else(|| roles::unknown(&id.resource)),
+                    LICENSE => licenses::parse(&id.resource).map(licenses::resource),
                     other => Err(ConnectorError::UnknownType(other.into())),
                 }
             })
@@ -220,7 +228,12 @@ impl EntitlementsService for Connector {
                     .collect()),
                 ROLE => roles::def(&id.resource)
                     .map(|d| vec![roles::entitlement_of(d)])
+                    .or_else(|| {
+                        roles::custom_name(&id.resource).map(|n| vec![roles::custom_entitlement(&n)])
+                    })
                     .ok_or_else(|| roles::unknown(&id.resource)),
+                GROUP => Ok(vec![groups::entitlement_of(resource)]),
+                LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
                 USER => Ok(Vec::new()),
                 other => Err(ConnectorError::UnknownType(other.into())),
             }
@@ -257,23 +270,37 @@ impl GrantsService for Connector {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
                 let id = require_id("resource.id", resource.id.as_ref())?;
+                let no_annotations = |(list, next)| (list, next, Vec::new());
                 match id.resource_type.as_str() {
-                    TEAM => self.team_grants(resource, &r.page_token, r.page_size).await,
-                    // Role holdings come with each user, from the profile the client sends back.
+                    TEAM => self
+                        .team_grants(resource, &r.page_token, r.page_size)
+                        .await
+                        .map(no_annotations),
+                    GROUP => self
+                        .group_grants(resource, &r.page_token, r.page_size)
+                        .await
+                        .map(no_annotations),
+                    // Role and license holdings come with each user, from the profile the client
+                    // sends back.
                     USER => {
                         single_page(&r.page_token)?;
-                        Ok((self.user_grants(resource).await?, String::new()))
+                        let (list, annotations) = self.user_grants(resource).await?;
+                        Ok((list, String::new(), annotations))
                     }
-                    ROLE => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
+                    ROLE | LICENSE => single_page(&r.page_token)
+                        .map(|_| (Vec::new(), String::new(), Vec::new())),
                     other => Err(ConnectorError::UnknownType(other.into())),
                 }
             })
             .await;
         ok(result.map(
-            |(list, next_page_token)| pb::GrantsServiceListGrantsResponse {
-                list,
-                next_page_token,
-                annotations: wait_report(waited),
+            |(list, next_page_token, mut annotations)| {
+                annotations.extend(wait_report(waited));
+                pb::GrantsServiceListGrantsResponse {
+                    list,
+                    next_page_token,
+                    annotations,
+                }
             },
         ))
     }
@@ -316,11 +343,10 @@ impl AccountManagerService for Connector {
 impl ResourceManagerService for Connector {
     async fn create_resource(
         &self,
-        _: Request<pb::CreateResourceRequest>,
+        req: Request<pb::CreateResourceRequest>,
     ) -> Rpc<pb::CreateResourceResponse> {
-        Err(Status::unimplemented(
-            "this connector creates accounts (CreateAccount), not teams or roles",
-        ))
+        let work = self.create_group(req.get_ref().resource.as_ref());
+        ok(self.within(req.metadata(), work).await.0)
     }
 
     async fn delete_resource(

@@ -2,8 +2,8 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    grants::{entitlement, grant},
-    ids::{TEAM, miro_id, rid},
+    grants::{entitlement, grant, type_ref},
+    ids::{GROUP, TEAM, miro_id, rid},
     page_token,
     profile::{profile, text},
 };
@@ -29,7 +29,8 @@ pub(super) fn resource_type() -> pb::ResourceType {
 }
 
 pub(super) fn resource(t: &Team) -> pb::Resource {
-    let p = profile(vec![("name", text(&t.name))]);
+    // `id` as baton-miro sets it, for automations written against its profiles.
+    let p = profile(vec![("id", text(&t.id)), ("name", text(&t.name))]);
     pb::Resource {
         id: Some(rid(TEAM, &t.id)),
         display_name: t.name.clone(),
@@ -86,7 +87,7 @@ pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitle
         TeamRole::NonTeam => "Non-team member",
         _ => "Team guest",
     };
-    entitlement(
+    let mut e = entitlement(
         team,
         role.as_str(),
         format!("{} {label}", team.display_name),
@@ -96,7 +97,12 @@ pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitle
             team.display_name
         ),
         annotations,
-    )
+    );
+    if role == TeamRole::Member {
+        // User groups are assigned to teams as members.
+        e.grantable_to.push(type_ref(GROUP, "User group"));
+    }
+    e
 }
 
 impl Connector {

@@ -3,6 +3,7 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     ids::{USER, miro_id, rid},
+    licenses,
     page_token,
     profile::{flag, list, profile, profile_list, profile_text, text},
     roles,
@@ -58,13 +59,22 @@ pub(super) fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
         user_trait::status::Status::Disabled
     };
     let admin_roles: Vec<String> = m.admin_roles.iter().map(|r| r.name.clone()).collect();
-    let profile = profile(vec![
+    let mut fields = vec![
         ("email", text(&m.email)),
+        // `login` as baton-miro sets it, for automations written against its profiles.
+        ("login", text(&m.email)),
         ("license", text(m.license.as_str())),
         ("org_role", text(m.role.as_str())),
         ("admin_roles", list(admin_roles)),
         ("active", flag(m.active)),
-    ]);
+    ];
+    if let Some(t) = m.last_activity_at.as_deref().filter(|t| !t.is_empty()) {
+        fields.push(("last_activity_at", text(t)));
+    }
+    if let Some(t) = m.license_assigned_at.as_deref().filter(|t| !t.is_empty()) {
+        fields.push(("license_assigned_at", text(t)));
+    }
+    let profile = profile(fields);
     let structured_name = (name.given_name.is_some() || name.family_name.is_some()).then(|| {
         user_trait::StructuredName {
             given_name: name.given_name.clone().unwrap_or_default(),
@@ -142,40 +152,57 @@ impl Connector {
         Ok(resource(&m, names.get(id)))
     }
 
-    /// A user's org-role and admin-role grants, from the stored resource's profile: no Miro request.
-    /// Only a resource without that profile costs one lookup.
-    pub async fn user_grants(&self, user: &pb::Resource) -> Result<Vec<pb::Grant>, ConnectorError> {
+    /// A user's org-role, admin-role and license grants, from the stored resource's profile: no
+    /// Miro request. Only a resource without that profile costs one lookup. A custom admin role is
+    /// known only from its holders, so a page that grants one carries `InsertResourceGrants`: the
+    /// SDK then stores the role resource the grant names.
+    pub async fn user_grants(
+        &self,
+        user: &pb::Resource,
+    ) -> Result<(Vec<pb::Grant>, Vec<prost_types::Any>), ConnectorError> {
         let id = &user
             .id
             .as_ref()
             .map(|i| i.resource.clone())
             .unwrap_or_default();
         miro_id("user id", id)?;
-        let (org_role, admin_roles) = match (
-            profile_text(user.profile.as_ref(), "org_role"),
-            profile_list(user.profile.as_ref(), "admin_roles"),
-        ) {
-            (Some(r), Some(a)) => (r.to_string(), a),
-            _ => {
+        let read = |p: Option<&prost_types::Struct>| {
+            Some((
+                profile_text(p, "org_role")?.to_string(),
+                profile_list(p, "admin_roles")?,
+                profile_text(p, "license")?.to_string(),
+            ))
+        };
+        let (org_role, admin_roles, license) = match read(user.profile.as_ref()) {
+            Some(held) => held,
+            None => {
                 let fresh = self.get_user(id).await?;
-                let p = fresh.profile.as_ref();
-                (
-                    profile_text(p, "org_role").unwrap_or_default().to_string(),
-                    profile_list(p, "admin_roles").unwrap_or_default(),
-                )
+                read(fresh.profile.as_ref()).unwrap_or_default()
             }
         };
         let mut grants = Vec::new();
-        for role in std::iter::once(roles::org_role_def(&org_role))
-            .chain(admin_roles.iter().map(|a| roles::admin_role_def(a)))
-        {
-            match role {
+        match roles::org_role_def(&org_role) {
+            Some(def) => grants.push(roles::grant(def, id)),
+            None => tracing::debug!(user = %id, "skipping an org role this connector does not model"),
+        }
+        let mut custom = false;
+        for name in admin_roles.iter().filter(|n| !n.trim().is_empty()) {
+            match roles::admin_role_def(name) {
                 Some(def) => grants.push(roles::grant(def, id)),
                 None => {
-                    tracing::debug!(user = %id, "skipping a role this connector does not model")
+                    custom = true;
+                    grants.push(roles::custom_grant(name, id));
                 }
             }
         }
-        Ok(grants)
+        if let Ok(l) = licenses::parse(&license) {
+            grants.push(licenses::grant_of(l, id));
+        }
+        let annotations = if custom {
+            vec![pack(&pb::InsertResourceGrants {})]
+        } else {
+            Vec::new()
+        };
+        Ok((grants, annotations))
     }
 }

@@ -1,6 +1,7 @@
 //! The Miro adapter: the only code that speaks HTTP to Miro. It knows nothing about gRPC.
 mod budget;
 pub mod error;
+pub mod groups;
 mod http;
 pub mod models;
 pub mod paging;

@@ -134,6 +134,8 @@ pub struct OrgMember {
     #[serde(default)]
     pub last_activity_at: Option<String>,
     #[serde(default)]
+    pub license_assigned_at: Option<String>,
+    #[serde(default)]
     pub admin_roles: Vec<AdminRole>,
 }
 
@@ -141,6 +143,52 @@ pub struct OrgMember {
 pub struct Team {
     pub id: String,
     pub name: String,
+}
+
+/// A user group (`Group` in the spec: type `user-group`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct UserGroup {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A member of a user group (`GroupMember`), or a user a members PATCH affected.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct GroupMember {
+    pub id: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// A team a group is assigned to (`GroupTeam`), or a group of a team (`TeamGroup`): either way an
+/// id; the role is always `member`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Assignment {
+    pub id: String,
+}
+
+/// One operation's result in the 207 answer of a group-members PATCH.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersResult {
+    #[serde(default)]
+    pub operation: String,
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default)]
+    pub affected_users: Vec<GroupMember>,
+    #[serde(default)]
+    pub error: Option<BasicError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BasicError {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

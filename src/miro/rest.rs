@@ -41,6 +41,15 @@ pub(crate) fn optional<T>(r: Result<T, MiroError>) -> Result<Option<T>, MiroErro
     }
 }
 
+/// A page request on a cursor list.
+pub(crate) fn paged(endpoint: &'static str, cost: u64, segments: &[&str], at: PageAt<'_>) -> Call {
+    let mut call = Call::get(endpoint, cost, segments).query("limit", at.limit.to_string());
+    if let Some(c) = at.cursor {
+        call = call.query("cursor", c);
+    }
+    call
+}
+
 impl RestClient {
     pub async fn token_info(&self) -> Result<TokenInfo, MiroError> {
         self.t
@@ -131,13 +140,8 @@ impl RestClient {
     }
 
     pub async fn teams_page(&self, org: &str, at: PageAt<'_>) -> Result<Page<Team>, MiroError> {
-        let cursor = at.cursor;
-        let mut call = Call::get(TEAMS, L1, &["v2", "orgs", org, "teams"])
-            .query("limit", at.limit.to_string());
-        if let Some(c) = cursor {
-            call = call.query("cursor", c);
-        }
-        finish(TEAMS, cursor, self.t.json::<CursorPage<Team>>(&call).await?)
+        let call = paged(TEAMS, L1, &["v2", "orgs", org, "teams"], at);
+        finish(TEAMS, at.cursor, self.t.json::<CursorPage<Team>>(&call).await?)
     }
 
     pub async fn team(&self, org: &str, id: &str) -> Result<Option<Team>, MiroError> {

@@ -6,7 +6,7 @@ use crate::{
     connector::{
         Connector, ConnectorError, DeprovisionMode,
         annotations::pack,
-        ids::{ROLE, TEAM, USER, miro_id, require_id},
+        ids::{GROUP, LICENSE, ROLE, TEAM, USER, miro_id, require_id},
     },
     miro::models::ScimPatch,
     pb,
@@ -21,9 +21,14 @@ impl Connector {
         let id = require_id("resource_id", id)?;
         match id.resource_type.as_str() {
             USER => {}
-            TEAM | ROLE => {
+            GROUP => {
+                let group = miro_id("group id", &id.resource)?;
+                self.require_provisioning()?;
+                return self.delete_group(group).await;
+            }
+            TEAM | ROLE | LICENSE => {
                 return Err(precondition(format!(
-                    "this connector does not delete {}s: it deprovisions users only",
+                    "this connector does not delete {}s: it deletes user groups and deprovisions users",
                     id.resource_type
                 )));
             }

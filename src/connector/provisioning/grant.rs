@@ -1,19 +1,23 @@
 //! Grant and Revoke: team roles through REST, org and admin roles through SCIM.
 use prost_types::Any;
 
-use super::{Target, already_exists, already_revoked, precondition, principal_user, target};
+use super::{
+    Principal, Target, already_exists, already_revoked, only_team_membership, precondition,
+    principal, target,
+};
 use crate::{
     connector::{
         Connector, ConnectorError,
         annotations::pack,
         grants,
+        groups,
         ids::{TEAM, USER, entitlement_id, grant_id, rid},
         roles::{self, RoleDef, RoleKind},
         teams,
     },
     miro::{
         ErrorKind,
-        models::{OrgRole, ScimPatch, ScimUser, TeamRole},
+        models::{License, OrgRole, ScimPatch, ScimUser, TeamRole},
     },
     pb,
 };
@@ -24,17 +28,65 @@ impl Connector {
         req: pb::GrantManagerServiceGrantRequest,
     ) -> Result<pb::GrantManagerServiceGrantResponse, ConnectorError> {
         let (target, entitlement) = target(req.entitlement.as_ref())?;
-        let user = principal_user(req.principal.as_ref())?;
+        let who = principal(req.principal.as_ref())?;
         self.require_provisioning()?;
-        let new_grant = grants::grant(&entitlement, &user);
-        let annotations = match target {
-            Target::Team { team_id, role } => self.grant_team(&team_id, role, &user).await?,
-            Target::Role(def) => self.grant_role(def, &user).await?,
+        let (annotations, new_grant) = match (target, who) {
+            (
+                Target::Team {
+                    team_id,
+                    role: TeamRole::Member,
+                },
+                Principal::Group(group),
+            ) => (
+                self.assign_group(&team_id, &group).await?,
+                groups::team_grant(&team_id, &group),
+            ),
+            (_, Principal::Group(_)) => return Err(only_team_membership()),
+            (target, Principal::User(user)) => {
+                let annotations = match target {
+                    Target::Team { team_id, role } => {
+                        self.grant_team(&team_id, role, &user).await?
+                    }
+                    Target::Role(def) => self.grant_role(def, &user).await?,
+                    Target::CustomAdmin(name) => self.grant_admin_role(&name, &user).await?,
+                    Target::Group(group) => self.add_group_member(&group, &user).await?,
+                    Target::License(l) => self.grant_license(l, &user).await?,
+                };
+                (annotations, grants::grant(&entitlement, &user))
+            }
         };
         Ok(pb::GrantManagerServiceGrantResponse {
             annotations,
             grants: vec![new_grant],
         })
+    }
+
+    /// An upgrade to Full through SCIM `userType`; Miro cannot downgrade through its API.
+    async fn grant_license(&self, l: License, user: &str) -> Result<Vec<Any>, ConnectorError> {
+        let u = self.scim_user(user).await?;
+        let current = u.user_type.as_deref().and_then(License::from_either);
+        if current == Some(l) {
+            return Ok(already_exists());
+        }
+        if l != License::Full {
+            return Err(precondition(format!(
+                "Miro assigns the {} license itself and cannot set it through its API; only an upgrade to full can be granted",
+                l.as_str()
+            )));
+        }
+        if !u.active {
+            return Err(precondition(format!(
+                "user {user} is deactivated; Miro does not change the license of deactivated users"
+            )));
+        }
+        self.scim()?.patch(user, &[ScimPatch::License(l)]).await?;
+        Ok(current
+            .map(|c| {
+                vec![pack(&pb::GrantReplaced {
+                    replaced_grant_id: crate::connector::licenses::grant_of(c, user).id,
+                })]
+            })
+            .unwrap_or_default())
     }
 
     async fn grant_team(
@@ -107,10 +159,9 @@ impl Connector {
                 def.id
             )));
         }
-        let u = self.scim_user(user).await?;
-        let scim = self.scim()?;
         match def.kind {
             RoleKind::Org(role) => {
+                let u = self.scim_user(user).await?;
                 let current = u.org_role();
                 if current == Some(role) {
                     return Ok(already_exists());
@@ -120,7 +171,9 @@ impl Connector {
                         "user {user} is deactivated; Miro does not change roles of deactivated users"
                     )));
                 }
-                scim.patch(user, &[ScimPatch::PrimaryRole(role)]).await?;
+                self.scim()?
+                    .patch(user, &[ScimPatch::PrimaryRole(role)])
+                    .await?;
                 Ok(current
                     .and_then(|c| roles::org_role_def(c.as_str()))
                     .map(|old| {
@@ -130,15 +183,31 @@ impl Connector {
                     })
                     .unwrap_or_default())
             }
-            RoleKind::Admin(name) => {
-                if u.has_admin_role(name) {
-                    return Ok(already_exists());
-                }
-                scim.patch(user, &[ScimPatch::AddAdminRole(name.into())])
-                    .await?;
-                Ok(Vec::new())
-            }
+            RoleKind::Admin(name) => self.grant_admin_role(name, user).await,
         }
+    }
+
+    /// An admin role, prebuilt or custom, by the name Miro knows it by.
+    async fn grant_admin_role(&self, name: &str, user: &str) -> Result<Vec<Any>, ConnectorError> {
+        let u = self.scim_user(user).await?;
+        if u.has_admin_role(name) {
+            return Ok(already_exists());
+        }
+        self.scim()?
+            .patch(user, &[ScimPatch::AddAdminRole(name.into())])
+            .await?;
+        Ok(Vec::new())
+    }
+
+    async fn revoke_admin_role(&self, name: &str, user: &str) -> Result<Vec<Any>, ConnectorError> {
+        let u = self.scim_user(user).await?;
+        if !u.has_admin_role(name) {
+            return Ok(already_revoked());
+        }
+        self.scim()?
+            .patch(user, &[ScimPatch::RemoveAdminRole(name.into())])
+            .await?;
+        Ok(Vec::new())
     }
 
     pub async fn revoke(
@@ -149,33 +218,62 @@ impl Connector {
             .grant
             .ok_or_else(|| ConnectorError::InvalidArgument("grant is required".into()))?;
         let (target, _) = target(g.entitlement.as_ref())?;
-        let user = principal_user(g.principal.as_ref())?;
+        let who = principal(g.principal.as_ref())?;
         self.require_provisioning()?;
-        let annotations = match target {
-            Target::Team { team_id, role } => {
-                let org = self.org_id().await?;
-                let rest = &self.miro().rest;
-                // Only the role this grant names is removed: a stale grant never removes a membership.
-                match rest.team_member(org, &team_id, &user).await? {
-                    Some(m) if m.role == role => {
-                        if !teams::writable(role) {
-                            return Err(precondition(format!(
-                                "Miro does not let the {} team role be changed through its API",
-                                role.as_str()
-                            )));
-                        }
-                        if rest.remove_from_team(org, &team_id, &user).await? {
-                            Vec::new()
-                        } else {
-                            already_revoked()
-                        }
-                    }
-                    _ => already_revoked(),
-                }
+        let annotations = match (target, who) {
+            (
+                Target::Team {
+                    team_id,
+                    role: TeamRole::Member,
+                },
+                Principal::Group(group),
+            ) => self.unassign_group(&team_id, &group).await?,
+            (_, Principal::Group(_)) => return Err(only_team_membership()),
+            (Target::Team { team_id, role }, Principal::User(user)) => {
+                self.revoke_team(&team_id, role, &user).await?
             }
-            Target::Role(def) => self.revoke_role(def, &user).await?,
+            (Target::Role(def), Principal::User(user)) => self.revoke_role(def, &user).await?,
+            (Target::CustomAdmin(name), Principal::User(user)) => {
+                self.revoke_admin_role(&name, &user).await?
+            }
+            (Target::Group(group), Principal::User(user)) => {
+                self.remove_group_member(&group, &user).await?
+            }
+            (Target::License(l), Principal::User(_)) => {
+                return Err(precondition(format!(
+                    "Miro cannot take a license away through its API (no downgrade); to free a {} license, deprovision the user (DeleteResource), which releases it",
+                    l.as_str()
+                )));
+            }
         };
         Ok(pb::GrantManagerServiceRevokeResponse { annotations })
+    }
+
+    async fn revoke_team(
+        &self,
+        team_id: &str,
+        role: TeamRole,
+        user: &str,
+    ) -> Result<Vec<Any>, ConnectorError> {
+        let org = self.org_id().await?;
+        let rest = &self.miro().rest;
+        // Only the role this grant names is removed: a stale grant never removes a membership.
+        match rest.team_member(org, team_id, user).await? {
+            Some(m) if m.role == role => {
+                if !teams::writable(role) {
+                    return Err(precondition(format!(
+                        "Miro does not let the {} team role be changed through its API",
+                        role.as_str()
+                    )));
+                }
+                if rest.remove_from_team(org, team_id, user).await? {
+                    Ok(Vec::new())
+                } else {
+                    Ok(already_revoked())
+                }
+            }
+            _ => Ok(already_revoked()),
+        }
     }
 
     async fn revoke_role(
@@ -207,16 +305,7 @@ impl Connector {
                 "Miro cannot change the {} role through its API",
                 def.id
             ))),
-            RoleKind::Admin(name) => {
-                let u = self.scim_user(user).await?;
-                if !u.has_admin_role(name) {
-                    return Ok(already_revoked());
-                }
-                self.scim()?
-                    .patch(user, &[ScimPatch::RemoveAdminRole(name.into())])
-                    .await?;
-                Ok(Vec::new())
-            }
+            RoleKind::Admin(name) => self.revoke_admin_role(name, user).await,
         }
     }
 }

@@ -4,17 +4,25 @@
 mod account;
 mod deprovision;
 mod grant;
+mod group;
 
 use prost_types::Any;
 
 use super::{
     ConnectorError,
     annotations::pack,
-    ids::{ASSIGNED, ROLE, TEAM, USER, cap, entitlement_slug, miro_id, require_id},
+    ids::{
+        ASSIGNED, GROUP, LICENSE, MEMBER, ROLE, TEAM, USER, cap, entitlement_slug, miro_id,
+        require_id,
+    },
+    licenses,
     roles::{self, RoleDef},
     teams,
 };
-use crate::{miro::models::TeamRole, pb};
+use crate::{
+    miro::models::{License, TeamRole},
+    pb,
+};
 
 fn already_exists() -> Vec<Any> {
     vec![pack(&pb::GrantAlreadyExists {})]
@@ -32,6 +40,10 @@ fn precondition(m: impl Into<String>) -> ConnectorError {
 enum Target {
     Team { team_id: String, role: TeamRole },
     Role(&'static RoleDef),
+    /// A custom admin role, by its name.
+    CustomAdmin(String),
+    Group(String),
+    License(License),
 }
 
 fn target(
@@ -54,12 +66,27 @@ fn target(
                 ))
             })?,
         },
-        ROLE if slug == ASSIGNED => Target::Role(
-            roles::def(&resource.resource).ok_or_else(|| roles::unknown(&resource.resource))?,
-        ),
-        ROLE => {
+        ROLE | LICENSE if slug != ASSIGNED => {
             return Err(ConnectorError::InvalidArgument(format!(
-                "roles have one entitlement, {ASSIGNED:?}, not {:?}",
+                "{}s have one entitlement, {ASSIGNED:?}, not {:?}",
+                resource.resource_type,
+                cap(slug)
+            )));
+        }
+        ROLE => match roles::def(&resource.resource) {
+            Some(def) => Target::Role(def),
+            None => Target::CustomAdmin(
+                roles::custom_name(&resource.resource)
+                    .ok_or_else(|| roles::unknown(&resource.resource))?,
+            ),
+        },
+        LICENSE => Target::License(licenses::parse(&resource.resource)?),
+        GROUP if slug == MEMBER => {
+            Target::Group(miro_id("group id", &resource.resource)?.to_string())
+        }
+        GROUP => {
+            return Err(ConnectorError::InvalidArgument(format!(
+                "user groups have one entitlement, {MEMBER:?}, not {:?}",
                 cap(slug)
             )));
         }
@@ -73,14 +100,29 @@ fn target(
     Ok((t, e.clone()))
 }
 
-/// The principal of a grant: a user, by a valid Miro id.
-fn principal_user(principal: Option<&pb::Resource>) -> Result<String, ConnectorError> {
+/// Who a grant is to: a user, or a user group (team membership only), by a valid Miro id.
+enum Principal {
+    User(String),
+    Group(String),
+}
+
+fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorError> {
     let id = require_id("principal.id", principal.and_then(|p| p.id.as_ref()))?;
-    if id.resource_type != USER {
-        return Err(ConnectorError::InvalidArgument(format!(
-            "principal must be a user, not a {:?}: Miro grants team and role access to users only",
-            cap(&id.resource_type)
-        )));
+    match id.resource_type.as_str() {
+        USER => Ok(Principal::User(miro_id("user id", &id.resource)?.to_string())),
+        GROUP => Ok(Principal::Group(
+            miro_id("group id", &id.resource)?.to_string(),
+        )),
+        other => Err(ConnectorError::InvalidArgument(format!(
+            "principal must be a user or a user group, not a {:?}",
+            cap(other)
+        ))),
     }
-    Ok(miro_id("user id", &id.resource)?.to_string())
+}
+
+/// A group holds team membership and nothing else.
+fn only_team_membership() -> ConnectorError {
+    ConnectorError::InvalidArgument(
+        "a user group can be granted team membership (team:{id}:member) only; other entitlements go to users".into(),
+    )
 }

@@ -99,7 +99,10 @@ pub(super) fn apply(m: &mut Member, op: &Value) -> Result<()> {
                     "userType (license) cannot be downgraded using this operation",
                 ));
             }
-            m.license = license.into();
+            if m.license != license {
+                m.license = license.into();
+                m.license_assigned_at = Some(super::super::state::now_rfc3339());
+            }
         }
         ("replace", "roles[primary eq true].value") => {
             deactivated_guard(m)?;
