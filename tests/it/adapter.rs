@@ -507,14 +507,14 @@ async fn scim_patch_operations_change_what_later_reads_return() {
     let user = org
         .members
         .values()
-        .find(|m| m.active && m.role == "organization_internal_user")
+        .find(|m| m.active && m.role == "organization_internal_user" && m.license == "basic")
         .unwrap();
     let u = scim
         .patch(
             &user.id,
             &[
                 ScimPatch::DisplayName("Renamed Person".into()),
-                ScimPatch::License(License::Advanced),
+                ScimPatch::License(License::Full),
                 ScimPatch::PrimaryRole(OrgRole::InternalAdmin),
                 ScimPatch::AddAdminRole("Security Admin".into()),
             ],
@@ -527,7 +527,7 @@ async fn scim_patch_operations_change_what_later_reads_return() {
     let after = m.rest.member(&org.id, &user.id).await.unwrap().unwrap();
     assert_eq!(
         (after.license.as_str(), after.role.as_str()),
-        ("advanced", "organization_internal_admin")
+        ("full", "organization_internal_admin")
     );
     assert_eq!(after.admin_roles[0].name, "Security Admin");
     scim.patch(

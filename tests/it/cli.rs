@@ -81,12 +81,16 @@ async fn sync_writes_a_deterministic_snapshot_of_the_organization() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|g| g["id"].as_str().unwrap().starts_with("team:"))
+        .filter(|g| {
+            let id = g["id"].as_str().unwrap();
+            id.starts_with("team:") && id.contains(":user:")
+        })
         .count();
     assert_eq!(team_grants, memberships);
+    // Four per team, seven roles, nine licenses, one per group.
     assert_eq!(
         doc["entitlements"].as_array().unwrap().len(),
-        org.teams.len() * 4 + 7
+        org.teams.len() * 4 + 7 + 9 + org.groups.len()
     );
 
     // Against a running daemon, as JSON Lines; the same data in the same order.
@@ -147,7 +151,11 @@ async fn workers_walk_concurrently_and_write_the_same_file() {
     let memberships: usize = sim.org().teams.values().map(|t| t.members.len()).sum();
     let grants = String::from_utf8_lossy(&files[1])
         .lines()
-        .filter(|l| l.contains("\"kind\":\"grant\"") && l.contains("\"id\":\"team:"))
+        .filter(|l| {
+            l.contains("\"kind\":\"grant\"")
+                && l.contains("\"id\":\"team:")
+                && l.contains(":user:")
+        })
         .count();
     assert_eq!(grants, memberships);
     daemon.shutdown().await;

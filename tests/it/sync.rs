@@ -11,12 +11,18 @@ use miro_connector::{
 
 use super::common::*;
 
-fn admin_role_id(name: &str) -> &'static str {
+/// The role id of an admin role: prebuilt ones by name, custom ones as the README documents
+/// (`admin_role_custom_` + the name in unpadded URL-safe base64).
+fn admin_role_id(name: &str) -> String {
+    use base64::Engine;
     match name {
-        "Content Admin" => "admin_role_content_admin",
-        "User Admin" => "admin_role_user_admin",
-        "Security Admin" => "admin_role_security_admin",
-        other => panic!("unexpected admin role {other}"),
+        "Content Admin" => "admin_role_content_admin".into(),
+        "User Admin" => "admin_role_user_admin".into(),
+        "Security Admin" => "admin_role_security_admin".into(),
+        custom => format!(
+            "admin_role_custom_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(custom)
+        ),
     }
 }
 
@@ -42,6 +48,15 @@ fn expected_grants(org: &Org) -> BTreeSet<String> {
                 m.id
             ));
         }
+        out.insert(format!("license:{}:assigned:user:{}", m.license, m.id));
+    }
+    for g in org.groups.values() {
+        for uid in &g.members {
+            out.insert(format!("group:{}:member:user:{uid}", g.id));
+        }
+        for t in &g.teams {
+            out.insert(format!("team:{t}:member:group:{}", g.id));
+        }
     }
     out
 }
@@ -57,13 +72,15 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
     };
     assert_eq!(of_type("user"), ids(org.members.keys().map(String::as_str)));
     assert_eq!(of_type("team"), ids(org.teams.keys().map(String::as_str)));
+    assert_eq!(of_type("group"), ids(org.groups.keys().map(String::as_str)));
     assert_eq!(of_type("role").len(), 7);
+    assert_eq!(of_type("license").len(), 9);
     assert_eq!(
         snap.resource_types
             .iter()
             .map(|t| t.id.as_str())
             .collect::<Vec<_>>(),
-        ["user", "team", "role"]
+        ["user", "team", "role", "group", "license"]
     );
 
     let mut want_ents = BTreeSet::new();
@@ -74,6 +91,12 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
     }
     for r in of_type("role") {
         want_ents.insert(format!("role:{r}:assigned"));
+    }
+    for l in of_type("license") {
+        want_ents.insert(format!("license:{l}:assigned"));
+    }
+    for g in org.groups.keys() {
+        want_ents.insert(format!("group:{g}:member"));
     }
     assert_eq!(
         ids(snap.entitlements.iter().map(|e| e.id.as_str())),
@@ -119,6 +142,10 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
             "team" => {
                 assert!(find::<pb::GroupTrait>(&r.annotations).is_some());
                 assert_eq!(r.display_name, org.teams[&id.resource].name);
+            }
+            "group" => {
+                assert!(find::<pb::GroupTrait>(&r.annotations).is_some());
+                assert_eq!(r.display_name, org.groups[&id.resource].name);
             }
             _ => assert!(find::<pb::RoleTrait>(&r.annotations).is_some()),
         }
@@ -173,10 +200,32 @@ async fn full_sync_matches_the_organization_with_minimal_requests() {
         0,
         "no SCIM request per user"
     );
+    // Per group: its member pages, then its team pages (one at least, even when empty).
+    let group_pages: u64 = org
+        .groups
+        .values()
+        .map(|g| pages(g.members.len()) + pages(g.teams.len()))
+        .sum();
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/groups/{group_id}/members")
+            + stats.requests_to("GET /v2/orgs/{org_id}/groups/{group_id}/teams"),
+        group_pages
+    );
+    assert!(
+        org.members
+            .values()
+            .flat_map(|m| &m.admin_roles)
+            .any(|r| r.kind == "custom"),
+        "the org holds a custom admin role"
+    );
     // Validate: token info, the organization, SCIM's config.
     assert_eq!(
         stats.requests,
-        3 + 2 * members + pages(org.teams.len()) + team_pages
+        3 + 2 * members
+            + pages(org.teams.len())
+            + team_pages
+            + pages(org.groups.len())
+            + group_pages
     );
     assert_eq!(stats.rate_limited, 0);
     daemon.shutdown().await;
@@ -228,7 +277,7 @@ async fn a_team_role_the_model_does_not_know_is_skipped_not_fatal() {
         .grants
         .iter()
         .map(|g| g.id.as_str())
-        .filter(|g| g.starts_with(&format!("team:{team_id}:")))
+        .filter(|g| g.starts_with(&format!("team:{team_id}:")) && g.contains(":user:"))
         .collect();
     assert_eq!(in_team.len(), sim.org().teams[&team_id].members.len() - 1);
     assert!(
