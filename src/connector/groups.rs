@@ -103,12 +103,14 @@ static SCOPE_WARNED: AtomicBool = AtomicBool::new(false);
 
 impl Connector {
     /// A 403 on the group list means the token lacks `organizations:groups:read` (or the plan has
-    /// no groups): everything else still syncs, and the log and a gauge say why groups are absent.
+    /// no groups): everything else still syncs; the log (once) and a counter (each time) say why
+    /// groups are absent.
     fn groups_denied(&self, e: &MiroError) -> bool {
         if e.kind() != ErrorKind::Forbidden {
             return false;
         }
-        metrics::gauge!("connector_user_groups_available").set(0.0);
+        metrics::counter!("connector_user_groups_skipped_total", "reason" => "forbidden")
+            .increment(1);
         if !SCOPE_WARNED.swap(true, Ordering::Relaxed) {
             tracing::warn!(error = %e, "Miro refused to list user groups: the sync goes on without them; give the app the organizations:groups:read scope to sync groups");
         }
@@ -129,7 +131,6 @@ impl Connector {
             }
             r => r?,
         };
-        metrics::gauge!("connector_user_groups_available").set(1.0);
         Ok((
             page.items.iter().map(resource).collect(),
             page_token::encode(SCOPE, page.next.as_deref()),

@@ -11,6 +11,7 @@ mod budget;
 mod cli;
 mod common;
 mod daemon;
+mod groups;
 mod hardening;
 mod metadata;
 mod provisioning;

@@ -17,18 +17,18 @@ use tonic::{Code, Status, transport::Channel};
 
 use super::common::*;
 
-struct P {
-    sim: SimHandle,
-    daemon: Daemon,
-    ch: Channel,
+pub(super) struct P {
+    pub(super) sim: SimHandle,
+    pub(super) daemon: Daemon,
+    pub(super) ch: Channel,
 }
 
-async fn setup(provisioning: bool, scim: bool) -> P {
+pub(super) async fn setup(provisioning: bool, scim: bool) -> P {
     let (sim, daemon, ch) = env(300, 6, provisioning, scim).await;
     P { sim, daemon, ch }
 }
 
-fn team_ent(team: &str, role: &str) -> pb::Entitlement {
+pub(super) fn team_ent(team: &str, role: &str) -> pb::Entitlement {
     pb::Entitlement {
         resource: Some(res("team", team)),
         id: format!("team:{team}:{role}"),
@@ -37,7 +37,7 @@ fn team_ent(team: &str, role: &str) -> pb::Entitlement {
     }
 }
 
-fn role_ent(role: &str) -> pb::Entitlement {
+pub(super) fn role_ent(role: &str) -> pb::Entitlement {
     pb::Entitlement {
         resource: Some(res("role", role)),
         id: format!("role:{role}:assigned"),
@@ -50,29 +50,44 @@ impl P {
     fn gm(&self) -> GrantManagerServiceClient<Channel> {
         GrantManagerServiceClient::new(self.ch.clone())
     }
-    async fn grant(
+    pub(super) async fn grant(
         &self,
         e: pb::Entitlement,
         user: &str,
     ) -> Result<pb::GrantManagerServiceGrantResponse, Status> {
+        self.grant_to(e, res("user", user)).await
+    }
+    pub(super) async fn grant_to(
+        &self,
+        e: pb::Entitlement,
+        principal: pb::Resource,
+    ) -> Result<pb::GrantManagerServiceGrantResponse, Status> {
         self.gm()
             .grant(pb::GrantManagerServiceGrantRequest {
                 entitlement: Some(e),
-                principal: Some(res("user", user)),
+                principal: Some(principal),
                 annotations: vec![],
             })
             .await
             .map(|r| r.into_inner())
     }
-    async fn revoke(
+    pub(super) async fn revoke(
         &self,
         e: pb::Entitlement,
         user: &str,
     ) -> Result<pb::GrantManagerServiceRevokeResponse, Status> {
+        self.revoke_from(e, res("user", user)).await
+    }
+    pub(super) async fn revoke_from(
+        &self,
+        e: pb::Entitlement,
+        principal: pb::Resource,
+    ) -> Result<pb::GrantManagerServiceRevokeResponse, Status> {
+        let id = principal.id.clone().unwrap();
         let grant = pb::Grant {
-            id: format!("{}:user:{user}", e.id),
+            id: format!("{}:{}:{}", e.id, id.resource_type, id.resource),
             entitlement: Some(e),
-            principal: Some(res("user", user)),
+            principal: Some(principal),
             ..Default::default()
         };
         self.gm()
@@ -83,7 +98,7 @@ impl P {
             .await
             .map(|r| r.into_inner())
     }
-    async fn delete(&self, t: &str, id: &str) -> Result<Vec<prost_types::Any>, Status> {
+    pub(super) async fn delete(&self, t: &str, id: &str) -> Result<Vec<prost_types::Any>, Status> {
         let mut c = ResourceManagerServiceClient::new(self.ch.clone());
         c.delete_resource(pb::DeleteResourceRequest {
             resource_id: Some(rid(t, id)),
