@@ -133,21 +133,21 @@ impl Daemon {
 
 /// CPU seconds (user + system) and peak RSS in MiB of a running process, from /proc.
 fn usage(pid: u32) -> (f64, f64) {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-            f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-        });
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let hwm_kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0.0);
-        (ticks / 100.0, hwm_kb / 1024.0)
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    (ticks / 100.0, hwm_kb / 1024.0)
 }
 
 /// How the bench walks the sync: the library's walker in-process, one call at a time, or the
@@ -225,7 +225,9 @@ fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "the sync command failed: {status}");
-    let records = BufReader::new(std::fs::File::open(out).unwrap()).lines().count() as u64;
+    let records = BufReader::new(std::fs::File::open(out).unwrap())
+        .lines()
+        .count() as u64;
     let _ = std::fs::remove_file(out);
     (peak, records)
 }

@@ -17,7 +17,7 @@ use super::{
     teams,
 };
 use crate::{
-    miro::{ErrorKind, MiroError, models::UserGroup, models::TeamRole, paging::PageAt},
+    miro::{ErrorKind, MiroError, models::TeamRole, models::UserGroup, paging::PageAt},
     pb::{self, resource_type::Trait},
 };
 
@@ -71,7 +71,10 @@ pub(super) fn team_grant(team_id: &str, group_id: &str) -> pb::Grant {
         ..Default::default()
     };
     let group = rid(GROUP, group_id);
-    let mut g = grant_to(&teams::entitlement_of(&team, TeamRole::Member), group.clone());
+    let mut g = grant_to(
+        &teams::entitlement_of(&team, TeamRole::Member),
+        group.clone(),
+    );
     g.annotations.push(pack(&pb::GrantExpandable {
         entitlement_ids: vec![entitlement_id(&group, MEMBER)],
         shallow: false,
@@ -140,12 +143,10 @@ impl Connector {
     pub async fn get_group(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let id = miro_id("group id", id)?;
         let org = self.org_id().await?;
-        let g = self
-            .miro()
-            .rest
-            .group(org, id)
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound(format!("no Miro user group with id {id}")))?;
+        let g =
+            self.miro().rest.group(org, id).await?.ok_or_else(|| {
+                ConnectorError::NotFound(format!("no Miro user group with id {id}"))
+            })?;
         Ok(resource(&g))
     }
 
@@ -216,8 +217,7 @@ mod tests {
     fn team_grants_to_groups_follow_the_id_pattern_and_expand() {
         let g = team_grant("12", "34");
         assert_eq!(g.id, "team:12:member:group:34");
-        let e = crate::connector::annotations::find::<pb::GrantExpandable>(&g.annotations)
-            .unwrap();
+        let e = crate::connector::annotations::find::<pb::GrantExpandable>(&g.annotations).unwrap();
         assert_eq!(e.entitlement_ids, ["group:34:member"]);
     }
 

@@ -110,7 +110,14 @@ mod tests {
     #[test]
     fn every_license_is_a_resource_and_only_full_is_grantable() {
         let ids: Vec<&str> = all().map(|l| l.as_str()).collect();
-        for want in ["full", "occasional", "free", "free_restricted", "full_trial", "unknown"] {
+        for want in [
+            "full",
+            "occasional",
+            "free",
+            "free_restricted",
+            "full_trial",
+            "unknown",
+        ] {
             assert!(ids.contains(&want), "{want} missing");
         }
         assert_eq!(parse("full").unwrap(), License::Full);

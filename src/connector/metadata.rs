@@ -2,8 +2,7 @@
 use std::collections::HashMap;
 
 use super::{
-    Connector, ConnectorError,
-    groups,
+    Connector, ConnectorError, groups,
     ids::{GROUP, LICENSE, ROLE, TEAM, USER},
     licenses, roles, teams, users,
 };

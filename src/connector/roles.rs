@@ -197,7 +197,10 @@ pub(super) fn custom_entitlement(name: &str) -> pb::Entitlement {
 /// A custom role's grant names the whole role resource: the SDK inserts it from here
 /// (`InsertResourceGrants`), since no listing can return it.
 pub(super) fn custom_grant(name: &str, user_id: &str) -> pb::Grant {
-    with_resource(grant_of(&custom_entitlement(name), user_id), custom_resource(name))
+    with_resource(
+        grant_of(&custom_entitlement(name), user_id),
+        custom_resource(name),
+    )
 }
 
 fn with_resource(mut g: pb::Grant, resource: pb::Resource) -> pb::Grant {
@@ -270,10 +273,16 @@ mod tests {
     fn custom_role_ids_round_trip_and_refuse_the_rest() {
         for name in ["Billing Admin", "Conformité & Audit", "a:b/c"] {
             let id = custom_id(name);
-            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            );
             assert_eq!(custom_name(&id).as_deref(), Some(name));
         }
-        assert_eq!(custom_id("Billing Admin"), "admin_role_custom_QmlsbGluZyBBZG1pbg");
+        assert_eq!(
+            custom_id("Billing Admin"),
+            "admin_role_custom_QmlsbGluZyBBZG1pbg"
+        );
         for bad in [
             "admin_role_custom_",
             "admin_role_custom_!!",
@@ -284,7 +293,17 @@ mod tests {
             assert_eq!(custom_name(bad), None, "{bad}");
         }
         let g = custom_grant("Billing Admin", "7");
-        assert_eq!(g.id, "role:admin_role_custom_QmlsbGluZyBBZG1pbg:assigned:user:7");
-        assert!(!g.entitlement.unwrap().resource.unwrap().annotations.is_empty());
+        assert_eq!(
+            g.id,
+            "role:admin_role_custom_QmlsbGluZyBBZG1pbg:assigned:user:7"
+        );
+        assert!(
+            !g.entitlement
+                .unwrap()
+                .resource
+                .unwrap()
+                .annotations
+                .is_empty()
+        );
     }
 }

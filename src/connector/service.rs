@@ -156,7 +156,10 @@ impl ResourcesService for Connector {
                         )
                     }),
                     LICENSE => single_page(&r.page_token).map(|_| {
-                        (licenses::all().map(licenses::resource).collect(), String::new())
+                        (
+                            licenses::all().map(licenses::resource).collect(),
+                            String::new(),
+                        )
                     }),
                     "" => Err(ConnectorError::InvalidArgument(
                         "resource_type_id is required".into(),
@@ -191,7 +194,9 @@ impl ResourceGetterService for Connector {
                     GROUP => self.get_group(&id.resource).await,
                     ROLE => roles::def(&id.resource)
                         .map(roles::resource)
-                        .or_else(|| roles::custom_name(&id.resource).map(|n| roles::custom_resource(&n)))
+                        .or_else(|| {
+                            roles::custom_name(&id.resource).map(|n| roles::custom_resource(&n))
+                        })
                         .ok_or_else(|| roles::unknown(&id.resource)),
                     LICENSE => licenses::parse(&id.resource).map(licenses::resource),
                     other => Err(ConnectorError::UnknownType(other.into())),
@@ -229,7 +234,8 @@ impl EntitlementsService for Connector {
                 ROLE => roles::def(&id.resource)
                     .map(|d| vec![roles::entitlement_of(d)])
                     .or_else(|| {
-                        roles::custom_name(&id.resource).map(|n| vec![roles::custom_entitlement(&n)])
+                        roles::custom_name(&id.resource)
+                            .map(|n| vec![roles::custom_entitlement(&n)])
                     })
                     .ok_or_else(|| roles::unknown(&id.resource)),
                 GROUP => Ok(vec![groups::entitlement_of(resource)]),
@@ -287,22 +293,21 @@ impl GrantsService for Connector {
                         let (list, annotations) = self.user_grants(resource).await?;
                         Ok((list, String::new(), annotations))
                     }
-                    ROLE | LICENSE => single_page(&r.page_token)
-                        .map(|_| (Vec::new(), String::new(), Vec::new())),
+                    ROLE | LICENSE => {
+                        single_page(&r.page_token).map(|_| (Vec::new(), String::new(), Vec::new()))
+                    }
                     other => Err(ConnectorError::UnknownType(other.into())),
                 }
             })
             .await;
-        ok(result.map(
-            |(list, next_page_token, mut annotations)| {
-                annotations.extend(wait_report(waited));
-                pb::GrantsServiceListGrantsResponse {
-                    list,
-                    next_page_token,
-                    annotations,
-                }
-            },
-        ))
+        ok(result.map(|(list, next_page_token, mut annotations)| {
+            annotations.extend(wait_report(waited));
+            pb::GrantsServiceListGrantsResponse {
+                list,
+                next_page_token,
+                annotations,
+            }
+        }))
     }
 }
 

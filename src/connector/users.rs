@@ -3,8 +3,7 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     ids::{USER, miro_id, rid},
-    licenses,
-    page_token,
+    licenses, page_token,
     profile::{flag, list, profile, profile_list, profile_text, text},
     roles,
 };
@@ -183,7 +182,9 @@ impl Connector {
         let mut grants = Vec::new();
         match roles::org_role_def(&org_role) {
             Some(def) => grants.push(roles::grant(def, id)),
-            None => tracing::debug!(user = %id, "skipping an org role this connector does not model"),
+            None => {
+                tracing::debug!(user = %id, "skipping an org role this connector does not model")
+            }
         }
         let mut custom = false;
         for name in admin_roles.iter().filter(|n| !n.trim().is_empty()) {

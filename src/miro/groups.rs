@@ -21,6 +21,32 @@ const GROUP_TEAMS: &str = "GET /v2/orgs/{org_id}/groups/{group_id}/teams";
 /// The most items one members PATCH may carry.
 pub const MAX_CHANGE: usize = 500;
 
+/// The body of `POST /v2/orgs/{org_id}/groups` (`CreateGroupRequest`).
+pub fn create_body(name: &str, description: Option<&str>) -> serde_json::Value {
+    let mut body = json!({"name": name});
+    if let Some(d) = description {
+        body["description"] = json!(d);
+    }
+    body
+}
+
+/// The body of a members PATCH (`UpdateUserGroupMembersRequest`).
+pub fn change_body(add: &[&str], remove: &[&str]) -> serde_json::Value {
+    let mut body = json!({});
+    if !add.is_empty() {
+        body["membersToAdd"] = json!(add);
+    }
+    if !remove.is_empty() {
+        body["membersToRemove"] = json!(remove);
+    }
+    body
+}
+
+/// The body of `POST /v2/orgs/{org_id}/teams/{team_id}/groups` (`CreateTeamGroupRequest`).
+pub fn assign_body(group: &str) -> serde_json::Value {
+    json!({"userGroupId": group, "role": "member"})
+}
+
 impl RestClient {
     pub async fn groups_page(
         &self,
@@ -28,7 +54,11 @@ impl RestClient {
         at: PageAt<'_>,
     ) -> Result<Page<UserGroup>, MiroError> {
         let call = paged(GROUPS, L1, &["v2", "orgs", org, "groups"], at);
-        finish(GROUPS, at.cursor, self.t.json::<CursorPage<_>>(&call).await?)
+        finish(
+            GROUPS,
+            at.cursor,
+            self.t.json::<CursorPage<_>>(&call).await?,
+        )
     }
 
     pub async fn group(&self, org: &str, id: &str) -> Result<Option<UserGroup>, MiroError> {
@@ -44,7 +74,9 @@ impl RestClient {
     pub async fn group_named(&self, org: &str, name: &str) -> Result<Option<UserGroup>, MiroError> {
         let mut cursor: Option<String> = None;
         loop {
-            let page = self.groups_page(org, PageAt::after(cursor.as_deref())).await?;
+            let page = self
+                .groups_page(org, PageAt::after(cursor.as_deref()))
+                .await?;
             if let Some(g) = page.items.into_iter().find(|g| g.name == name) {
                 return Ok(Some(g));
             }
@@ -63,16 +95,12 @@ impl RestClient {
         name: &str,
         description: Option<&str>,
     ) -> Result<UserGroup, MiroError> {
-        let mut body = json!({"name": name});
-        if let Some(d) = description {
-            body["description"] = json!(d);
-        }
         let call = Call::get(
             "POST /v2/orgs/{org_id}/groups",
             L1,
             &["v2", "orgs", org, "groups"],
         )
-        .with(Method::POST, Some(body), false);
+        .with(Method::POST, Some(create_body(name, description)), false);
         self.t
             .write_verified(&call, || self.group_named(org, name))
             .await
@@ -138,19 +166,12 @@ impl RestClient {
                 "change 1 to {MAX_CHANGE} group members at a time, not {items}"
             )));
         }
-        let mut body = json!({});
-        if !add.is_empty() {
-            body["membersToAdd"] = json!(add);
-        }
-        if !remove.is_empty() {
-            body["membersToRemove"] = json!(remove);
-        }
         let call = Call::get(
             "PATCH /v2/orgs/{org_id}/groups/{group_id}/members",
             L1 * items as u64,
             &["v2", "orgs", org, "groups", group, "members"],
         )
-        .with(Method::PATCH, Some(body), true);
+        .with(Method::PATCH, Some(change_body(add, remove)), true);
         self.t.json(&call).await
     }
 
@@ -201,18 +222,19 @@ impl RestClient {
             L1,
             &["v2", "orgs", org, "teams", team, "groups"],
         )
-        .with(
-            Method::POST,
-            Some(json!({"userGroupId": group, "role": "member"})),
-            false,
-        );
+        .with(Method::POST, Some(assign_body(group)), false);
         self.t
             .write_verified(&call, || self.team_group(org, team, group))
             .await
     }
 
     /// Take a group off a team; `false` if it was not assigned (404).
-    pub async fn unassign_group(&self, org: &str, team: &str, group: &str) -> Result<bool, MiroError> {
+    pub async fn unassign_group(
+        &self,
+        org: &str,
+        team: &str,
+        group: &str,
+    ) -> Result<bool, MiroError> {
         let call = Call::get(
             "DELETE /v2/orgs/{org_id}/teams/{team_id}/groups/{group_id}",
             L1,

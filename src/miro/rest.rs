@@ -141,7 +141,11 @@ impl RestClient {
 
     pub async fn teams_page(&self, org: &str, at: PageAt<'_>) -> Result<Page<Team>, MiroError> {
         let call = paged(TEAMS, L1, &["v2", "orgs", org, "teams"], at);
-        finish(TEAMS, at.cursor, self.t.json::<CursorPage<Team>>(&call).await?)
+        finish(
+            TEAMS,
+            at.cursor,
+            self.t.json::<CursorPage<Team>>(&call).await?,
+        )
     }
 
     pub async fn team(&self, org: &str, id: &str) -> Result<Option<Team>, MiroError> {

@@ -271,7 +271,9 @@ fn add_groups(rng: &mut StdRng, org: &mut Org, mut next: u64) {
     let team_ids: Vec<String> = org.teams.keys().cloned().collect();
     let count = (member_ids.len() / 200).max(3);
     let target = member_ids.len() as f64 / 2.0;
-    let weights: Vec<f64> = (0..count).map(|i| 1.0 / ((i + 1) as f64).powf(0.9)).collect();
+    let weights: Vec<f64> = (0..count)
+        .map(|i| 1.0 / ((i + 1) as f64).powf(0.9))
+        .collect();
     let total: f64 = weights.iter().sum();
     for (i, w) in weights.iter().enumerate() {
         let id = format_id(next);

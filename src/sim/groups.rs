@@ -18,8 +18,7 @@ use serde_json::{Value, json};
 use super::{
     AppState,
     rest::{
-        Result, bad, check_org, cursor_page, error, limit, not_found, parse_body, read, team,
-        write,
+        Result, bad, check_org, cursor_page, error, limit, not_found, parse_body, read, team, write,
     },
     state::{Group, Org},
 };
@@ -301,7 +300,9 @@ async fn patch_members(
     let add = identifiers(&v, "membersToAdd")?;
     let remove = identifiers(&v, "membersToRemove")?;
     if add.is_empty() && remove.is_empty() {
-        return Err(bad("membersToAdd or membersToRemove must name at least one user"));
+        return Err(bad(
+            "membersToAdd or membersToRemove must name at least one user",
+        ));
     }
     if add.len() + remove.len() > MAX_PATCH_ITEMS {
         return Err(error(
@@ -313,8 +314,10 @@ async fn patch_members(
     let mut org = write(&s);
     group(&org, &org_id, &group_id)?;
     let mut results = Vec::new();
-    for (operation, list, adding) in [("addMembers", &add, true), ("removeMembers", &remove, false)]
-    {
+    for (operation, list, adding) in [
+        ("addMembers", &add, true),
+        ("removeMembers", &remove, false),
+    ] {
         if list.is_empty() {
             continue;
         }
@@ -366,9 +369,12 @@ async fn list_group_teams(
     let g = group(&org, &org_id, &group_id)?;
     let limit = limit(&q)?;
     let items = after_in(&g.teams, q.get("cursor")).map(|id| (id, ()));
-    Ok(Json(cursor_page(&s, items, limit, |id, ()| {
-        json!({"id": id, "role": "member", "type": "user-group-team"})
-    })))
+    Ok(Json(cursor_page(
+        &s,
+        items,
+        limit,
+        |id, ()| json!({"id": id, "role": "member", "type": "user-group-team"}),
+    )))
 }
 
 async fn get_group_team(

@@ -371,7 +371,10 @@ mod tests {
             rest_credits("DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}"),
             2000
         );
-        assert_eq!(rest_credits("GET /v2/orgs/{org_id}/groups/{group_id}/teams"), 50);
+        assert_eq!(
+            rest_credits("GET /v2/orgs/{org_id}/groups/{group_id}/teams"),
+            50
+        );
     }
 
     #[test]

@@ -152,9 +152,7 @@ async fn workers_walk_concurrently_and_write_the_same_file() {
     let grants = String::from_utf8_lossy(&files[1])
         .lines()
         .filter(|l| {
-            l.contains("\"kind\":\"grant\"")
-                && l.contains("\"id\":\"team:")
-                && l.contains(":user:")
+            l.contains("\"kind\":\"grant\"") && l.contains("\"id\":\"team:") && l.contains(":user:")
         })
         .count();
     assert_eq!(grants, memberships);

@@ -49,7 +49,11 @@ async fn group_membership_is_added_and_removed_by_patch_not_delete() {
     assert!(!in_group(&p));
     let stats = p.sim.stats();
     let patch = &stats.endpoints["PATCH /v2/orgs/{org_id}/groups/{group_id}/members"];
-    assert_eq!((patch.requests, patch.credits), (1, 50), "one item, 50 credits");
+    assert_eq!(
+        (patch.requests, patch.credits),
+        (1, 50),
+        "one item, 50 credits"
+    );
     assert_eq!(
         stats.requests_to("DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}"),
         0,
@@ -86,7 +90,9 @@ async fn a_group_is_assigned_to_a_team_and_taken_off_it() {
     let r = p.grant_to(member.clone(), res("group", &g)).await.unwrap();
     assert!(has::<pb::GrantAlreadyExists>(&r.annotations));
 
-    p.revoke_from(member.clone(), res("group", &g)).await.unwrap();
+    p.revoke_from(member.clone(), res("group", &g))
+        .await
+        .unwrap();
     assert!(!assigned(&p));
     let r = p.revoke_from(member, res("group", &g)).await.unwrap();
     assert!(has::<pb::GrantAlreadyRevoked>(&r.annotations));
@@ -117,10 +123,22 @@ async fn groups_are_created_and_deleted_once() {
             ..Default::default()
         }),
     };
-    let a = c.create_resource(create("Reviewers")).await.unwrap().into_inner();
-    let b = c.create_resource(create("Reviewers")).await.unwrap().into_inner();
+    let a = c
+        .create_resource(create("Reviewers"))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = c
+        .create_resource(create("Reviewers"))
+        .await
+        .unwrap()
+        .into_inner();
     let id = a.created.unwrap().id.unwrap().resource;
-    assert_eq!(b.created.unwrap().id.unwrap().resource, id, "the same group");
+    assert_eq!(
+        b.created.unwrap().id.unwrap().resource,
+        id,
+        "the same group"
+    );
     let named = |p: &P| {
         p.sim
             .org()
@@ -220,7 +238,8 @@ async fn custom_admin_roles_are_granted_and_revoked_by_name() {
 #[tokio::test]
 async fn without_the_groups_scope_the_sync_completes_and_says_why() {
     let mut cfg = SimConfig::new(org(150, 4));
-    cfg.scopes.retain(|s| !s.starts_with("organizations:groups:"));
+    cfg.scopes
+        .retain(|s| !s.starts_with("organizations:groups:"));
     let sim = start_sim(cfg).await;
     // The simulator refuses the group endpoints to such a token.
     let denied = reqwest::Client::new()

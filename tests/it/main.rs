@@ -16,5 +16,6 @@ mod hardening;
 mod metadata;
 mod provisioning;
 mod sim;
+mod sim_groups;
 mod sync;
 mod tls;

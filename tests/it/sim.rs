@@ -8,19 +8,19 @@ use serde_json::{Value, json};
 
 use super::common::*;
 
-struct Http {
+pub(super) struct Http {
     c: Client,
-    sim: SimHandle,
+    pub(super) sim: SimHandle,
 }
 
 impl Http {
-    fn new(sim: SimHandle) -> Self {
+    pub(super) fn new(sim: SimHandle) -> Self {
         Self {
             c: Client::new(),
             sim,
         }
     }
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -48,13 +48,13 @@ impl Http {
             serde_json::from_str(&text).unwrap_or(Value::Null),
         )
     }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(super) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, v) = self.call(Method::GET, path, None).await;
         (s, v)
     }
 }
 
-fn spec() -> Option<Value> {
+pub(super) fn spec() -> Option<Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/miro/openapi.json");
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).unwrap()),
@@ -74,7 +74,12 @@ fn spec() -> Option<Value> {
 }
 
 /// A validator for one response schema of the spec, resolving `#/components/...` against it.
-fn validator(spec: &Value, path: &str, method: &str, status: &str) -> jsonschema::Validator {
+pub(super) fn validator(
+    spec: &Value,
+    path: &str,
+    method: &str,
+    status: &str,
+) -> jsonschema::Validator {
     let content = &spec["paths"][path][method]["responses"][status]["content"];
     let schema = content
         .get("application/json")
@@ -97,7 +102,7 @@ fn validator(spec: &Value, path: &str, method: &str, status: &str) -> jsonschema
         .unwrap()
 }
 
-fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
+pub(super) fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
     let errors: Vec<String> = v
         .iter_errors(instance)
         .map(|e| format!("{} at {}", e, e.instance_path()))
@@ -109,7 +114,7 @@ fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
 }
 
 /// A validator for one schema of the spec's components.
-fn component(spec: &Value, schema: Value) -> jsonschema::Validator {
+pub(super) fn component(spec: &Value, schema: Value) -> jsonschema::Validator {
     let mut root = schema;
     root["components"] = spec["components"].clone();
     jsonschema::options()

@@ -9,8 +9,7 @@ use crate::{
     connector::{
         Connector, ConnectorError,
         annotations::pack,
-        grants,
-        groups,
+        grants, groups,
         ids::{TEAM, USER, entitlement_id, grant_id, rid},
         roles::{self, RoleDef, RoleKind},
         teams,

@@ -29,7 +29,11 @@ fn changed(results: &[MembersResult], operation: &str, user: &str) -> Result<boo
     if let Some(e) = &r.error {
         return Err(precondition(format!(
             "Miro refused to {} user {user}: {}",
-            if operation == "addMembers" { "add" } else { "remove" },
+            if operation == "addMembers" {
+                "add"
+            } else {
+                "remove"
+            },
             cap(e.message.as_deref().unwrap_or("no reason given"))
         )));
     }
@@ -134,7 +138,10 @@ impl Connector {
     ) -> Result<pb::CreateResourceResponse, ConnectorError> {
         let r = resource
             .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
-        let kind = r.id.as_ref().map(|i| i.resource_type.as_str()).unwrap_or_default();
+        let kind =
+            r.id.as_ref()
+                .map(|i| i.resource_type.as_str())
+                .unwrap_or_default();
         if kind != GROUP {
             return Err(ConnectorError::InvalidArgument(format!(
                 "this connector creates user groups (resource type {GROUP:?}), not {:?}; accounts come from CreateAccount",

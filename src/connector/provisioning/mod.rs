@@ -38,7 +38,10 @@ fn precondition(m: impl Into<String>) -> ConnectorError {
 
 /// What an entitlement stands for in Miro.
 enum Target {
-    Team { team_id: String, role: TeamRole },
+    Team {
+        team_id: String,
+        role: TeamRole,
+    },
     Role(&'static RoleDef),
     /// A custom admin role, by its name.
     CustomAdmin(String),
@@ -109,7 +112,9 @@ enum Principal {
 fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorError> {
     let id = require_id("principal.id", principal.and_then(|p| p.id.as_ref()))?;
     match id.resource_type.as_str() {
-        USER => Ok(Principal::User(miro_id("user id", &id.resource)?.to_string())),
+        USER => Ok(Principal::User(
+            miro_id("user id", &id.resource)?.to_string(),
+        )),
         GROUP => Ok(Principal::Group(
             miro_id("group id", &id.resource)?.to_string(),
         )),

@@ -1,0 +1,365 @@
+//! The simulator's user-group endpoints against Miro's spec: every response validated against its
+//! schema, the adapter's request bodies against theirs, and the documented costs and conflicts.
+use miro_connector::miro::groups::{assign_body, change_body, create_body};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    common::*,
+    sim::{Http, assert_valid, component, spec, validator},
+};
+
+/// The spec's 207 result is a `oneOf` of two schemas with no required fields, which every object
+/// matches twice; read it as the `anyOf` its text means.
+fn lenient(spec: &Value) -> Value {
+    let mut spec = spec.clone();
+    let items = &mut spec["components"]["schemas"]["UpdateUserGroupMembersResult"]["items"];
+    if let Some(one_of) = items.as_object_mut().and_then(|o| o.remove("oneOf")) {
+        items["anyOf"] = one_of;
+    }
+    spec
+}
+
+#[test]
+fn group_request_bodies_match_the_openapi_spec() {
+    let Some(spec) = spec() else { return };
+    let body = |path: &str, method: &str| {
+        component(
+            &spec,
+            spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+                .clone(),
+        )
+    };
+    let create = body("/v2/orgs/{org_id}/groups", "post");
+    assert_valid(
+        &create,
+        &create_body("Reviewers", Some("Who reviews")),
+        "create",
+    );
+    assert_valid(&create, &create_body("Reviewers", None), "create");
+    assert!(!create.is_valid(&json!({"description": "no name"})));
+    let change = body("/v2/orgs/{org_id}/groups/{group_id}/members", "patch");
+    assert_valid(&change, &change_body(&["1"], &[]), "add");
+    assert_valid(&change, &change_body(&[], &["1", "a@b.c"]), "remove");
+    assert!(!change.is_valid(&json!({"membersToAdd": "1"})));
+    let assign = body("/v2/orgs/{org_id}/teams/{team_id}/groups", "post");
+    assert_valid(&assign, &assign_body("3074457345618265000"), "assign");
+    assert!(!assign.is_valid(&json!({"userGroupId": "1", "role": "admin"})));
+}
+
+#[tokio::test]
+async fn group_responses_match_the_openapi_spec_and_its_costs() {
+    let Some(spec) = spec() else { return };
+    let spec = lenient(&spec);
+    let http = Http::new(sim_with(230, 5).await);
+    let org = http.sim.org();
+    let o = &org.id;
+    let group = org.groups.values().find(|g| !g.teams.is_empty()).unwrap();
+    let g = &group.id;
+    let team = group.teams.iter().next().unwrap();
+    let free_team = org
+        .teams
+        .keys()
+        .find(|t| !group.teams.contains(*t))
+        .unwrap();
+    let member = group.members.iter().next().unwrap();
+    let outsider = org
+        .members
+        .values()
+        .find(|m| !group.members.contains(&m.id))
+        .unwrap();
+    let call = |m: Method, path: String, body: Option<Value>| {
+        let http = &http;
+        async move {
+            let (s, _, v) = http.call(m, &path, body).await;
+            (s, v)
+        }
+    };
+
+    let mut checks: Vec<(&str, &str, &str, Value)> = Vec::new();
+    let mut expect = |want: StatusCode, got: (StatusCode, Value), path, method, status| {
+        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
+        checks.push((path, method, status, got.1));
+    };
+    let ok = StatusCode::OK;
+    let created = StatusCode::CREATED;
+    for q in ["", "?limit=1", &format!("?cursor={g}")] {
+        expect(
+            ok,
+            http.get(&format!("/v2/orgs/{o}/groups{q}")).await,
+            "/v2/orgs/{org_id}/groups",
+            "get",
+            "200",
+        );
+    }
+    let new = call(
+        Method::POST,
+        format!("/v2/orgs/{o}/groups"),
+        Some(create_body("Contract", Some("made here"))),
+    )
+    .await;
+    let new_id = new.1["id"].as_str().unwrap().to_string();
+    expect(created, new, "/v2/orgs/{org_id}/groups", "post", "201");
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/groups/{g}")).await,
+        "/v2/orgs/{org_id}/groups/{group_id}",
+        "get",
+        "200",
+    );
+    expect(
+        ok,
+        call(
+            Method::PATCH,
+            format!("/v2/orgs/{o}/groups/{new_id}"),
+            Some(json!({"description": "renamed"})),
+        )
+        .await,
+        "/v2/orgs/{org_id}/groups/{group_id}",
+        "patch",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/groups/{g}/members?limit=2"))
+            .await,
+        "/v2/orgs/{org_id}/groups/{group_id}/members",
+        "get",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/groups/{g}/members/{member}"))
+            .await,
+        "/v2/orgs/{org_id}/groups/{group_id}/members/{member_id}",
+        "get",
+        "200",
+    );
+    expect(
+        created,
+        call(
+            Method::POST,
+            format!("/v2/orgs/{o}/groups/{new_id}/members"),
+            Some(json!({"email": outsider.email})),
+        )
+        .await,
+        "/v2/orgs/{org_id}/groups/{group_id}/members",
+        "post",
+        "201",
+    );
+    let multi = StatusCode::MULTI_STATUS;
+    let patched = call(
+        Method::PATCH,
+        format!("/v2/orgs/{o}/groups/{g}/members"),
+        Some(change_body(&[&outsider.id], &[member])),
+    )
+    .await;
+    assert_eq!(patched.1[0]["operation"], "addMembers");
+    assert_eq!(patched.1[0]["affectedUsers"][0]["id"], json!(outsider.id));
+    assert_eq!(patched.1[1]["affectedUsers"][0]["id"], json!(member));
+    expect(
+        multi,
+        patched,
+        "/v2/orgs/{org_id}/groups/{group_id}/members",
+        "patch",
+        "207",
+    );
+    let refused = call(
+        Method::PATCH,
+        format!("/v2/orgs/{o}/groups/{g}/members"),
+        Some(change_body(&["nobody@nowhere.example"], &[])),
+    )
+    .await;
+    assert_eq!(refused.1[0]["status"], 400);
+    expect(
+        multi,
+        refused,
+        "/v2/orgs/{org_id}/groups/{group_id}/members",
+        "patch",
+        "207",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/groups/{g}/teams")).await,
+        "/v2/orgs/{org_id}/groups/{group_id}/teams",
+        "get",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/groups/{g}/teams/{team}"))
+            .await,
+        "/v2/orgs/{org_id}/groups/{group_id}/teams/{team_id}",
+        "get",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/teams/{team}/groups")).await,
+        "/v2/orgs/{org_id}/teams/{team_id}/groups",
+        "get",
+        "200",
+    );
+    expect(
+        created,
+        call(
+            Method::POST,
+            format!("/v2/orgs/{o}/teams/{free_team}/groups"),
+            Some(assign_body(g)),
+        )
+        .await,
+        "/v2/orgs/{org_id}/teams/{team_id}/groups",
+        "post",
+        "201",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"))
+            .await,
+        "/v2/orgs/{org_id}/teams/{team_id}/groups/{group_id}",
+        "get",
+        "200",
+    );
+    for (path, method, status, body) in &checks {
+        assert_valid(
+            &validator(&spec, path, method, status),
+            body,
+            &format!("{method} {path}"),
+        );
+    }
+
+    // Conflicts, limits and deletes, with what each costs.
+    let status = |r: (StatusCode, Value)| r.0;
+    assert_eq!(
+        status(
+            call(
+                Method::POST,
+                format!("/v2/orgs/{o}/groups"),
+                Some(create_body("contract", None))
+            )
+            .await
+        ),
+        StatusCode::CONFLICT,
+        "names are unique"
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::POST,
+                format!("/v2/orgs/{o}/groups/{new_id}/members"),
+                Some(json!({"email": outsider.email}))
+            )
+            .await
+        ),
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::POST,
+                format!("/v2/orgs/{o}/teams/{free_team}/groups"),
+                Some(assign_body(g))
+            )
+            .await
+        ),
+        StatusCode::CONFLICT
+    );
+    let ids: Vec<String> = (0..501).map(|i| format!("{i}@example.com")).collect();
+    let many: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        status(
+            call(
+                Method::PATCH,
+                format!("/v2/orgs/{o}/groups/{g}/members"),
+                Some(change_body(&many, &[]))
+            )
+            .await
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::POST,
+                format!("/v2/orgs/{o}/groups"),
+                Some(json!({"name": "x".repeat(61)}))
+            )
+            .await
+        ),
+        StatusCode::BAD_REQUEST
+    );
+
+    http.sim.reset_stats();
+    call(
+        Method::PATCH,
+        format!("/v2/orgs/{o}/groups/{g}/members"),
+        Some(change_body(
+            &[member],
+            &[&outsider.id, "nobody@nowhere.example"],
+        )),
+    )
+    .await;
+    assert_eq!(http.sim.stats().credits, 150, "50 credits an item");
+    assert_eq!(
+        status(
+            call(
+                Method::DELETE,
+                format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"),
+                None
+            )
+            .await
+        ),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::DELETE,
+                format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"),
+                None
+            )
+            .await
+        ),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::DELETE,
+                format!("/v2/orgs/{o}/groups/{new_id}/members/{}", outsider.id),
+                None
+            )
+            .await
+        ),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status(
+            call(
+                Method::DELETE,
+                format!("/v2/orgs/{o}/groups/{new_id}"),
+                None
+            )
+            .await
+        ),
+        StatusCode::NO_CONTENT
+    );
+    let stats = http.sim.stats();
+    assert_eq!(
+        stats.endpoints["DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}"].credits,
+        2000
+    );
+    assert_eq!(
+        stats.endpoints["DELETE /v2/orgs/{org_id}/groups/{group_id}"].credits,
+        2000
+    );
+    let unassign = &stats.endpoints["DELETE /v2/orgs/{org_id}/teams/{team_id}/groups/{group_id}"];
+    assert_eq!(
+        (unassign.requests, unassign.credits),
+        (2, 100),
+        "Level 1 each"
+    );
+    // A deleted group leaves its members in the organization.
+    assert!(!http.sim.org().groups.contains_key(&new_id));
+    assert!(http.sim.org().members.contains_key(&outsider.id));
+}
