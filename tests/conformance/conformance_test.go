@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -116,29 +117,81 @@ var adminRoleIDs = map[string]string{
 	"Security Admin": "admin_role_security_admin",
 }
 
-func expected(st orgState) (entitlements, grants map[string]bool) {
-	entitlements, grants = map[string]bool{}, map[string]bool{}
+// roleID is the role resource of an admin role: prebuilt by name, custom as the README documents.
+func roleID(name string) string {
+	if id, ok := adminRoleIDs[name]; ok {
+		return id
+	}
+	return "admin_role_custom_" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+var licenses = []string{"advanced", "standard", "basic", "full", "occasional", "free", "free_restricted", "full_trial", "unknown"}
+
+// expected gives the entitlements and the grants the connector lists (direct), and the grants the
+// syncer's expansion derives from groups assigned to teams: each member of the group holds the
+// team's membership.
+func expected(st orgState) (entitlements, direct, expanded map[string]bool) {
+	entitlements, direct, expanded = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for tid, team := range st.Teams {
 		for _, r := range []string{"member", "admin", "non_team", "team_guest"} {
 			entitlements["team:"+tid+":"+r] = true
 		}
 		for uid, m := range team.Members {
-			grants["team:"+tid+":"+m.Role+":user:"+uid] = true
+			direct["team:"+tid+":"+m.Role+":user:"+uid] = true
 		}
 	}
 	for _, r := range []string{"organization_internal_admin", "organization_internal_user", "organization_external_user",
 		"organization_team_guest_user", "admin_role_content_admin", "admin_role_user_admin", "admin_role_security_admin"} {
 		entitlements["role:"+r+":assigned"] = true
 	}
+	for _, l := range licenses {
+		entitlements["license:"+l+":assigned"] = true
+	}
 	for uid, m := range st.Members {
 		if m.Role != "unknown" {
-			grants["role:"+m.Role+":assigned:user:"+uid] = true
+			direct["role:"+m.Role+":assigned:user:"+uid] = true
 		}
 		for _, a := range m.AdminRoles {
-			grants["role:"+adminRoleIDs[a.Name]+":assigned:user:"+uid] = true
+			direct["role:"+roleID(a.Name)+":assigned:user:"+uid] = true
+		}
+		direct["license:"+m.License+":assigned:user:"+uid] = true
+	}
+	for gid, g := range st.Groups {
+		entitlements["group:"+gid+":member"] = true
+		for _, uid := range g.Members {
+			direct["group:"+gid+":member:user:"+uid] = true
+		}
+		for _, tid := range g.Teams {
+			direct["team:"+tid+":member:group:"+gid] = true
+			for _, uid := range g.Members {
+				expanded["team:"+tid+":member:user:"+uid] = true
+			}
 		}
 	}
-	return entitlements, grants
+	return entitlements, direct, expanded
+}
+
+func union(sets ...map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range sets {
+		for k := range s {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// customRoles are the custom admin roles the organization's members hold.
+func customRoles(st orgState) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range st.Members {
+		for _, a := range m.AdminRoles {
+			if a.Kind == "custom" {
+				out[a.Name] = true
+			}
+		}
+	}
+	return out
 }
 
 func sameSet(t *testing.T, what string, got, want map[string]bool) {
@@ -166,8 +219,11 @@ func sameSet(t *testing.T, what string, got, want map[string]bool) {
 // checkOrg compares what the SDK stored with the simulator's organization.
 func checkOrg(t *testing.T, c contents, st orgState) {
 	t.Helper()
-	if strings.Join(c.types, ",") != "role,team,user" {
+	if strings.Join(c.types, ",") != "group,license,role,team,user" {
 		t.Fatalf("resource types %v", c.types)
+	}
+	text := func(r *v2.Resource, key string) string {
+		return r.GetProfile().GetFields()[key].GetStringValue()
 	}
 	count := map[string]int{}
 	for key, r := range c.resources {
@@ -188,6 +244,10 @@ func checkOrg(t *testing.T, c contents, st orgState) {
 			}
 			if ut.GetLogin() != m.Email || ut.GetEmails()[0].GetAddress() != m.Email {
 				t.Errorf("%s: login %q, want %q", key, ut.GetLogin(), m.Email)
+			}
+			// baton-miro's profile key, kept for automations that read it.
+			if text(r, "login") != m.Email || text(r, "license") != m.License {
+				t.Errorf("%s: profile login %q, license %q", key, text(r, "login"), text(r, "license"))
 			}
 			want := m.Email
 			if m.Role != "organization_external_user" && m.Role != "organization_team_guest_user" {
@@ -213,18 +273,53 @@ func checkOrg(t *testing.T, c contents, st orgState) {
 			if team, ok := st.Teams[r.GetId().GetResource()]; !ok || team.Name != r.GetDisplayName() {
 				t.Errorf("%s: display name %q", key, r.GetDisplayName())
 			}
-		case "role":
+			if text(r, "id") != r.GetId().GetResource() {
+				t.Errorf("%s: profile id %q", key, text(r, "id"))
+			}
+		case "group":
+			if !annos.Contains(&v2.GroupTrait{}) {
+				t.Errorf("%s has no GroupTrait", key)
+			}
+			if g, ok := st.Groups[r.GetId().GetResource()]; !ok || g.Name != r.GetDisplayName() {
+				t.Errorf("%s: display name %q", key, r.GetDisplayName())
+			}
+		case "role", "license":
 			if !annos.Contains(&v2.RoleTrait{}) {
 				t.Errorf("%s has no RoleTrait", key)
 			}
+			if kind == "role" && (text(r, "role_id") != r.GetId().GetResource() || text(r, "role_name") != r.GetDisplayName()) {
+				t.Errorf("%s: profile role_id %q, role_name %q", key, text(r, "role_id"), text(r, "role_name"))
+			}
 		}
 	}
-	if count["user"] != len(st.Members) || count["team"] != len(st.Teams) || count["role"] != 7 {
-		t.Errorf("resources: %v, want %d users, %d teams, 7 roles", count, len(st.Members), len(st.Teams))
+	custom := customRoles(st)
+	if len(custom) == 0 {
+		t.Fatal("the simulated organization holds no custom admin role")
 	}
-	ents, grants := expected(st)
+	for name := range custom {
+		r, ok := c.resources["role/"+roleID(name)]
+		if !ok || r.GetDisplayName() != name {
+			t.Errorf("custom admin role %q was not inserted from its grants", name)
+		}
+	}
+	if count["user"] != len(st.Members) || count["team"] != len(st.Teams) || count["group"] != len(st.Groups) ||
+		count["role"] != 7+len(custom) || count["license"] != len(licenses) {
+		t.Errorf("resources: %v, want %d users, %d teams, %d groups, %d roles, %d licenses",
+			count, len(st.Members), len(st.Teams), len(st.Groups), 7+len(custom), len(licenses))
+	}
+	ents, direct, expanded := expected(st)
 	sameSet(t, "entitlements", c.entitlements, ents)
-	sameSet(t, "grants", c.grants, grants)
+	// The syncer's expansion gives each group member the membership of the group's teams.
+	sameSet(t, "grants", c.grants, union(direct, expanded))
+	newByExpansion := 0
+	for g := range expanded {
+		if !direct[g] {
+			newByExpansion++
+		}
+	}
+	if newByExpansion == 0 {
+		t.Error("no team membership comes from a group alone: the expansion check proves nothing")
+	}
 }
 
 func TestSyncOverPlaintextAndMutualTLS(t *testing.T) {
@@ -300,17 +395,18 @@ func TestParallelWorkersHoldTheBudget(t *testing.T) {
 	}
 }
 
-// Targeted syncs of one user, one team and one role, as the platform runs them after a change:
-// each partial .c1z holds the resource, its entitlements, and the grants its own ListGrants
-// lists. Role holdings come with each user (from the profile, at no Miro cost), so a targeted
-// sync of a role refreshes the role and its entitlement, not its holders: target the users, or
-// run a full sync, to refresh who holds it.
+// Targeted syncs of one user, one team, one group and one role, as the platform runs them after a
+// change: each partial .c1z holds the resource, its entitlements, and the grants its own ListGrants
+// lists. Role and license holdings come with each user (from the profile, at no Miro cost), so a
+// targeted sync of a role refreshes the role and its entitlement, not its holders: target the
+// users, or run a full sync, to refresh who holds it. Likewise the groups assigned to a team are
+// listed with each group: target the group to refresh them.
 func TestTargetedSyncs(t *testing.T) {
 	sim := startSim(t)
 	st := sim.state(t)
 	conn := dial(t, startDaemon(t, sim), nil)
-	_, allGrants := expected(st)
-	var admin, team string
+	_, direct, expanded := expected(st)
+	var admin, team, group string
 	for uid, m := range st.Members {
 		if m.Role == "organization_internal_admin" && len(m.AdminRoles) > 0 && (admin == "" || uid < admin) {
 			admin = uid
@@ -321,16 +417,21 @@ func TestTargetedSyncs(t *testing.T) {
 			team = tid
 		}
 	}
-	if admin == "" || team == "" {
-		t.Fatal("the simulated organization has no admin with admin roles, or no team")
+	for gid, g := range st.Groups {
+		if len(g.Teams) > 0 && (group == "" || gid < group) {
+			group = gid
+		}
+	}
+	if admin == "" || team == "" || group == "" {
+		t.Fatal("the simulated organization has no admin with admin roles, no team or no assigned group")
 	}
 	target := func(typ, id string) []*v2.Resource {
 		return []*v2.Resource{v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: typ, Resource: id}.Build()}.Build()}
 	}
-	having := func(prefix, suffix string) map[string]bool {
+	having := func(keep func(string) bool) map[string]bool {
 		out := map[string]bool{}
-		for g := range allGrants {
-			if strings.HasPrefix(g, prefix) && strings.HasSuffix(g, suffix) {
+		for g := range direct {
+			if keep(g) {
 				out[g] = true
 			}
 		}
@@ -341,11 +442,16 @@ func TestTargetedSyncs(t *testing.T) {
 		entitlements map[string]bool
 		grants       map[string]bool
 	}{
-		{"user", admin, map[string]bool{}, having("role:", ":user:"+admin)},
+		{"user", admin, map[string]bool{}, having(func(g string) bool {
+			return (strings.HasPrefix(g, "role:") || strings.HasPrefix(g, "license:")) && strings.HasSuffix(g, ":user:"+admin)
+		})},
 		{"team", team, map[string]bool{
 			"team:" + team + ":member": true, "team:" + team + ":admin": true,
 			"team:" + team + ":non_team": true, "team:" + team + ":team_guest": true,
-		}, having("team:"+team+":", "")},
+		}, having(func(g string) bool { return strings.HasPrefix(g, "team:"+team+":") && strings.Contains(g, ":user:") })},
+		{"group", group, map[string]bool{"group:" + group + ":member": true}, having(func(g string) bool {
+			return strings.HasPrefix(g, "group:"+group+":") || strings.HasSuffix(g, ":member:group:"+group)
+		})},
 		{"role", "admin_role_user_admin", map[string]bool{"role:admin_role_user_admin:assigned": true}, map[string]bool{}},
 	}
 	for _, c := range cases {
@@ -355,7 +461,14 @@ func TestTargetedSyncs(t *testing.T) {
 				t.Fatalf("the targeted %s %s is not in the partial sync: %v", c.typ, c.id, len(got.resources))
 			}
 			sameSet(t, c.typ+" entitlements", got.entitlements, c.entitlements)
-			sameSet(t, c.typ+" grants", got.grants, c.grants)
+			// What the expansion derives from the listed grants may come along; nothing else may.
+			listed := map[string]bool{}
+			for g := range got.grants {
+				if !expanded[g] || direct[g] {
+					listed[g] = true
+				}
+			}
+			sameSet(t, c.typ+" grants", listed, c.grants)
 		})
 	}
 }
@@ -448,6 +561,118 @@ func TestProvisioningThroughTheSDK(t *testing.T) {
 		t.Fatal("still active after deprovisioning")
 	}
 	run("delete again", provisioner.NewResourceDeleter(cc, c1z, outsider, "user"))
+}
+
+// Groups, group assignments, licenses and custom admin roles through the SDK's provisioner, each
+// call twice: the second finds the state in place and writes nothing.
+func TestGroupsLicensesAndCustomRolesThroughTheSDK(t *testing.T) {
+	ctx := context.Background()
+	sim := startSim(t)
+	conn := dial(t, startDaemon(t, sim, "--provisioning"), nil)
+	cc := client(conn)
+	c1z := syncC1Z(t, conn)
+	st := sim.state(t)
+
+	var group, assigned, unassigned, insider, outsider, basic string
+	for gid, g := range st.Groups {
+		if len(g.Teams) > 0 && len(g.Members) > 0 && (group == "" || gid < group) {
+			group = gid
+		}
+	}
+	g := st.Groups[group]
+	assigned, insider = g.Teams[0], g.Members[0]
+	in := func(list []string, x string) bool {
+		for _, v := range list {
+			if v == x {
+				return true
+			}
+		}
+		return false
+	}
+	for tid := range st.Teams {
+		if !in(g.Teams, tid) && (unassigned == "" || tid < unassigned) {
+			unassigned = tid
+		}
+	}
+	for uid, m := range st.Members {
+		if m.Active && m.Role == "organization_internal_user" && len(m.AdminRoles) == 0 {
+			if !in(g.Members, uid) && (outsider == "" || uid < outsider) {
+				outsider = uid
+			}
+			if m.License == "basic" && uid != outsider && (basic == "" || uid < basic) {
+				basic = uid
+			}
+		}
+	}
+	if group == "" || unassigned == "" || outsider == "" || basic == "" {
+		t.Fatal("no suitable group, team and users in the generated organization")
+	}
+	twice := func(what string, p func() *provisioner.Provisioner, holds func(orgState) bool) {
+		t.Helper()
+		must(t, p().Run(ctx), "%s", what)
+		if !holds(sim.state(t)) {
+			t.Fatalf("%s: the change is not in Miro", what)
+		}
+		writes := sim.writes(t)
+		must(t, p().Run(ctx), "%s again", what)
+		if sim.writes(t) != writes {
+			t.Fatalf("%s again wrote to Miro", what)
+		}
+	}
+	twice("add a group member", func() *provisioner.Provisioner {
+		return provisioner.NewGranter(cc, c1z, "group:"+group+":member", outsider, "user")
+	}, func(s orgState) bool { return in(s.Groups[group].Members, outsider) })
+	twice("remove a group member", func() *provisioner.Provisioner {
+		return provisioner.NewRevoker(cc, c1z, "group:"+group+":member:user:"+insider)
+	}, func(s orgState) bool { return !in(s.Groups[group].Members, insider) })
+	twice("assign the group to a team", func() *provisioner.Provisioner {
+		return provisioner.NewGranter(cc, c1z, "team:"+unassigned+":member", group, "group")
+	}, func(s orgState) bool { return in(s.Groups[group].Teams, unassigned) })
+	twice("take the group off a team", func() *provisioner.Provisioner {
+		return provisioner.NewRevoker(cc, c1z, "team:"+assigned+":member:group:"+group)
+	}, func(s orgState) bool { return !in(s.Groups[group].Teams, assigned) })
+	twice("upgrade to a Full license", func() *provisioner.Provisioner {
+		return provisioner.NewGranter(cc, c1z, "license:full:assigned", basic, "user")
+	}, func(s orgState) bool { return s.Members[basic].License == "full" })
+
+	// Miro cannot take a license away: the revoke says how to free one.
+	err := provisioner.NewRevoker(cc, c1z, "license:basic:assigned:user:"+basic).Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "deprovision") {
+		t.Fatalf("revoking a license: %v", err)
+	}
+
+	// A custom admin role has no entitlement row (Miro cannot list admin roles), so the platform
+	// grants it by id, as the client does.
+	var custom string
+	for name := range customRoles(st) {
+		custom = name
+	}
+	roleRes := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "role", Resource: roleID(custom)}.Build()}.Build()
+	ent := v2.Entitlement_builder{Resource: roleRes, Id: "role:" + roleID(custom) + ":assigned", Slug: "assigned"}.Build()
+	user := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "user", Resource: outsider}.Build()}.Build()
+	holds := func() bool {
+		for _, a := range sim.state(t).Members[outsider].AdminRoles {
+			if a.Name == custom {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		_, err := cc.Grant(ctx, v2.GrantManagerServiceGrantRequest_builder{Entitlement: ent, Principal: user}.Build())
+		must(t, err, "grant custom role %q", custom)
+		if !holds() {
+			t.Fatalf("custom role %q not granted", custom)
+		}
+	}
+	grant := v2.Grant_builder{Entitlement: ent, Principal: user, Id: "role:" + roleID(custom) + ":assigned:user:" + outsider}.Build()
+	for i := 0; i < 2; i++ {
+		_, err := cc.Revoke(ctx, v2.GrantManagerServiceRevokeRequest_builder{Grant: grant}.Build())
+		must(t, err, "revoke custom role %q", custom)
+		if holds() {
+			t.Fatalf("custom role %q not revoked", custom)
+		}
+	}
 }
 
 func TestWritesAreRefusedWithoutProvisioning(t *testing.T) {

@@ -120,7 +120,9 @@ type orgState struct {
 		DisplayName string `json:"displayName"`
 		GivenName   string `json:"givenName"`
 		FamilyName  string `json:"familyName"`
+		License     string `json:"license"`
 		AdminRoles  []struct {
+			Kind string `json:"type"`
 			Name string `json:"name"`
 		} `json:"adminRoles"`
 	} `json:"members"`
@@ -130,6 +132,11 @@ type orgState struct {
 			Role string `json:"role"`
 		} `json:"members"`
 	} `json:"teams"`
+	Groups map[string]struct {
+		Name    string   `json:"name"`
+		Members []string `json:"members"`
+		Teams   []string `json:"teams"`
+	} `json:"groups"`
 }
 
 func (s simulator) state(t *testing.T) orgState {
