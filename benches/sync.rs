@@ -70,7 +70,21 @@ fn minimum(org: &Org) -> BTreeMap<&'static str, u64> {
             "GET /v2/orgs/{org_id}/teams/{team_id}/members",
             org.teams.values().map(|t| pages(t.members.len())).sum(),
         ),
+        ("GET /v2/orgs/{org_id}/groups", pages(org.groups.len())),
+        (
+            "GET /v2/orgs/{org_id}/groups/{group_id}/members",
+            org.groups.values().map(|g| pages(g.members.len())).sum(),
+        ),
+        (
+            "GET /v2/orgs/{org_id}/groups/{group_id}/teams",
+            org.groups.values().map(|g| pages(g.teams.len())).sum(),
+        ),
     ])
+}
+
+/// The user-group part of a figure: endpoints under `/groups`.
+fn is_group_endpoint(e: &str) -> bool {
+    e.contains("/groups")
 }
 
 struct Daemon {
@@ -312,8 +326,20 @@ async fn main() {
     let org = sim::data::generate(42, members, teams);
     let generate_s = t.elapsed().as_secs_f64();
     let memberships = org.memberships();
+    let group_memberships = org.group_memberships();
+    let assignments: usize = org.groups.values().map(|g| g.teams.len()).sum();
+    let assigned_teams = org
+        .groups
+        .values()
+        .flat_map(|g| &g.teams)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     println!(
         "organization: {members} members, {teams} teams, {memberships} memberships (generated in {generate_s:.2} s)"
+    );
+    println!(
+        "user groups:  {} groups, {group_memberships} memberships, {assignments} assignments to {assigned_teams} teams",
+        org.groups.len()
     );
     let sim_pages = {
         let mut cfg = SimConfig::new(org.clone());
@@ -398,6 +424,30 @@ async fn main() {
     println!(
         "credits vs minimum        {:+.2}%   (target within 5%; minimum {min_credits})",
         pct(spent, min_credits)
+    );
+    let group_min_requests: u64 = min
+        .iter()
+        .filter(|(e, _)| is_group_endpoint(e))
+        .map(|(_, n)| n)
+        .sum();
+    let group_min_credits: u64 = min
+        .iter()
+        .filter(|(e, _)| is_group_endpoint(e))
+        .map(|(e, n)| credits(e) * n)
+        .sum();
+    let (group_requests, group_credits) = run
+        .stats
+        .endpoints
+        .iter()
+        .filter(|(e, _)| is_group_endpoint(e))
+        .fold((0, 0), |(r, c), (_, s)| (r + s.requests, c + s.credits));
+    println!(
+        "groups: requests          {group_requests} (minimum {group_min_requests}: {:+.2}%)",
+        pct(group_requests, group_min_requests)
+    );
+    println!(
+        "groups: credits           {group_credits} (minimum {group_min_credits}: {:+.2}%)",
+        pct(group_credits, group_min_credits)
     );
     println!(
         "429 answers               {}       (target 0)",
@@ -496,7 +546,9 @@ async fn main() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-sync.json").to_string()
     });
     let report = json!({
-        "organization": {"members": members, "teams": teams, "memberships": memberships, "generate_seconds": generate_s, "simulator_member_pages_per_second": sim_pages},
+        "organization": {"members": members, "teams": teams, "memberships": memberships, "groups": org.groups.len(),
+            "group_memberships": group_memberships, "group_assignments": assignments, "teams_with_groups": assigned_teams,
+            "generate_seconds": generate_s, "simulator_member_pages_per_second": sim_pages},
         "full_sync": {
             "latency_ms_per_request": latency,
             "requests": requests, "minimum_requests": min_requests, "requests_over_minimum_pct": pct(requests, min_requests),
@@ -505,6 +557,8 @@ async fn main() {
             "wall_seconds": run.wall.as_secs_f64(), "budget_imposed_seconds": budget_minutes * 60.0,
             "connector_cpu_seconds": run.cpu, "connector_cpu_share_of_wall": cpu_share, "connector_peak_rss_mib": run.rss_mib,
             "rpcs": run.rpcs, "grpc_round_trip_us_per_page": run.pages_per_rpc_us,
+            "group_requests": group_requests, "group_minimum_requests": group_min_requests,
+            "group_credits": group_credits, "group_minimum_credits": group_min_credits,
             "by_endpoint": by_endpoint(&run.stats), "minimum_by_endpoint": min,
         },
         "parallel": {

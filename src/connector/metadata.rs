@@ -148,6 +148,11 @@ impl Connector {
                 missing.join(", ")
             )));
         }
+        if !info.scopes.is_empty() && !has("organizations:groups:read") {
+            tracing::warn!(
+                "the Miro access token lacks organizations:groups:read: user groups, and the team access they carry, will be missing from syncs"
+            );
+        }
         let org = self.org_id().await?;
         self.miro().rest.organization(org).await?;
         if let Some(scim) = &self.miro().scim {
