@@ -352,6 +352,63 @@ func TestSyncOverPlaintextAndMutualTLS(t *testing.T) {
 	checkOrg(t, readC1Z(t, syncC1Z(t, mtls)), st)
 }
 
+// baton-miro's ids on an organization, from its source (pkg/connector: user and team ids, the four
+// org roles, `team:{id}:{role}` and `role:{id}:assigned` entitlements, grants
+// `{entitlement}:user:{id}`). Ours must hold every one of them, so its users can switch.
+func batonMiroIDs(st orgState) (resources, entitlements, grants map[string]bool) {
+	resources, entitlements, grants = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	orgRoles := []string{"organization_internal_admin", "organization_internal_user", "organization_external_user", "organization_team_guest_user"}
+	for _, r := range orgRoles {
+		resources["role/"+r] = true
+		entitlements["role:"+r+":assigned"] = true
+	}
+	for uid, m := range st.Members {
+		resources["user/"+uid] = true
+		for _, r := range orgRoles {
+			if m.Role == r {
+				grants["role:"+r+":assigned:user:"+uid] = true
+			}
+		}
+	}
+	for tid, team := range st.Teams {
+		resources["team/"+tid] = true
+		for _, r := range []string{"non_team", "member", "admin", "team_guest"} {
+			entitlements["team:"+tid+":"+r] = true
+		}
+		for uid, m := range team.Members {
+			grants["team:"+tid+":"+m.Role+":user:"+uid] = true
+		}
+	}
+	return resources, entitlements, grants
+}
+
+func TestOursHoldEveryIdOfBatonMiro(t *testing.T) {
+	sim := startSim(t)
+	c := readC1Z(t, syncC1Z(t, dial(t, startDaemon(t, sim), nil)))
+	resources, entitlements, grants := batonMiroIDs(sim.state(t))
+	for what, pair := range map[string][2]map[string]bool{
+		"resource": {resources, func() map[string]bool {
+			out := map[string]bool{}
+			for k := range c.resources {
+				out[k] = true
+			}
+			return out
+		}()},
+		"entitlement": {entitlements, c.entitlements},
+		"grant":       {grants, c.grants},
+	} {
+		missing := 0
+		for id := range pair[0] {
+			if !pair[1][id] {
+				if missing++; missing <= 5 {
+					t.Errorf("baton-miro's %s %s is missing", what, id)
+				}
+			}
+		}
+		t.Logf("%d of baton-miro's %ss, all held; ours add %d", len(pair[0]), what, len(pair[1])-len(pair[0]))
+	}
+}
+
 func TestSyncThroughRateLimitsAndServerErrors(t *testing.T) {
 	faults := filepath.Join(t.TempDir(), "faults.json")
 	must(t, os.WriteFile(faults, []byte(`{"seed": 7, "rules": [
