@@ -48,7 +48,7 @@ impl Connector {
                     }
                     Target::Role(def) => self.grant_role(def, &user).await?,
                     Target::CustomAdmin(name) => self.grant_admin_role(&name, &user).await?,
-                    Target::Group(group) => self.add_group_member(&group, &user).await?,
+                    Target::Group(group) => self.set_group_member(&group, &user, true).await?,
                     Target::License(l) => self.grant_license(l, &user).await?,
                 };
                 (annotations, grants::grant(&entitlement, &user))
@@ -236,7 +236,7 @@ impl Connector {
                 self.revoke_admin_role(&name, &user).await?
             }
             (Target::Group(group), Principal::User(user)) => {
-                self.remove_group_member(&group, &user).await?
+                self.set_group_member(&group, &user, false).await?
             }
             (Target::License(l), Principal::User(_)) => {
                 return Err(precondition(format!(

@@ -41,38 +41,41 @@ fn changed(results: &[MembersResult], operation: &str, user: &str) -> Result<boo
 }
 
 impl Connector {
-    pub(super) async fn add_group_member(
+    /// Make `user` a member of `group` or not, with one members PATCH when the state differs.
+    pub(super) async fn set_group_member(
         &self,
         group: &str,
         user: &str,
+        member: bool,
     ) -> Result<Vec<Any>, ConnectorError> {
         let org = self.org_id().await?;
-        let rest = &self.miro().rest;
-        if rest.group_member(org, group, user).await?.is_some() {
-            return Ok(already_exists());
+        let unchanged = || {
+            if member {
+                already_exists()
+            } else {
+                already_revoked()
+            }
+        };
+        if self
+            .miro()
+            .rest
+            .group_member(org, group, user)
+            .await?
+            .is_some()
+            == member
+        {
+            return Ok(unchanged());
         }
-        let results = self.group_change(group, &[user], &[]).await?;
-        // Not affected: someone added them in between.
-        Ok(match changed(&results, "addMembers", user)? {
+        let (add, remove, operation): (&[&str], &[&str], _) = if member {
+            (&[user], &[], "addMembers")
+        } else {
+            (&[], &[user], "removeMembers")
+        };
+        let results = self.group_change(group, add, remove).await?;
+        // Not affected: someone else made the change in between.
+        Ok(match changed(&results, operation, user)? {
             true => Vec::new(),
-            false => already_exists(),
-        })
-    }
-
-    pub(super) async fn remove_group_member(
-        &self,
-        group: &str,
-        user: &str,
-    ) -> Result<Vec<Any>, ConnectorError> {
-        let org = self.org_id().await?;
-        let rest = &self.miro().rest;
-        if rest.group_member(org, group, user).await?.is_none() {
-            return Ok(already_revoked());
-        }
-        let results = self.group_change(group, &[], &[user]).await?;
-        Ok(match changed(&results, "removeMembers", user)? {
-            true => Vec::new(),
-            false => already_revoked(),
+            false => unchanged(),
         })
     }
 
