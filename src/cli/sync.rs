@@ -38,7 +38,8 @@ pub struct SyncArgs {
     /// Snapshot format [default: jsonl when --out ends in .jsonl, else json]. Records come in the
     /// walk's order (resource types, resources, static entitlements, entitlements, grants; each in
     /// the connector's order, which is Miro's), the same for the same organization whatever
-    /// --workers is. json holds the whole snapshot in memory; jsonl streams it.
+    /// --workers is. A resource only a grant names (a custom admin role) comes just before that
+    /// grant. json holds the whole snapshot in memory; jsonl streams it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Resources whose entitlements and grants are listed at once, as the parallel syncer does.

@@ -136,7 +136,9 @@ impl<L: Listing> Pager<L> {
         }
     }
 
-    async fn next(&mut self) -> Result<Option<(Vec<L::Item>, Tally)>, Status> {
+    /// The next page, what it cost, and whether it asks for the resources its grants name to be
+    /// stored (`InsertResourceGrants`).
+    async fn next(&mut self) -> Result<Option<(Vec<L::Item>, Tally, bool)>, Status> {
         let Some(token) = self.token.take() else {
             return Ok(None);
         };
@@ -147,7 +149,8 @@ impl<L: Listing> Pager<L> {
         .await?;
         cost.rate_limit_wait_ms += waited_ms(&annotations);
         self.token = (!next.is_empty()).then_some(next);
-        Ok(Some((list, cost)))
+        let insert = find::<pb::InsertResourceGrants>(&annotations).is_some();
+        Ok(Some((list, cost, insert)))
     }
 }
 
@@ -155,7 +158,7 @@ impl<L: Listing> Pager<L> {
 async fn fetch_all<L: Listing>(
     listing: L,
     sync_id: String,
-) -> Result<Vec<(Vec<L::Item>, Tally)>, Status> {
+) -> Result<Vec<(Vec<L::Item>, Tally, bool)>, Status> {
     let mut pager = Pager::new(listing, sync_id);
     let mut pages = Vec::new();
     while let Some(page) = pager.next().await? {
@@ -179,7 +182,7 @@ impl Walker<'_> {
         &mut self,
         resources: impl Iterator<Item = pb::Resource>,
         listing: impl Fn(pb::Resource) -> L,
-        mut write: impl FnMut(&mut dyn Sink, &L::Item) -> std::io::Result<()>,
+        mut write: impl FnMut(&mut dyn Sink, &L::Item, bool) -> std::io::Result<()>,
     ) -> Result<(), WalkError> {
         use futures::StreamExt;
         let sync_id = self.sync_id.clone();
@@ -187,10 +190,10 @@ impl Walker<'_> {
             .map(|r| fetch_all(listing(r), sync_id.clone()))
             .buffered(self.workers.max(1));
         while let Some(answer) = answers.next().await {
-            for (page, cost) in answer? {
+            for (page, cost, insert) in answer? {
                 self.count(L::PHASE, page.len(), cost);
                 for item in &page {
-                    write(&mut *self.sink, item)?;
+                    write(&mut *self.sink, item, insert)?;
                 }
             }
         }
@@ -215,7 +218,7 @@ impl Walker<'_> {
         let client = ResourceTypesServiceClient::new(self.channel.clone());
         let mut pager = Pager::new(Types(client), self.sync_id.clone());
         let mut out = Vec::new();
-        while let Some((list, cost)) = pager.next().await? {
+        while let Some((list, cost, _)) = pager.next().await? {
             self.count(Phase::ResourceTypes, list.len(), cost);
             out.extend(list.into_iter().filter(|t| !t.id.is_empty()));
         }
@@ -231,7 +234,7 @@ impl Walker<'_> {
         for t in types {
             let listing = Resources(client.clone(), t.id.clone());
             let mut pager = Pager::new(listing, self.sync_id.clone());
-            while let Some((list, cost)) = pager.next().await? {
+            while let Some((list, cost, _)) = pager.next().await? {
                 self.count(Phase::Resources, list.len(), cost);
                 for r in list {
                     check_traits(t, &r)?;
@@ -312,14 +315,32 @@ pub async fn walk(
             .filter(|k| k.entitlements)
             .map(Kept::resource),
         |r| Entitlements(entitlements.clone(), r),
-        |sink, e| sink.entitlement(e),
+        |sink, e, _| sink.entitlement(e),
     )
     .await?;
+    // A page marked `InsertResourceGrants` names resources no listing returns (Miro's custom admin
+    // roles): they are written once, as the official syncer stores them. Only resources that offer
+    // entitlements can be named, so those are all the walk needs to remember.
+    let mut known: HashSet<(String, String)> = resources
+        .iter()
+        .filter(|k| k.entitlements)
+        .filter_map(|k| k.resource().id)
+        .map(|id| (id.resource_type, id.resource))
+        .collect();
     let grants = GrantsServiceClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
     w.per_resource(
         resources.iter().filter(|k| k.grants).map(Kept::resource),
         |r| Grants(grants.clone(), r),
-        |sink, g| sink.grant(g),
+        |sink, g, insert| {
+            let named = g.entitlement.as_ref().and_then(|e| e.resource.as_ref());
+            if let Some(r) = named.filter(|_| insert)
+                && let Some(id) = &r.id
+                && known.insert((id.resource_type.clone(), id.resource.clone()))
+            {
+                sink.resource(r)?;
+            }
+            sink.grant(g)
+        },
     )
     .await?;
     w.cleanup().await?;

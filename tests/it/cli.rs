@@ -103,11 +103,30 @@ async fn sync_writes_a_deterministic_snapshot_of_the_organization() {
     )
     .await;
     assert!(o.status.success(), "{:?}", text(&o));
-    let records: Vec<Value> = std::fs::read_to_string(&lines)
+    let mut records: Vec<Value> = std::fs::read_to_string(&lines)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // A custom admin role's resource comes just before the first grant that names it; the JSON
+    // document files it with the resources.
+    let first_grant = records.iter().position(|r| r["kind"] == "grant").unwrap();
+    assert!(
+        records[first_grant..]
+            .iter()
+            .any(|r| r["kind"] == "resource"
+                && r["id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("role:admin_role_custom_")),
+        "custom admin roles arrive with their grants"
+    );
+    let kind = |r: &Value| {
+        ["resource_type", "resource", "entitlement", "grant"]
+            .iter()
+            .position(|k| r["kind"] == *k)
+    };
+    records.sort_by_key(kind);
     let from_doc: Vec<Value> = ["resource_types", "resources", "entitlements", "grants"]
         .iter()
         .flat_map(|k| doc[*k].as_array().unwrap().clone())
