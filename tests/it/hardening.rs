@@ -59,7 +59,7 @@ async fn ids_never_reach_a_miro_url_unvalidated() {
     let mut del = ResourceDeleterServiceClient::new(ch.clone());
     for bad in bad_ids() {
         let mut codes = Vec::new();
-        for t in ["user", "team"] {
+        for t in ["user", "team", "group"] {
             codes.push(
                 get.get_resource(pb::ResourceGetterServiceGetResourceRequest {
                     resource_id: Some(rid(t, &bad)),
@@ -79,18 +79,37 @@ async fn ids_never_reach_a_miro_url_unvalidated() {
                     .unwrap_err(),
             );
         }
-        for (e, principal) in [
-            (entitlement("team", &bad, "member"), good_user.as_str()),
-            (entitlement("team", &good_team, "member"), bad.as_str()),
+        for (e, kind, principal) in [
+            (
+                entitlement("team", &bad, "member"),
+                "user",
+                good_user.as_str(),
+            ),
+            (
+                entitlement("team", &good_team, "member"),
+                "user",
+                bad.as_str(),
+            ),
+            (
+                entitlement("team", &good_team, "member"),
+                "group",
+                bad.as_str(),
+            ),
+            (
+                entitlement("group", &bad, "member"),
+                "user",
+                good_user.as_str(),
+            ),
             (
                 entitlement("role", "admin_role_user_admin", "assigned"),
+                "user",
                 bad.as_str(),
             ),
         ] {
             codes.push(
                 gm.grant(pb::GrantManagerServiceGrantRequest {
                     entitlement: Some(e.clone()),
-                    principal: Some(res("user", principal)),
+                    principal: Some(res(kind, principal)),
                     annotations: vec![],
                 })
                 .await
@@ -100,7 +119,7 @@ async fn ids_never_reach_a_miro_url_unvalidated() {
                 gm.revoke(pb::GrantManagerServiceRevokeRequest {
                     grant: Some(pb::Grant {
                         entitlement: Some(e),
-                        principal: Some(res("user", principal)),
+                        principal: Some(res(kind, principal)),
                         id: "g".into(),
                         ..Default::default()
                     }),
@@ -110,14 +129,16 @@ async fn ids_never_reach_a_miro_url_unvalidated() {
                 .unwrap_err(),
             );
         }
-        codes.push(
-            del.delete_resource_v2(pb::DeleteResourceV2Request {
-                resource_id: Some(rid("user", &bad)),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err(),
-        );
+        for t in ["user", "group"] {
+            codes.push(
+                del.delete_resource_v2(pb::DeleteResourceV2Request {
+                    resource_id: Some(rid(t, &bad)),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_err(),
+            );
+        }
         for s in codes {
             assert_eq!(s.code(), Code::InvalidArgument, "{bad:?}: {}", s.message());
             assert!(
