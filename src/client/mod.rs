@@ -154,15 +154,35 @@ impl<L: Listing> Pager<L> {
     }
 }
 
-/// Every page of one listing, one after the other.
-async fn fetch_all<L: Listing>(
-    listing: L,
-    sync_id: String,
-) -> Result<Vec<(Vec<L::Item>, Tally, bool)>, Status> {
+/// A page held while earlier resources are written: its items encoded back to back (a decoded
+/// grant takes several times the room, and 16 large teams in flight hold a hundred thousand).
+struct Held {
+    items: usize,
+    encoded: Vec<u8>,
+    cost: Tally,
+    insert: bool,
+}
+
+/// Every page of one listing, one after the other, held encoded.
+async fn fetch_all<L: Listing>(listing: L, sync_id: String) -> Result<Vec<Held>, Status>
+where
+    L::Item: prost::Message,
+{
+    use prost::Message;
     let mut pager = Pager::new(listing, sync_id);
     let mut pages = Vec::new();
-    while let Some(page) = pager.next().await? {
-        pages.push(page);
+    while let Some((list, cost, insert)) = pager.next().await? {
+        let mut encoded = Vec::with_capacity(list.iter().map(|i| i.encoded_len() + 4).sum());
+        for item in &list {
+            // A Vec grows as needed: encoding into it cannot run out of room.
+            let _ = item.encode_length_delimited(&mut encoded);
+        }
+        pages.push(Held {
+            items: list.len(),
+            encoded,
+            cost,
+            insert,
+        });
     }
     Ok(pages)
 }
@@ -183,17 +203,24 @@ impl Walker<'_> {
         resources: impl Iterator<Item = pb::Resource>,
         listing: impl Fn(pb::Resource) -> L,
         mut write: impl FnMut(&mut dyn Sink, &L::Item, bool) -> std::io::Result<()>,
-    ) -> Result<(), WalkError> {
+    ) -> Result<(), WalkError>
+    where
+        L::Item: prost::Message + Default,
+    {
         use futures::StreamExt;
         let sync_id = self.sync_id.clone();
         let mut answers = futures::stream::iter(resources)
             .map(|r| fetch_all(listing(r), sync_id.clone()))
             .buffered(self.workers.max(1));
         while let Some(answer) = answers.next().await {
-            for (page, cost, insert) in answer? {
-                self.count(L::PHASE, page.len(), cost);
-                for item in &page {
-                    write(&mut *self.sink, item, insert)?;
+            for page in answer? {
+                self.count(L::PHASE, page.items, page.cost);
+                let mut rest = page.encoded.as_slice();
+                while !rest.is_empty() {
+                    // Encoded here a moment ago: it decodes, or the walk stops with why.
+                    let item = <L::Item as prost::Message>::decode_length_delimited(&mut rest)
+                        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+                    write(&mut *self.sink, &item, page.insert)?;
                 }
             }
         }
