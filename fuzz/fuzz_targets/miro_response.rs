@@ -2,7 +2,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use miro_connector::miro::models::{
-    CursorPage, OrgMember, ScimList, ScimUser, Team, TeamMember, TokenInfo,
+    Assignment, CursorPage, GroupMember, MembersResult, OrgMember, ScimList, ScimUser, Team,
+    TeamMember, TokenInfo, UserGroup,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -16,4 +17,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = u.admin_roles().count();
     }
     let _ = serde_json::from_slice::<TokenInfo>(data);
+    let _ = serde_json::from_slice::<CursorPage<UserGroup>>(data);
+    let _ = serde_json::from_slice::<CursorPage<GroupMember>>(data);
+    let _ = serde_json::from_slice::<CursorPage<Assignment>>(data);
+    let _ = serde_json::from_slice::<Vec<MembersResult>>(data);
 });
