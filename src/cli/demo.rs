@@ -27,7 +27,11 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     telemetry::init_logging(LogFormat::Text, "warn");
     telemetry::metrics_handle();
     let cfg = SimConfig::new(args.data.org()?);
-    let (members, teams) = (cfg.org.members.len(), cfg.org.teams.len());
+    let (members, teams, groups) = (
+        cfg.org.members.len(),
+        cfg.org.teams.len(),
+        cfg.org.groups.len(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(Failure::runtime)?;
@@ -48,7 +52,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let _ = writeln!(out, "miro-connector demo");
     let _ = writeln!(
         out,
-        "  Miro simulator  {} ({members} members, {teams} teams; SCIM at {})",
+        "  Miro simulator  {} ({members} members, {teams} teams, {groups} user groups; SCIM at {})",
         sim.api_url(),
         sim.scim_url()
     );
@@ -73,14 +77,12 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
         out,
         "  grpcurl -plaintext {a} c1.connector.v2.ConnectorService/Validate"
     );
-    let _ = writeln!(
-        out,
-        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"team\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
-    );
-    let _ = writeln!(
-        out,
-        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"user\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
-    );
+    for t in ["team", "group", "user"] {
+        let _ = writeln!(
+            out,
+            "  grpcurl -plaintext -d '{{\"resource_type_id\":\"{t}\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
+        );
+    }
     let _ = writeln!(out, "  curl -s {}/_sim/stats", sim.api_url());
     let _ = writeln!(out);
     let _ = writeln!(out, "Serving until Ctrl-C.");
