@@ -7,7 +7,7 @@
 //! budget's floor, the command's own peak RSS).
 //!
 //! `cargo bench --bench sync` (100,000 members, 2,000 teams, 100 ms a request: about 25 minutes).
-//! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_WORKERS, BENCH_SQUEEZE_MEMBERS,
+//! Sizes and knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_WORKERS, BENCH_GROUPS (0: none), BENCH_SQUEEZE_MEMBERS,
 //! BENCH_SQUEEZE_TEAMS, BENCH_OUT (default target/bench-sync.json).
 // Test code: a failed unwrap is a failed test, and nothing here is a public API.
 #![allow(
@@ -323,7 +323,11 @@ async fn main() {
 
     // The simulator itself: generating the organization and serving its pages.
     let t = Instant::now();
-    let org = sim::data::generate(42, members, teams);
+    let mut org = sim::data::generate(42, members, teams);
+    // BENCH_GROUPS=0: the organization as it was before user groups, to compare with older figures.
+    if env_num("BENCH_GROUPS", 1) == 0 {
+        org.groups.clear();
+    }
     let generate_s = t.elapsed().as_secs_f64();
     let memberships = org.memberships();
     let group_memberships = org.group_memberships();
