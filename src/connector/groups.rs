@@ -11,7 +11,7 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     grants::{entitlement, grant_to, reference},
-    ids::{GROUP, MEMBER, TEAM, entitlement_id, miro_id, rid},
+    ids::{GROUP, MEMBER, TEAM, entitlement_id, miro_id, resource_miro_id, rid},
     page_token,
     profile::{profile, text},
     teams,
@@ -158,12 +158,7 @@ impl Connector {
         token: &str,
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
-        let group_id = group
-            .id
-            .as_ref()
-            .map(|i| i.resource.clone())
-            .unwrap_or_default();
-        miro_id("group id", &group_id)?;
+        let group_id = resource_miro_id("group id", group)?;
         let scope = format!("grants:group:{group_id}");
         let org = self.org_id().await?;
         let rest = &self.miro().rest;
@@ -173,7 +168,7 @@ impl Connector {
                 let page = rest
                     .group_members_page(
                         org,
-                        &group_id,
+                        group_id,
                         PageAt::after(cursor.as_deref()).with_limit(limit),
                     )
                     .await?;
@@ -193,14 +188,14 @@ impl Connector {
                 let page = rest
                     .group_teams_page(
                         org,
-                        &group_id,
+                        group_id,
                         PageAt::after(cursor.as_deref()).with_limit(limit),
                     )
                     .await?;
                 let grants = page
                     .items
                     .iter()
-                    .map(|t| team_grant(&t.id, &group_id))
+                    .map(|t| team_grant(&t.id, group_id))
                     .collect();
                 let next = page.next.map(|c| format!("t:{c}"));
                 Ok((grants, page_token::encode(&scope, next.as_deref())))

@@ -72,6 +72,11 @@ pub fn miro_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ConnectorError> {
     }
 }
 
+/// The Miro id of a resource the client sent back (a user, team or group), checked.
+pub fn resource_miro_id<'a>(what: &str, r: &'a pb::Resource) -> Result<&'a str, ConnectorError> {
+    miro_id(what, r.id.as_ref().map_or("", |i| i.resource.as_str()))
+}
+
 /// The slug of an entitlement id `{type}:{resource}:{slug}`, checked against the entitlement's resource.
 pub fn entitlement_slug<'a>(
     entitlement_id: &'a str,

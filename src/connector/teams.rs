@@ -3,7 +3,7 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     grants::{entitlement, grant, type_ref},
-    ids::{GROUP, TEAM, miro_id, rid},
+    ids::{GROUP, TEAM, miro_id, resource_miro_id, rid},
     page_token,
     profile::{profile, text},
 };
@@ -146,12 +146,7 @@ impl Connector {
         token: &str,
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
-        let team_id = team
-            .id
-            .as_ref()
-            .map(|i| i.resource.clone())
-            .unwrap_or_default();
-        miro_id("team id", &team_id)?;
+        let team_id = resource_miro_id("team id", team)?;
         let scope = format!("grants:team:{team_id}");
         let cursor = page_token::decode(&scope, token)?;
         let org = self.org_id().await?;
@@ -160,7 +155,7 @@ impl Connector {
             .rest
             .team_members_page(
                 org,
-                &team_id,
+                team_id,
                 None,
                 PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
             )

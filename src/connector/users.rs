@@ -2,7 +2,7 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    ids::{USER, miro_id, rid},
+    ids::{USER, miro_id, resource_miro_id, rid},
     licenses, page_token,
     profile::{flag, list, profile, profile_list, profile_text, text},
     roles,
@@ -159,12 +159,7 @@ impl Connector {
         &self,
         user: &pb::Resource,
     ) -> Result<(Vec<pb::Grant>, Vec<prost_types::Any>), ConnectorError> {
-        let id = &user
-            .id
-            .as_ref()
-            .map(|i| i.resource.clone())
-            .unwrap_or_default();
-        miro_id("user id", id)?;
+        let id = resource_miro_id("user id", user)?;
         let read = |p: Option<&prost_types::Struct>| {
             Some((
                 profile_text(p, "org_role")?.to_string(),

@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use super::{
     AppState,
     rest::{
-        Result, bad, check_org, cursor_page, error, limit, not_found, parse_body, read, team, write,
+        Result, bad, check_org, cursor_page, error, limit, not_found, parse_body, read,
+        required_str, team, write,
     },
     state::{Group, Org},
 };
@@ -244,11 +245,7 @@ async fn add_member(
     body: Bytes,
 ) -> Result<Response> {
     let v = parse_body(&body)?;
-    let email = v
-        .get("email")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("email is required"))?
-        .to_string();
+    let email = required_str(&v, "email")?;
     let mut org = write(&s);
     group(&org, &org_id, &group_id)?;
     let uid = org
@@ -435,11 +432,7 @@ async fn assign_group(
     body: Bytes,
 ) -> Result<Response> {
     let v = parse_body(&body)?;
-    let group_id = v
-        .get("userGroupId")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("userGroupId is required"))?
-        .to_string();
+    let group_id = required_str(&v, "userGroupId")?;
     match v.get("role").and_then(Value::as_str) {
         Some("member") => {}
         _ => return Err(bad("role is required and must be 'member'")),

@@ -306,6 +306,14 @@ pub(super) fn parse_body(body: &Bytes) -> Result<Value> {
     serde_json::from_slice(body).map_err(|e| bad(&format!("Request body is not valid JSON: {e}")))
 }
 
+/// A string the body must carry.
+pub(super) fn required_str(v: &Value, key: &str) -> Result<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| bad(&format!("{key} is required")))
+}
+
 /// Only `member` and `admin` can be written.
 fn writable_role(v: &Value) -> Result<Option<String>> {
     match v.get("role") {
@@ -321,14 +329,11 @@ async fn invite(
     body: Bytes,
 ) -> Result<Response> {
     let v = parse_body(&body)?;
-    let email = v
-        .get("email")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("email is required"))?;
+    let email = required_str(&v, "email")?;
     let role = writable_role(&v)?.unwrap_or_else(|| "member".into());
     let mut org = write(&s);
     team(&org, &org_id, &team_id)?;
-    let user = org.member_by_email(email).ok_or_else(|| {
+    let user = org.member_by_email(&email).ok_or_else(|| {
         bad("The user must exist in your Miro organization; invite new users through SCIM")
     })?;
     if !user.active {

@@ -497,6 +497,37 @@ async fn an_invite_is_never_applied_twice() {
     assert_eq!(sim.org().teams[&team.id].members[&other.id].role, "member");
 }
 
+/// Miro's PatchUserResource text: "userType (license) cannot be downgraded using this operation";
+/// an upgrade stamps `licenseAssignedAt`.
+#[tokio::test]
+async fn scim_upgrades_a_license_and_refuses_a_downgrade() {
+    use miro_connector::miro::{
+        ErrorKind,
+        models::{License, ScimPatch},
+    };
+    let sim = sim_with(60, 2).await;
+    let org = sim.org();
+    let m = ok_miro(&sim);
+    let scim = m.scim.as_ref().unwrap();
+    let user = org
+        .members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user" && m.license == "basic")
+        .unwrap();
+    scim.patch(&user.id, &[ScimPatch::License(License::Full)])
+        .await
+        .unwrap();
+    let after = &sim.org().members[&user.id];
+    assert_eq!(after.license, "full");
+    assert_ne!(after.license_assigned_at, user.license_assigned_at);
+    let e = scim
+        .patch(&user.id, &[ScimPatch::License(License::Basic)])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Rejected, "{e}");
+    assert_eq!(sim.org().members[&user.id].license, "full");
+}
+
 #[tokio::test]
 async fn scim_patch_operations_change_what_later_reads_return() {
     use miro_connector::miro::models::{License, OrgRole, ScimPatch};
