@@ -92,6 +92,35 @@ pub(super) fn def(id: &str) -> Option<&'static RoleDef> {
     ROLES.iter().find(|r| r.id == id)
 }
 
+/// A role by its resource id: a listed one, or a custom admin role by its encoded name.
+pub(super) enum Role {
+    Listed(&'static RoleDef),
+    Custom(String),
+}
+
+impl Role {
+    pub(super) fn lookup(id: &str) -> Result<Self, ConnectorError> {
+        match def(id) {
+            Some(d) => Ok(Self::Listed(d)),
+            None => custom_name(id).map(Self::Custom).ok_or_else(|| unknown(id)),
+        }
+    }
+
+    pub(super) fn resource(&self) -> pb::Resource {
+        match self {
+            Self::Listed(d) => resource(d),
+            Self::Custom(name) => custom_resource(name),
+        }
+    }
+
+    pub(super) fn entitlement(&self) -> pb::Entitlement {
+        match self {
+            Self::Listed(d) => entitlement_of(d),
+            Self::Custom(name) => custom_entitlement(name),
+        }
+    }
+}
+
 pub(super) fn unknown(id: &str) -> ConnectorError {
     ConnectorError::NotFound(format!("no role {:?}", cap(id)))
 }

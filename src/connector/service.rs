@@ -192,12 +192,7 @@ impl ResourceGetterService for Connector {
                     USER => self.get_user(&id.resource).await,
                     TEAM => self.get_team(&id.resource).await,
                     GROUP => self.get_group(&id.resource).await,
-                    ROLE => roles::def(&id.resource)
-                        .map(roles::resource)
-                        .or_else(|| {
-                            roles::custom_name(&id.resource).map(|n| roles::custom_resource(&n))
-                        })
-                        .ok_or_else(|| roles::unknown(&id.resource)),
+                    ROLE => roles::Role::lookup(&id.resource).map(|r| r.resource()),
                     LICENSE => licenses::parse(&id.resource).map(licenses::resource),
                     other => Err(ConnectorError::UnknownType(other.into())),
                 }
@@ -231,13 +226,7 @@ impl EntitlementsService for Connector {
                     .iter()
                     .map(|role| teams::entitlement_of(resource, *role))
                     .collect()),
-                ROLE => roles::def(&id.resource)
-                    .map(|d| vec![roles::entitlement_of(d)])
-                    .or_else(|| {
-                        roles::custom_name(&id.resource)
-                            .map(|n| vec![roles::custom_entitlement(&n)])
-                    })
-                    .ok_or_else(|| roles::unknown(&id.resource)),
+                ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
                 GROUP => Ok(vec![groups::entitlement_of(resource)]),
                 LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
                 USER => Ok(Vec::new()),

@@ -76,12 +76,9 @@ fn target(
                 cap(slug)
             )));
         }
-        ROLE => match roles::def(&resource.resource) {
-            Some(def) => Target::Role(def),
-            None => Target::CustomAdmin(
-                roles::custom_name(&resource.resource)
-                    .ok_or_else(|| roles::unknown(&resource.resource))?,
-            ),
+        ROLE => match roles::Role::lookup(&resource.resource)? {
+            roles::Role::Listed(def) => Target::Role(def),
+            roles::Role::Custom(name) => Target::CustomAdmin(name),
         },
         LICENSE => Target::License(licenses::parse(&resource.resource)?),
         GROUP if slug == MEMBER => {
