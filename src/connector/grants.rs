@@ -52,6 +52,15 @@ pub(super) fn grant(entitlement: &pb::Entitlement, user_id: &str) -> pb::Grant {
     grant_to(entitlement, rid(USER, user_id))
 }
 
+/// The grant, naming the whole resource of its entitlement rather than a reference: on a page
+/// marked `InsertResourceGrants` the SDK stores what the grants name.
+pub(super) fn with_resource(mut g: pb::Grant, resource: pb::Resource) -> pb::Grant {
+    if let Some(e) = g.entitlement.as_mut() {
+        e.resource = Some(resource);
+    }
+    g
+}
+
 /// A grant of `entitlement` to any principal.
 pub(super) fn grant_to(entitlement: &pb::Entitlement, principal: pb::ResourceId) -> pb::Grant {
     pb::Grant {

@@ -94,13 +94,8 @@ pub(super) fn entitlement_of(l: License) -> pb::Entitlement {
     )
 }
 
-/// The grant of a license to a user, naming the whole license resource.
 pub(super) fn grant_of(l: License, user_id: &str) -> pb::Grant {
-    let mut g = grant(&entitlement_of(l), user_id);
-    if let Some(e) = g.entitlement.as_mut() {
-        e.resource = Some(resource(l));
-    }
-    g
+    grant(&entitlement_of(l), user_id)
 }
 
 #[cfg(test)]

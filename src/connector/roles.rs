@@ -4,7 +4,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use super::{
     ConnectorError,
     annotations::pack,
-    grants::{entitlement, grant as grant_of},
+    grants::{entitlement, grant as grant_of, with_resource},
     ids::{ASSIGNED, ROLE, cap, rid},
     profile::{profile, text},
 };
@@ -232,13 +232,6 @@ pub(super) fn custom_grant(name: &str, user_id: &str) -> pb::Grant {
     )
 }
 
-fn with_resource(mut g: pb::Grant, resource: pb::Resource) -> pb::Grant {
-    if let Some(e) = g.entitlement.as_mut() {
-        e.resource = Some(resource);
-    }
-    g
-}
-
 pub(super) fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
     let mut annotations = Vec::new();
     if let RoleKind::Org(_) = def.kind {
@@ -264,9 +257,8 @@ pub(super) fn entitlement_of(def: &RoleDef) -> pb::Entitlement {
     )
 }
 
-/// A role's grant, naming the whole role resource (a page of user grants may be inserted whole).
 pub(super) fn grant(def: &RoleDef, user_id: &str) -> pb::Grant {
-    with_resource(grant_of(&entitlement_of(def), user_id), resource(def))
+    grant_of(&entitlement_of(def), user_id)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
+    grants::with_resource,
     ids::{USER, miro_id, resource_miro_id, rid},
     licenses, page_token,
     profile::{flag, list, profile, profile_list, profile_text, text},
@@ -174,25 +175,32 @@ impl Connector {
                 read(fresh.profile.as_ref()).unwrap_or_default()
             }
         };
+        // A custom admin role is known only from its holders: the page carries
+        // `InsertResourceGrants`, and then every grant on it names its resource whole, since the
+        // SDK stores what such grants name over what the listings stored. Other pages (nearly all)
+        // name references only: this runs once per user.
+        let custom = admin_roles
+            .iter()
+            .any(|n| !n.trim().is_empty() && roles::admin_role_def(n).is_none());
+        let whole = |g: pb::Grant, r: &dyn Fn() -> pb::Resource| match custom {
+            true => with_resource(g, r()),
+            false => g,
+        };
         let mut grants = Vec::new();
         match roles::org_role_def(&org_role) {
-            Some(def) => grants.push(roles::grant(def, id)),
+            Some(def) => grants.push(whole(roles::grant(def, id), &|| roles::resource(def))),
             None => {
                 tracing::debug!(user = %id, "skipping an org role this connector does not model")
             }
         }
-        let mut custom = false;
         for name in admin_roles.iter().filter(|n| !n.trim().is_empty()) {
             match roles::admin_role_def(name) {
-                Some(def) => grants.push(roles::grant(def, id)),
-                None => {
-                    custom = true;
-                    grants.push(roles::custom_grant(name, id));
-                }
+                Some(def) => grants.push(whole(roles::grant(def, id), &|| roles::resource(def))),
+                None => grants.push(roles::custom_grant(name, id)),
             }
         }
         if let Ok(l) = licenses::parse(&license) {
-            grants.push(licenses::grant_of(l, id));
+            grants.push(whole(licenses::grant_of(l, id), &|| licenses::resource(l)));
         }
         let annotations = if custom {
             vec![pack(&pb::InsertResourceGrants {})]
