@@ -5,6 +5,7 @@ mod error;
 mod grants;
 mod groups;
 pub mod ids;
+mod inflight;
 mod licenses;
 mod metadata;
 mod names;
@@ -56,6 +57,8 @@ pub struct Connector {
     settings: ConnectorSettings,
     org_id: OnceCell<String>,
     names: names::Names,
+    /// Writes in flight, by the principal or name they change: identical writes run as one.
+    writes: inflight::InFlight,
 }
 
 impl Connector {
@@ -65,6 +68,7 @@ impl Connector {
             settings,
             org_id: OnceCell::new(),
             names: names::Names::default(),
+            writes: inflight::InFlight::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     groups,
-    ids::{GROUP, LICENSE, ROLE, TEAM, USER, require_id},
+    ids::{GROUP, LICENSE, ROLE, TEAM, USER, miro_id, require_id},
     licenses, metadata, roles, teams,
 };
 use crate::miro::ratelimit::{tracking_waits, with_deadline};
@@ -65,6 +65,23 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
             "this listing has a single page".into(),
         ))
     }
+}
+
+/// A resource id, checked as its type wants it: the one check every RPC that takes an id makes
+/// before anything else, so they agree. Miro ids are decimal strings (INVALID_ARGUMENT otherwise);
+/// roles and licenses are a known set (NOT_FOUND otherwise).
+fn checked_id<'a>(
+    what: &str,
+    id: Option<&'a pb::ResourceId>,
+) -> Result<&'a pb::ResourceId, ConnectorError> {
+    let id = require_id(what, id)?;
+    match id.resource_type.as_str() {
+        USER | TEAM | GROUP => miro_id(&format!("{} id", id.resource_type), &id.resource).map(drop),
+        ROLE => roles::Role::lookup(&id.resource).map(drop),
+        LICENSE => licenses::parse(&id.resource).map(drop),
+        other => Err(ConnectorError::UnknownType(other.into())),
+    }?;
+    Ok(id)
 }
 
 /// A RateLimitWaitReport when the RPC waited on Miro's rate limits.
@@ -138,10 +155,12 @@ impl ResourcesService for Connector {
         let (meta, _, r) = req.into_parts();
         let (result, waited) = self
             .within(&meta, async {
-                if r.parent_resource_id
+                if let Some(parent) = r
+                    .parent_resource_id
                     .as_ref()
-                    .is_some_and(|p| !p.resource.is_empty())
+                    .filter(|p| !p.resource.is_empty())
                 {
+                    checked_id("parent_resource_id", Some(parent))?;
                     // No type here lives under a parent: one empty page, and so no token to continue.
                     return single_page(&r.page_token).map(|_| (Vec::new(), String::new()));
                 }
@@ -187,7 +206,7 @@ impl ResourceGetterService for Connector {
         let (meta, _, r) = req.into_parts();
         let (result, _) = self
             .within(&meta, async {
-                let id = require_id("resource_id", r.resource_id.as_ref())?;
+                let id = checked_id("resource_id", r.resource_id.as_ref())?;
                 match id.resource_type.as_str() {
                     USER => self.get_user(&id.resource).await,
                     TEAM => self.get_team(&id.resource).await,
@@ -220,7 +239,7 @@ impl EntitlementsService for Connector {
                 .resource
                 .as_ref()
                 .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
-            let id = require_id("resource.id", resource.id.as_ref())?;
+            let id = checked_id("resource.id", resource.id.as_ref())?;
             match id.resource_type.as_str() {
                 TEAM => Ok(teams::ROLES
                     .iter()
@@ -264,7 +283,7 @@ impl GrantsService for Connector {
                 let resource = r.resource.as_ref().ok_or_else(|| {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
-                let id = require_id("resource.id", resource.id.as_ref())?;
+                let id = checked_id("resource.id", resource.id.as_ref())?;
                 let no_annotations = |(list, next)| (list, next, Vec::new());
                 match id.resource_type.as_str() {
                     TEAM => self

@@ -8,7 +8,7 @@ use std::{
 use axum::{
     body::Body,
     extract::{MatchedPath, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -140,21 +140,30 @@ impl Limits {
     }
 }
 
+/// The key of an endpoint's stats and SCIM window: the route's template, never the path a client
+/// sent, so ids and made-up paths or methods cannot grow the tables of a simulator that serves for
+/// hours.
+fn endpoint_label(method: &Method, route: Option<&str>) -> String {
+    let method = match *method {
+        Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE => {
+            method.as_str()
+        }
+        _ => "OTHER",
+    };
+    match route {
+        Some(r) => format!("{method} {}", r.strip_prefix("/api/v1/scim").unwrap_or(r)),
+        None => format!("{method} (no route)"),
+    }
+}
+
 pub(super) async fn gate(
     State(s): State<AppState>,
     matched: Option<MatchedPath>,
     req: Request,
     next: Next,
 ) -> Response {
-    let path = matched
-        .as_ref()
-        .map_or_else(|| req.uri().path().to_string(), |m| m.as_str().to_string());
-    let is_scim = path.starts_with("/api/v1/scim");
-    let endpoint = format!(
-        "{} {}",
-        req.method(),
-        path.strip_prefix("/api/v1/scim").unwrap_or(&path)
-    );
+    let is_scim = req.uri().path().starts_with("/api/v1/scim");
+    let endpoint = endpoint_label(req.method(), matched.as_ref().map(MatchedPath::as_str));
     let (response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
     let mut stats = s.stats.lock().unwrap_or_else(|e| e.into_inner());
     let status = response.status().as_u16();

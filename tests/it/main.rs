@@ -13,6 +13,7 @@ mod common;
 mod daemon;
 mod groups;
 mod hardening;
+mod longrun;
 mod metadata;
 mod provisioning;
 mod sim;

@@ -68,6 +68,10 @@ impl Connector {
         let license = field("license").map(|l| license(&l)).transpose()?;
         let (given, family) = (field("first_name"), field("last_name"));
         self.require_provisioning()?;
+        let _turn = self
+            .writes
+            .turn(format!("account:{}", email.to_lowercase()))
+            .await;
         let scim = self.scim()?;
         let org = self.org_id().await?;
         let existing = |m: OrgMember| async move {

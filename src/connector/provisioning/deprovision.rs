@@ -24,6 +24,7 @@ impl Connector {
             GROUP => {
                 let group = miro_id("group id", &id.resource)?;
                 self.require_provisioning()?;
+                let _turn = self.writes.turn(format!("{GROUP}:{group}")).await;
                 return self.delete_group(group).await;
             }
             TEAM | ROLE | LICENSE => {
@@ -36,6 +37,7 @@ impl Connector {
         }
         let user = miro_id("user id", &id.resource)?;
         self.require_provisioning()?;
+        let _turn = self.writes.turn(format!("{USER}:{user}")).await;
         let scim = self.scim()?;
         let gone = || vec![pack(&pb::ResourceDoesNotExist {})];
         let done = match self.settings().deprovision {

@@ -29,6 +29,7 @@ impl Connector {
         let (target, entitlement) = target(req.entitlement.as_ref())?;
         let who = principal(req.principal.as_ref())?;
         self.require_provisioning()?;
+        let _turn = self.writes.turn(who.key()).await;
         let (annotations, new_grant) = match (target, who) {
             (
                 Target::Team {
@@ -219,6 +220,7 @@ impl Connector {
         let (target, _) = target(g.entitlement.as_ref())?;
         let who = principal(g.principal.as_ref())?;
         self.require_provisioning()?;
+        let _turn = self.writes.turn(who.key()).await;
         let annotations = match (target, who) {
             (
                 Target::Team {

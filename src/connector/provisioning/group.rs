@@ -163,6 +163,7 @@ impl Connector {
             )));
         }
         self.require_provisioning()?;
+        let _turn = self.writes.turn(format!("group name:{name}")).await;
         let org = self.org_id().await?;
         let rest = &self.miro().rest;
         let description = (!r.description.is_empty()).then_some(r.description.as_str());

@@ -106,6 +106,16 @@ enum Principal {
     Group(String),
 }
 
+impl Principal {
+    /// Writes to one principal run one at a time (`inflight`).
+    fn key(&self) -> String {
+        match self {
+            Self::User(id) => format!("{USER}:{id}"),
+            Self::Group(id) => format!("{GROUP}:{id}"),
+        }
+    }
+}
+
 fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorError> {
     let id = require_id("principal.id", principal.and_then(|p| p.id.as_ref()))?;
     match id.resource_type.as_str() {

@@ -412,4 +412,25 @@ mod tests {
             );
         }
     }
+
+    /// Ledgers that run for months: a request's trace goes once it is answered or out of the window.
+    #[tokio::test(start_paused = true)]
+    async fn the_ledgers_keep_nothing_of_requests_long_answered() {
+        let t0 = Instant::now();
+        let b = Budget::default();
+        b.observe(None, 100_000, 100_000, Duration::from_secs(60), t0);
+        let mut now = t0;
+        for i in 0..20_000u64 {
+            let (wait, mut ticket) = b.ticket(Claim::Rest(50), now);
+            // Half are answered with headers, half fail or are cancelled (the ticket is dropped).
+            if i % 2 == 0 {
+                ticket.observe(100_000, 50_000, Duration::from_secs(30));
+            }
+            let start = b.ticket(Claim::Scim("GET /Users"), now).0;
+            now += wait.max(start);
+        }
+        assert!(b.rest().as_ref().unwrap().pending.is_empty());
+        let scim = b.scim.lock().unwrap();
+        assert!(scim.logged() <= 200, "{} SCIM starts kept", scim.logged());
+    }
 }

@@ -53,3 +53,11 @@ impl Scim {
         start
     }
 }
+
+#[cfg(test)]
+impl Scim {
+    /// Starts kept, all endpoints together.
+    pub(super) fn logged(&self) -> usize {
+        self.log.values().map(std::collections::VecDeque::len).sum()
+    }
+}
