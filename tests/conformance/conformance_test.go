@@ -539,25 +539,7 @@ func TestProvisioningThroughTheSDK(t *testing.T) {
 	st := sim.state(t)
 
 	// A team and an active internal user outside it; a member of it to revoke.
-	var teamID, outsider, insider string
-	for tid, team := range st.Teams {
-		if teamID == "" || len(team.Members) < len(st.Teams[teamID].Members) {
-			teamID = tid
-		}
-	}
-	for uid, m := range st.Members {
-		if _, in := st.Teams[teamID].Members[uid]; !in && m.Active && m.Role == "organization_internal_user" && outsider == "" {
-			outsider = uid
-		}
-	}
-	for uid, m := range st.Teams[teamID].Members {
-		if m.Role == "member" && insider == "" {
-			insider = uid
-		}
-	}
-	if teamID == "" || outsider == "" || insider == "" {
-		t.Fatal("no suitable team and users in the generated organization")
-	}
+	teamID, outsider, insider := teamAndUsers(t, st)
 
 	run := func(what string, p *provisioner.Provisioner) {
 		t.Helper()

@@ -25,15 +25,19 @@ impl Connector {
                 req.resource_type_id
             )));
         }
+        // Miro accounts sign in through SSO or Miro's own invitation; SCIM sets no password. A
+        // request for a random password (baton-sdk's one-shot `--create-account-*` always sends
+        // one) or for SSO gets the account and no credential, as an SDK-built connector that
+        // ignores the password does. A password the caller chose is refused: it would be lost.
         match req
             .credential_options
             .as_ref()
             .and_then(|c| c.options.as_ref())
         {
-            None | Some(Options::NoPassword(_)) => {}
-            Some(_) => {
+            None | Some(Options::NoPassword(_) | Options::RandomPassword(_) | Options::Sso(_)) => {}
+            Some(Options::EncryptedPassword(_)) => {
                 return Err(ConnectorError::InvalidArgument(
-                    "Miro accounts sign in through SSO or Miro's own flow: only NO_PASSWORD credentials are supported".into(),
+                    "Miro accounts sign in through SSO or Miro's own invitation, and Miro's API sets no password: an encrypted password cannot be used (ask for NO_PASSWORD)".into(),
                 ));
             }
         }
