@@ -6,10 +6,7 @@ package conformance
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -334,18 +331,8 @@ func TestSyncOverPlaintextAndMutualTLS(t *testing.T) {
 	ctx := context.Background()
 	clientCred, serverCred, err := utls.GenerateClientServerCredentials(ctx)
 	must(t, err, "generate credentials")
-	dir := t.TempDir()
-	write := func(name, kind string, der []byte) string {
-		p := filepath.Join(dir, name)
-		must(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600), "write %s", name)
-		return p
-	}
-	key, err := x509.MarshalPKCS8PrivateKey(ed25519.PrivateKey(serverCred.GetKey()))
-	must(t, err, "encode key")
-	addr := startDaemon(t, sim,
-		"--tls-cert", write("server.pem", "CERTIFICATE", serverCred.GetCert()),
-		"--tls-key", write("server.key", "PRIVATE KEY", key),
-		"--tls-client-ca", write("ca.pem", "CERTIFICATE", serverCred.GetCaCert()))
+	server := writeCred(t, t.TempDir(), serverCred)
+	addr := startDaemon(t, sim, "--tls-cert", server.cert, "--tls-key", server.key, "--tls-client-ca", server.ca)
 	tlsConfig, err := utls.ClientConfig(ctx, clientCred)
 	must(t, err, "client TLS config")
 	mtls := dial(t, addr, tlsConfig)

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,10 +190,18 @@ var addrRe = regexp.MustCompile(`"addr":"([^"]+)"`)
 
 // startDaemon runs `serve` against the simulator and returns its address once it logs it.
 func startDaemon(t *testing.T, sim simulator, extra ...string) string {
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--miro-api-url", sim.api, "--miro-scim-url", sim.scim}, extra...)
-	env := []string{"MIRO_ACCESS_TOKEN=sim-access-token", "MIRO_SCIM_TOKEN=sim-scim-token", "RUST_LOG=warn,rpc=off,miro_connector=info"}
-	_, addr := start(t, addrRe, env, args...)
+	_, addr := startDaemonProc(t, sim, extra...)
 	return addr
+}
+
+// startDaemonProc is startDaemon with the process, for a test that kills it.
+func startDaemonProc(t *testing.T, sim simulator, extra ...string) (*proc, string) {
+	args := []string{"serve", "--log-format", "json", "--miro-api-url", sim.api, "--miro-scim-url", sim.scim}
+	if !slices.Contains(extra, "--listen") {
+		args = append(args, "--listen", "127.0.0.1:0")
+	}
+	env := []string{"MIRO_ACCESS_TOKEN=sim-access-token", "MIRO_SCIM_TOKEN=sim-scim-token", "RUST_LOG=warn,rpc=off,miro_connector=info"}
+	return start(t, addrRe, env, append(args, extra...)...)
 }
 
 func dial(t *testing.T, addr string, tlsConfig *tls.Config) *grpc.ClientConn {
