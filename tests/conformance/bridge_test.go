@@ -92,6 +92,13 @@ func TestBridgeOneShotSync(t *testing.T) {
 	sim := startSim(t)
 	st := sim.state(t)
 	addr := startDaemon(t, sim)
+	// `capabilities` reads them from the daemon's GetMetadata, as service mode's Hello does.
+	caps := mustBridge(t, "capabilities", "--connector-addr", addr)
+	for _, want := range []string{`"resourceTypeCapabilities"`, `"CAPABILITY_SYNC"`, `"CAPABILITY_TARGETED_SYNC"`} {
+		if !strings.Contains(caps, want) {
+			t.Fatalf("capabilities lack %s:\n%s", want, tail(caps))
+		}
+	}
 	for _, engine := range []string{"pebble", "sqlite"} {
 		for _, workers := range []string{"0", "16"} {
 			t.Run(engine+"/workers="+workers, func(t *testing.T) {

@@ -262,7 +262,9 @@ func TestBridgeServiceModeAgainstAFakeTenant(t *testing.T) {
 	}
 	c1.mu.Unlock()
 
-	out := startServiceBridge(t, addr, dir, env)
+	health := freeAddr(t)
+	_, healthPort, _ := net.SplitHostPort(health)
+	out := startServiceBridge(t, addr, dir, env, "--health-check", "--health-check-port", healthPort, "--health-check-bind-address", "127.0.0.1")
 	for range ids {
 		select {
 		case <-c1.done:
@@ -282,6 +284,12 @@ func TestBridgeServiceModeAgainstAFakeTenant(t *testing.T) {
 	}
 	if caps := c1.hellos[0].GetConnectorMetadata().GetCapabilities(); len(caps.GetResourceTypeCapabilities()) == 0 {
 		t.Errorf("Hello carried no capabilities: %v", c1.hellos[0].GetConnectorMetadata())
+	}
+	// The runner's own health check (an orchestrator's probe) reaches the daemon through the bridge.
+	for _, endpoint := range []string{"live", "ready"} {
+		if o, err := runBridge(t, nil, "health-check", "--health-check-port", healthPort, "--endpoint", endpoint); err != nil {
+			t.Errorf("health-check --endpoint %s: %v\n%s", endpoint, err, tail(o))
+		}
 	}
 	// The uploaded .c1z is the organization as it was at the sync.
 	c1z := filepath.Join(dir, "uploaded.c1z")
@@ -308,9 +316,9 @@ func TestBridgeServiceModeAgainstAFakeTenant(t *testing.T) {
 }
 
 // startServiceBridge runs the bridge in service mode (client id and secret from env) until the test ends.
-func startServiceBridge(t *testing.T, addr, dir string, env []string) *lockedBuffer {
+func startServiceBridge(t *testing.T, addr, dir string, env []string, extra ...string) *lockedBuffer {
 	t.Helper()
-	cmd := exec.Command(bridgeBin(t), "--connector-addr", addr, "--provisioning", "--c1z-temp-dir", dir)
+	cmd := exec.Command(bridgeBin(t), append([]string{"--connector-addr", addr, "--provisioning", "--c1z-temp-dir", dir}, extra...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

@@ -153,11 +153,19 @@ async fn groups_are_created_and_deleted_once() {
 
     assert!(p.delete("group", &id).await.unwrap().is_empty());
     assert_eq!(named(&p), 0);
-    let deletes = || p.sim.stats().requests_to("DELETE /v2/orgs/{org_id}/groups/{group_id}");
+    let deletes = || {
+        p.sim
+            .stats()
+            .requests_to("DELETE /v2/orgs/{org_id}/groups/{group_id}")
+    };
     assert_eq!(deletes(), 1);
     let again = p.delete("group", &id).await.unwrap();
     assert!(has::<pb::ResourceDoesNotExist>(&again));
-    assert_eq!(deletes(), 1, "a repeat reads, and sends no second DELETE (Level 4)");
+    assert_eq!(
+        deletes(),
+        1,
+        "a repeat reads, and sends no second DELETE (Level 4)"
+    );
     p.daemon.shutdown().await;
 }
 

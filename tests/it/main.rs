@@ -15,6 +15,7 @@ mod groups;
 mod hardening;
 mod longrun;
 mod metadata;
+mod pages;
 mod provisioning;
 mod sim;
 mod sim_groups;

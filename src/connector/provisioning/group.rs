@@ -182,7 +182,11 @@ impl Connector {
     pub(super) async fn delete_group(&self, group: &str) -> Result<Vec<Any>, ConnectorError> {
         let org = self.org_id().await?;
         let rest = &self.miro().rest;
-        let gone = || vec![crate::connector::annotations::pack(&pb::ResourceDoesNotExist {})];
+        let gone = || {
+            vec![crate::connector::annotations::pack(
+                &pb::ResourceDoesNotExist {},
+            )]
+        };
         if rest.group(org, group).await?.is_none() {
             return Ok(gone());
         }
