@@ -66,6 +66,11 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
         out,
         "  miro-connector sync --connect {a} --out snapshot.jsonl"
     );
+    let _ = writeln!(
+        out,
+        "Or through ConductorOne's own runner, into a .c1z (bridge/: go build -o baton-miro-bridge .):"
+    );
+    let _ = writeln!(out, "  baton-miro-bridge --connector-addr {a} -f sync.c1z");
     let _ = writeln!(out);
     let _ = writeln!(
         out,

@@ -15,7 +15,7 @@ fi
 cargo build --locked --quiet --bin miro-connector --manifest-path "$root/Cargo.toml"
 # The bridge (baton-sdk's runner in front of the daemon): its own tests, then the binary the suite runs.
 bridge_bin="$root/target/baton-miro-bridge"
-(cd "$root/bridge" && go vet ./... && go test -count=1 ./... && go build -o "$bridge_bin" .)
+(cd "$root/bridge" && go vet ./... && go test -count=1 ./... && CGO_ENABLED=0 go build -o "$bridge_bin" .)
 cd "$root/tests/conformance"
 MIRO_CONNECTOR_BIN="$root/target/debug/miro-connector" BATON_MIRO_BRIDGE_BIN="$bridge_bin" \
   go test -count=1 -v -timeout 30m ./...

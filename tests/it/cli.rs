@@ -349,6 +349,14 @@ async fn the_demo_serves_health_and_listings() {
             .find(|l| l.contains("miro-connector sync --connect"))
             .unwrap();
         assert!(sync.contains(&addr), "{sync}");
+        // And the bridge's one-shot command beside it.
+        let bridge = lines
+            .find(|l| l.contains("baton-miro-bridge --connector-addr"))
+            .unwrap();
+        assert!(
+            bridge.contains(&addr) && bridge.contains("-f sync.c1z"),
+            "{bridge}"
+        );
         // Keep reading, as a terminal would.
         std::thread::spawn(move || lines.for_each(drop));
         addr
