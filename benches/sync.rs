@@ -19,16 +19,19 @@
 use std::{
     collections::BTreeMap,
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use miro_connector::{
     client,
     pb::{self, grants_service_client::GrantsServiceClient},
-    sim::{self, FaultConfig, FaultRule, Org, SimConfig, SimHandle, Stats},
+    sim::{self, FaultConfig, FaultRule, Org, SimConfig, Stats},
 };
 use serde_json::{Value, json};
+
+mod common;
+use common::{Daemon, usage};
 use tonic::transport::Channel;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -85,83 +88,6 @@ fn minimum(org: &Org) -> BTreeMap<&'static str, u64> {
 /// The user-group part of a figure: endpoints under `/groups`.
 fn is_group_endpoint(e: &str) -> bool {
     e.contains("/groups")
-}
-
-struct Daemon {
-    child: Child,
-    addr: String,
-}
-
-impl Daemon {
-    fn start(sim: &SimHandle) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--log-level",
-                "warn,miro_connector::server=info",
-            ])
-            .args([
-                "--miro-api-url",
-                &sim.api_url(),
-                "--miro-scim-url",
-                &sim.scim_url(),
-                "--rpc-timeout",
-                "600s",
-            ])
-            .env("MIRO_ACCESS_TOKEN", sim.access_token())
-            .env("MIRO_SCIM_TOKEN", sim.scim_token())
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the connector");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines.next().expect("the connector exited").expect("read");
-            if let Some(i) = line.find("\"addr\":\"") {
-                let rest = &line[i + 8..];
-                break rest[..rest.find('"').unwrap_or(0)].to_string();
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
-    }
-
-    /// CPU seconds (user + system) and peak RSS in MiB, from /proc.
-    fn usage(&self) -> (f64, f64) {
-        usage(self.child.id())
-    }
-
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// CPU seconds (user + system) and peak RSS in MiB of a running process, from /proc.
-fn usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    (ticks / 100.0, hwm_kb / 1024.0)
 }
 
 /// How the bench walks the sync: the library's walker in-process, one call at a time, or the

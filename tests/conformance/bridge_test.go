@@ -113,6 +113,21 @@ func TestBridgeOneShotSync(t *testing.T) {
 	}
 }
 
+// baton's --sync-resources (baton ids, `bid:r:{type}/{id}`) through the runner: each partial .c1z
+// is checked as the syncer's own targeted syncs are.
+func TestBridgeTargetedSyncs(t *testing.T) {
+	sim := startSim(t)
+	st := sim.state(t)
+	addr := startDaemon(t, sim)
+	for _, c := range targetCases(t, st) {
+		t.Run(c.typ, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "partial.c1z")
+			mustBridge(t, "--connector-addr", addr, "-f", path, "--sync-resources", "bid:r:"+c.typ+"/"+c.id)
+			checkTargeted(t, readC1Z(t, path), st, c)
+		})
+	}
+}
+
 // teamAndUsers picks the smallest team, an active internal user outside it and a plain member of it.
 func teamAndUsers(t *testing.T, st orgState) (teamID, outsider, insider string) {
 	t.Helper()

@@ -445,11 +445,17 @@ func TestParallelWorkersHoldTheBudget(t *testing.T) {
 // targeted sync of a role refreshes the role and its entitlement, not its holders: target the
 // users, or run a full sync, to refresh who holds it. Likewise the groups assigned to a team are
 // listed with each group: target the group to refresh them.
-func TestTargetedSyncs(t *testing.T) {
-	sim := startSim(t)
-	st := sim.state(t)
-	conn := dial(t, startDaemon(t, sim), nil)
-	_, direct, expanded := expected(st)
+// targetCase is one targeted sync and exactly what its partial .c1z must hold.
+type targetCase struct {
+	typ, id      string
+	entitlements map[string]bool
+	grants       map[string]bool
+}
+
+// targetCases picks a user with admin roles, a team, an assigned group and a role to target.
+func targetCases(t *testing.T, st orgState) []targetCase {
+	t.Helper()
+	_, direct, _ := expected(st)
 	var admin, team, group string
 	for uid, m := range st.Members {
 		if m.Role == "organization_internal_admin" && len(m.AdminRoles) > 0 && (admin == "" || uid < admin) {
@@ -469,9 +475,6 @@ func TestTargetedSyncs(t *testing.T) {
 	if admin == "" || team == "" || group == "" {
 		t.Fatal("the simulated organization has no admin with admin roles, no team or no assigned group")
 	}
-	target := func(typ, id string) []*v2.Resource {
-		return []*v2.Resource{v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: typ, Resource: id}.Build()}.Build()}
-	}
 	having := func(keep func(string) bool) map[string]bool {
 		out := map[string]bool{}
 		for g := range direct {
@@ -481,11 +484,7 @@ func TestTargetedSyncs(t *testing.T) {
 		}
 		return out
 	}
-	cases := []struct {
-		typ, id      string
-		entitlements map[string]bool
-		grants       map[string]bool
-	}{
+	return []targetCase{
 		{"user", admin, map[string]bool{}, having(func(g string) bool {
 			return (strings.HasPrefix(g, "role:") || strings.HasPrefix(g, "license:")) && strings.HasSuffix(g, ":user:"+admin)
 		})},
@@ -498,21 +497,34 @@ func TestTargetedSyncs(t *testing.T) {
 		})},
 		{"role", "admin_role_user_admin", map[string]bool{"role:admin_role_user_admin:assigned": true}, map[string]bool{}},
 	}
-	for _, c := range cases {
+}
+
+// checkTargeted compares a partial .c1z with its case.
+func checkTargeted(t *testing.T, got contents, st orgState, c targetCase) {
+	t.Helper()
+	_, direct, expanded := expected(st)
+	if _, ok := got.resources[c.typ+"/"+c.id]; !ok {
+		t.Fatalf("the targeted %s %s is not in the partial sync: %v", c.typ, c.id, len(got.resources))
+	}
+	sameSet(t, c.typ+" entitlements", got.entitlements, c.entitlements)
+	// What the expansion derives from the listed grants may come along; nothing else may.
+	listed := map[string]bool{}
+	for g := range got.grants {
+		if !expanded[g] || direct[g] {
+			listed[g] = true
+		}
+	}
+	sameSet(t, c.typ+" grants", listed, c.grants)
+}
+
+func TestTargetedSyncs(t *testing.T) {
+	sim := startSim(t)
+	st := sim.state(t)
+	conn := dial(t, startDaemon(t, sim), nil)
+	for _, c := range targetCases(t, st) {
 		t.Run(c.typ, func(t *testing.T) {
-			got := readC1Z(t, syncC1Z(t, conn, sdksync.WithTargetedSyncResources(target(c.typ, c.id))))
-			if _, ok := got.resources[c.typ+"/"+c.id]; !ok {
-				t.Fatalf("the targeted %s %s is not in the partial sync: %v", c.typ, c.id, len(got.resources))
-			}
-			sameSet(t, c.typ+" entitlements", got.entitlements, c.entitlements)
-			// What the expansion derives from the listed grants may come along; nothing else may.
-			listed := map[string]bool{}
-			for g := range got.grants {
-				if !expanded[g] || direct[g] {
-					listed[g] = true
-				}
-			}
-			sameSet(t, c.typ+" grants", listed, c.grants)
+			target := []*v2.Resource{v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: c.typ, Resource: c.id}.Build()}.Build()}
+			checkTargeted(t, readC1Z(t, syncC1Z(t, conn, sdksync.WithTargetedSyncResources(target))), st, c)
 		})
 	}
 }
