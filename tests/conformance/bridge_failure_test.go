@@ -47,21 +47,28 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+type bridgeResult struct {
+	out string
+	err error
+}
+
+// runBridgeAsync runs the bridge in the background; its result arrives on the channel.
+func runBridgeAsync(t *testing.T, args ...string) <-chan bridgeResult {
+	done := make(chan bridgeResult, 1)
+	go func() {
+		out, err := runBridge(t, nil, args...)
+		done <- bridgeResult{out, err}
+	}()
+	return done
+}
+
 func TestBridgeWaitsForADaemonThatIsNotUpYet(t *testing.T) {
 	bridgeBin(t) // built before the clock starts
 	sim := startSim(t)
 	st := sim.state(t)
 	addr := freeAddr(t)
 	path := filepath.Join(t.TempDir(), "sync.c1z")
-	type result struct {
-		out string
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		out, err := runBridge(t, nil, "--connector-addr", addr, "-f", path)
-		done <- result{out, err}
-	}()
+	done := runBridgeAsync(t, "--connector-addr", addr, "-f", path)
 	time.Sleep(3 * time.Second)
 	select {
 	case r := <-done:
@@ -87,15 +94,7 @@ func TestBridgeWhenTheDaemonDiesMidSync(t *testing.T) {
 	addr := freeAddr(t)
 	daemon, _ := startDaemonProc(t, sim, "--listen", addr)
 	path := filepath.Join(t.TempDir(), "sync.c1z")
-	type result struct {
-		out string
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		out, err := runBridge(t, nil, "--connector-addr", addr, "-f", path, "--workers", "0", "--connector-wait", "3s")
-		done <- result{out, err}
-	}()
+	done := runBridgeAsync(t, "--connector-addr", addr, "-f", path, "--workers", "0", "--connector-wait", "3s")
 	for deadline := time.Now().Add(time.Minute); sim.stats(t).Requests < 8; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the sync never started")

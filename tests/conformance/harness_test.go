@@ -82,6 +82,18 @@ func start(t *testing.T, match *regexp.Regexp, env []string, args ...string) (*p
 			}
 		}
 	}()
+	stopAtCleanup(t, cmd)
+	select {
+	case v := <-found:
+		return p, v
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%v did not start:\n%s", args, p.log())
+	}
+	return nil, ""
+}
+
+// stopAtCleanup ends a started process when the test ends: SIGTERM, then a kill after 10 s.
+func stopAtCleanup(t *testing.T, cmd *exec.Cmd) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
@@ -92,13 +104,6 @@ func start(t *testing.T, match *regexp.Regexp, env []string, args ...string) (*p
 			_ = cmd.Process.Kill()
 		}
 	})
-	select {
-	case v := <-found:
-		return p, v
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%v did not start:\n%s", args, p.log())
-	}
-	return nil, ""
 }
 
 type simulator struct {
