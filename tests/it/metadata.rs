@@ -162,8 +162,55 @@ async fn metrics_count_rpcs_and_miro_requests() {
         "grpc_server_handled_total{method=\"/c1.connector.v2.ConnectorService/Validate\",code=\"Ok\"}",
         "grpc_server_handling_seconds",
         "miro_requests_total{endpoint=\"GET /v1/oauth-token\",status=\"200\"}",
+        "tokio_alive_tasks",
     ] {
         assert!(body.contains(needle), "{needle} missing from\n{body}");
     }
+    // The runtime's figures without rendering the metrics: what the soak benchmark reads.
+    let runtime: serde_json::Value =
+        reqwest::get(format!("http://{}/runtime", daemon.metrics_addr.unwrap()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert!(runtime["alive_tasks"].as_u64().unwrap() > 0, "{runtime}");
+    assert!(
+        runtime["pending_histogram_samples"].as_u64().unwrap() < 1_024,
+        "{runtime}"
+    );
     daemon.shutdown().await;
+}
+
+/// baton-sdk's syncer asks every resource type for its static entitlements on every full sync,
+/// and its builder answers each: so does the daemon, with none (every entitlement is per resource).
+#[tokio::test]
+async fn static_entitlements_answer_for_every_resource_type() {
+    use pb::{
+        entitlements_service_client::EntitlementsServiceClient,
+        resource_types_service_client::ResourceTypesServiceClient,
+    };
+    let (_sim, _daemon, ch) = env(10, 1, false, false).await;
+    let types = ResourceTypesServiceClient::new(ch.clone())
+        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .list;
+    assert_eq!(types.len(), 5);
+    for t in types {
+        let r = EntitlementsServiceClient::new(ch.clone())
+            .list_static_entitlements(pb::EntitlementsServiceListStaticEntitlementsRequest {
+                resource_type_id: t.id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            r.list.is_empty() && r.next_page_token.is_empty(),
+            "{}",
+            t.id
+        );
+    }
 }
