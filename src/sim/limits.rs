@@ -14,7 +14,7 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AppState, faults::BodyFault, rest, scim};
+use super::{AppState, answer, faults::BodyFault, scim};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointStats {
@@ -181,7 +181,7 @@ fn error(is_scim: bool, status: StatusCode, code: &str, message: &str) -> Respon
     if is_scim {
         scim::error(status, Some(code), message)
     } else {
-        rest::error(status, code, message).into_response()
+        answer::error(status, code, message).into_response()
     }
 }
 
@@ -244,7 +244,7 @@ async fn gated(
         let bytes = axum::body::to_bytes(body, 4 << 20)
             .await
             .unwrap_or_default();
-        let items = super::groups::patch_items(&bytes) as u64;
+        let items = super::group_members::patch_items(&bytes) as u64;
         (
             Request::from_parts(parts, Body::from(bytes)),
             rest_credits(endpoint) * items.max(1),
@@ -311,7 +311,7 @@ fn too_many(s: &AppState, is_scim: bool, charge: Option<&Charge>) -> Response {
             "The user has sent too many requests in a given amount of time",
         )
     } else {
-        rest::error(
+        answer::error(
             StatusCode::TOO_MANY_REQUESTS,
             "tooManyRequests",
             "Request rate limit exceed",

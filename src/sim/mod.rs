@@ -1,8 +1,10 @@
 //! A faithful Miro simulator (REST v2 under `/v1`, `/v2`; SCIM 2.0 under `/api/v1/scim`), written
 //! from Miro's OpenAPI spec and documentation. It shares no types with `crate::miro` on purpose: a
 //! misunderstanding in the adapter then shows up as a failing test.
+mod answer;
 pub mod data;
 mod faults;
+mod group_members;
 mod groups;
 mod limits;
 mod rest;
@@ -181,6 +183,8 @@ pub async fn start(cfg: SimConfig, listener: TcpListener) -> std::io::Result<Sim
 
 fn router(shared: AppState) -> Router {
     let api = rest::routes()
+        .merge(groups::routes())
+        .merge(group_members::routes())
         .merge(Router::new().nest("/api/v1/scim", scim::routes()))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limits::gate));
     let admin = Router::new()
@@ -223,7 +227,7 @@ async fn put_faults(State(s): State<AppState>, Json(cfg): Json<FaultConfig>) -> 
 }
 
 async fn not_found() -> Response {
-    rest::error(
+    answer::error(
         StatusCode::NOT_FOUND,
         "notFound",
         "The requested resource was not found",

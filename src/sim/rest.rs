@@ -1,5 +1,5 @@
 //! REST v2 endpoints (and v1 token info), shaped as Miro's OpenAPI spec describes them.
-use std::{collections::HashMap, ops::Bound};
+use std::collections::HashMap;
 
 use axum::{
     Json, Router,
@@ -12,12 +12,16 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    AppState, LastCursor,
-    state::{LICENSES, Member, ORG_ROLES, Org, TEAM_ROLES, Team, TeamMembership, now_rfc3339},
+    AppState,
+    answer::{
+        Result, after, bad, check_org, cursor_page, error, limit, not_found, parse_body, read,
+        required_str, team, write,
+    },
+    state::{LICENSES, Member, ORG_ROLES, TEAM_ROLES, Team, TeamMembership, now_rfc3339},
 };
 
 pub(super) fn routes() -> Router<AppState> {
-    super::groups::routes()
+    Router::new()
         .route("/v1/oauth-token", get(token_info))
         .route("/v2/orgs/{org_id}", get(get_org))
         .route("/v2/orgs/{org_id}/members", get(list_members))
@@ -34,44 +38,6 @@ pub(super) fn routes() -> Router<AppState> {
                 .patch(update_team_member)
                 .delete(remove_team_member),
         )
-}
-
-pub(super) type Result<T> = std::result::Result<T, (StatusCode, Json<Value>)>;
-
-/// Miro's REST error body.
-pub(super) fn error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
-    (
-        status,
-        Json(json!({"status": status.as_u16(), "code": code, "message": message, "type": "error"})),
-    )
-}
-
-pub(super) fn bad(message: &str) -> (StatusCode, Json<Value>) {
-    error(StatusCode::BAD_REQUEST, "invalidParameters", message)
-}
-
-pub(super) fn not_found(what: &str) -> (StatusCode, Json<Value>) {
-    error(
-        StatusCode::NOT_FOUND,
-        "notFound",
-        &format!("{what} not found"),
-    )
-}
-
-pub(super) fn read(s: &AppState) -> std::sync::RwLockReadGuard<'_, Org> {
-    s.org.read().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(super) fn write(s: &AppState) -> std::sync::RwLockWriteGuard<'_, Org> {
-    s.org.write().unwrap_or_else(|e| e.into_inner())
-}
-
-pub(super) fn check_org(org: &Org, org_id: &str) -> Result<()> {
-    if org.id == org_id {
-        Ok(())
-    } else {
-        Err(not_found("Organization"))
-    }
 }
 
 async fn token_info(State(s): State<AppState>) -> Json<Value> {
@@ -126,16 +92,6 @@ fn team_member_json(team_id: &str, user_id: &str, m: &TeamMembership) -> Value {
     })
 }
 
-pub(super) fn limit(q: &HashMap<String, String>) -> Result<usize> {
-    match q.get("limit") {
-        None => Ok(100),
-        Some(l) => match l.parse::<usize>() {
-            Ok(n @ 1..=100) => Ok(n),
-            _ => Err(bad("limit must be an integer between 1 and 100")),
-        },
-    }
-}
-
 fn one_of<'a>(
     q: &'a HashMap<String, String>,
     key: &str,
@@ -146,47 +102,6 @@ fn one_of<'a>(
             Err(bad(&format!("{key} has an invalid value '{v}'")))
         }
         v => Ok(v.map(String::as_str)),
-    }
-}
-
-/// One page of a cursor list over ids in order; the cursor is the last id returned (exclusive).
-pub(super) fn cursor_page<'a, T: 'a>(
-    s: &AppState,
-    items: impl Iterator<Item = (&'a String, T)>,
-    limit: usize,
-    to_json: impl Fn(&String, T) -> Value,
-) -> Value {
-    let mut data = Vec::with_capacity(limit);
-    let mut more = false;
-    for (id, item) in items {
-        if data.len() == limit {
-            more = true;
-            break;
-        }
-        data.push((id, to_json(id, item)));
-    }
-    let next = if more {
-        data.last().map(|(id, _)| (*id).clone())
-    } else {
-        None
-    };
-    let mut page = json!({"limit": limit, "size": data.len(), "type": "cursor-list",
-        "data": data.into_iter().map(|(_, v)| v).collect::<Vec<_>>()});
-    match (next, s.cfg.last_cursor) {
-        (Some(c), _) => page["cursor"] = json!(c),
-        (None, LastCursor::Empty) => page["cursor"] = json!(""),
-        (None, LastCursor::Omit) => {}
-    }
-    page
-}
-
-pub(super) fn after<'a, V>(
-    map: &'a std::collections::BTreeMap<String, V>,
-    cursor: Option<&String>,
-) -> std::collections::btree_map::Range<'a, String, V> {
-    match cursor.filter(|c| !c.is_empty()) {
-        Some(c) => map.range::<String, _>((Bound::Excluded(c), Bound::Unbounded)),
-        None => map.range::<String, _>(..),
     }
 }
 
@@ -260,11 +175,6 @@ async fn list_teams(
     Ok(Json(cursor_page(&s, items, limit, |_, t| team_json(t))))
 }
 
-pub(super) fn team<'a>(org: &'a Org, org_id: &str, team_id: &str) -> Result<&'a Team> {
-    check_org(org, org_id)?;
-    org.teams.get(team_id).ok_or_else(|| not_found("Team"))
-}
-
 async fn get_team(
     State(s): State<AppState>,
     Path((org_id, team_id)): Path<(String, String)>,
@@ -300,18 +210,6 @@ async fn get_team_member(
         .get(&member_id)
         .ok_or_else(|| not_found("Team member"))?;
     Ok(Json(team_member_json(&team_id, &member_id, m)))
-}
-
-pub(super) fn parse_body(body: &Bytes) -> Result<Value> {
-    serde_json::from_slice(body).map_err(|e| bad(&format!("Request body is not valid JSON: {e}")))
-}
-
-/// A string the body must carry.
-pub(super) fn required_str(v: &Value, key: &str) -> Result<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| bad(&format!("{key} is required")))
 }
 
 /// Only `member` and `admin` can be written.
