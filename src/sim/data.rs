@@ -233,11 +233,17 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         members: org_members,
         teams: org_teams,
         groups: BTreeMap::new(),
+        boards: BTreeMap::new(),
     };
     // A stream of its own, so members and teams stay what they were before groups existed.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6772_6f75_7073);
     add_custom_admin_roles(&mut rng, &mut org);
     add_groups(&mut rng, &mut org, next);
+    // Boards from a third stream: members, teams and groups stay what they were before boards.
+    super::content::add_boards(
+        &mut StdRng::seed_from_u64(seed ^ 0x626f_6172_6473),
+        &mut org,
+    );
     org
 }
 

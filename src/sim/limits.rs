@@ -62,6 +62,10 @@ fn rest_credits(endpoint: &str) -> u64 {
         | "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}" => L2,
         "DELETE /v2/orgs/{org_id}/groups/{group_id}"
         | "DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}" => L4,
+        "POST /v2/boards/{board_id}/members" => L3,
+        "PATCH /v2/boards/{board_id}"
+        | "PATCH /v2/boards/{board_id}/members/{board_member_id}"
+        | "DELETE /v2/boards/{board_id}/members/{board_member_id}" => L2,
         _ => L1,
     }
 }
@@ -69,8 +73,11 @@ fn rest_credits(endpoint: &str) -> u64 {
 /// Level 1 per item: "if you want to add 10 users and remove 5, [it] will be 750 credits".
 const GROUP_MEMBERS_PATCH: &str = "PATCH /v2/orgs/{org_id}/groups/{group_id}/members";
 
-/// The scopes the spec requires of the user-group endpoints (each listed under "Required scope").
+/// The scopes the spec requires of the user-group and board endpoints (each listed under
+/// "Required scope").
 fn required_scopes(endpoint: &str) -> &'static [&'static str] {
+    const BR: &str = "boards:read";
+    const BW: &str = "boards:write";
     const GR: &str = "organizations:groups:read";
     const GW: &str = "organizations:groups:write";
     const TR: &str = "organizations:teams:read";
@@ -79,7 +86,11 @@ fn required_scopes(endpoint: &str) -> &'static [&'static str] {
         return &[];
     };
     let reads = method == "GET";
-    if path.starts_with("/v2/orgs/{org_id}/teams/{team_id}/groups") {
+    if path.starts_with("/v2/orgs/{org_id}/boards/") {
+        if reads { &[GR, BR] } else { &[GR, BW] }
+    } else if path.starts_with("/v2/boards") {
+        if reads { &[BR] } else { &[BW] }
+    } else if path.starts_with("/v2/orgs/{org_id}/teams/{team_id}/groups") {
         if reads { &[GR, TR] } else { &[GR, TW] }
     } else if path.starts_with("/v2/orgs/{org_id}/groups/{group_id}/teams") {
         &[GR, TR]

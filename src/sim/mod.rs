@@ -2,6 +2,8 @@
 //! from Miro's OpenAPI spec and documentation. It shares no types with `crate::miro` on purpose: a
 //! misunderstanding in the adapter then shows up as a failing test.
 mod answer;
+mod boards;
+mod content;
 pub mod data;
 mod faults;
 mod group_members;
@@ -72,6 +74,8 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "organizations:groups:write",
     "team:read",
     "team:write",
+    "boards:read",
+    "boards:write",
 ];
 
 impl SimConfig {
@@ -185,6 +189,7 @@ fn router(shared: AppState) -> Router {
     let api = rest::routes()
         .merge(groups::routes())
         .merge(group_members::routes())
+        .merge(boards::routes())
         .merge(Router::new().nest("/api/v1/scim", scim::routes()))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limits::gate));
     let admin = Router::new()

@@ -116,7 +116,54 @@ pub struct Org {
     pub teams: BTreeMap<String, Team>,
     #[serde(default)]
     pub groups: BTreeMap<String, Group>,
+    /// Boards by id (Miro's shape: short URL-safe strings such as `uXjVOD6LSME=`).
+    #[serde(default)]
+    pub boards: BTreeMap<String, Board>,
 }
+
+/// Who a board reaches besides its members: anyone with the link (`access`), its team, the whole
+/// organization; each `private`, `view`, `comment` or `edit`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Sharing {
+    pub access: String,
+    #[serde(default)]
+    pub access_password_required: bool,
+    pub team_access: String,
+    pub organization_access: String,
+}
+
+/// A board: its team, owner, sharing policy, direct members and the user groups shared with it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Board {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub team_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    pub owner_id: String,
+    pub created_at: String,
+    pub modified_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_opened_at: Option<String>,
+    pub sharing: Sharing,
+    /// Direct members, user id -> role (`viewer`, `commenter`, `editor`, `coowner`, `owner`); the
+    /// owner is among them.
+    #[serde(default)]
+    pub members: BTreeMap<String, String>,
+    /// User groups shared with the board, group id -> role (`VIEWER`, `COMMENTER`, `EDITOR`).
+    #[serde(default)]
+    pub groups: BTreeMap<String, String>,
+}
+
+/// The roles a board member may hold, lowest first.
+pub const BOARD_ROLES: &[&str] = &["viewer", "commenter", "editor", "coowner", "owner"];
+
+/// The levels of link, team and organization access.
+pub const ACCESS_LEVELS: &[&str] = &["private", "view", "comment", "edit"];
 
 fn default_plan() -> String {
     "company".into()

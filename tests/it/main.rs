@@ -18,6 +18,7 @@ mod metadata;
 mod pages;
 mod provisioning;
 mod sim;
+mod sim_boards;
 mod sim_groups;
 mod sync;
 mod tls;
