@@ -116,3 +116,28 @@ pub(super) fn required_str(v: &Value, key: &str) -> Result<String> {
         .map(str::to_string)
         .ok_or_else(|| bad(&format!("{key} is required")))
 }
+
+/// The body that shares a board or a Space with user groups: `{userGroupIds*, role*}`, every id an
+/// existing group; the role and the ids.
+pub(super) fn group_share(body: &Bytes, org: &Org) -> Result<(String, Vec<String>)> {
+    let v = parse_body(body)?;
+    let role = match v.get("role").and_then(Value::as_str) {
+        Some(r @ ("VIEWER" | "COMMENTER" | "EDITOR")) => r.to_string(),
+        _ => return Err(bad("role must be VIEWER, COMMENTER or EDITOR")),
+    };
+    let ids: Vec<String> = v
+        .get("userGroupIds")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .filter(|ids: &Vec<String>| !ids.is_empty())
+        .ok_or_else(|| bad("userGroupIds must name at least one user group"))?;
+    if let Some(missing) = ids.iter().find(|g| !org.groups.contains_key(*g)) {
+        return Err(bad(&format!("User group {missing} does not exist")));
+    }
+    Ok((role, ids))
+}

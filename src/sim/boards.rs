@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use super::{
     AppState,
     answer::{
-        Result, after, bad, check_org, cursor_page, limit, not_found, parse_body, read, write,
+        Result, after, bad, check_org, cursor_page, group_share, limit, not_found, parse_body,
+        read, write,
     },
     state::{ACCESS_LEVELS, BOARD_ROLES, Board, Org},
 };
@@ -368,27 +369,9 @@ async fn share_with_groups(
     Path((org_id, board_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>> {
-    let v = parse_body(&body)?;
-    let role = match v.get("role").and_then(Value::as_str) {
-        Some(r @ ("VIEWER" | "COMMENTER" | "EDITOR")) => r.to_string(),
-        _ => return Err(bad("role must be VIEWER, COMMENTER or EDITOR")),
-    };
-    let ids: Vec<String> = v
-        .get("userGroupIds")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .filter(|ids: &Vec<String>| !ids.is_empty())
-        .ok_or_else(|| bad("userGroupIds must name at least one user group"))?;
     let mut org = write(&s);
     check_org(&org, &org_id)?;
-    if let Some(missing) = ids.iter().find(|g| !org.groups.contains_key(*g)) {
-        return Err(bad(&format!("User group {missing} does not exist")));
-    }
+    let (role, ids) = group_share(&body, &org)?;
     let b = board_mut(&mut org, &board_id)?;
     for id in &ids {
         b.groups.insert(id.clone(), role.clone());

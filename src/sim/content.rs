@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::{Engine, engine::general_purpose::URL_SAFE};
 use rand::{Rng, rngs::StdRng};
 
-use super::state::{Board, Org, Sharing, epoch_to_rfc3339};
+use super::state::{Board, Org, Project, Sharing, epoch_to_rfc3339};
 
 const SUBJECTS: &[&str] = &[
     "Roadmap",
@@ -133,4 +133,69 @@ pub(super) fn add_boards(rng: &mut StdRng, org: &mut Org) {
         }
     }
     org.boards = boards;
+    add_projects(rng, org);
+}
+
+/// A Space's id: numeric, as Miro's are, from a range of its own.
+fn project_id(n: u64) -> String {
+    format!("{:019}", 3_458_764_517_000_000_000u64 + n)
+}
+
+/// About one Space per ten boards of a team, each holding some of the team's boards, with an owner
+/// and a few members from the team; two in five open to the team to view, one in ten shared with
+/// a user group.
+fn add_projects(rng: &mut StdRng, org: &mut Org) {
+    let mut by_team: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for b in org.boards.values() {
+        by_team
+            .entry(b.team_id.clone())
+            .or_default()
+            .push(b.id.clone());
+    }
+    let group_ids: Vec<String> = org.groups.keys().cloned().collect();
+    let mut n = 0u64;
+    for (team_id, boards) in by_team {
+        let team_members: Vec<String> = org.teams[&team_id].members.keys().cloned().collect();
+        for k in 0..boards.len() / 10 {
+            n += 1;
+            let id = project_id(n);
+            let owner = team_members[rng.random_range(0..team_members.len())].clone();
+            let mut members = BTreeMap::from([(owner, "owner".to_string())]);
+            for _ in 0..rng.random_range(0..=4) {
+                let who = &team_members[rng.random_range(0..team_members.len())];
+                let role = ["coowner", "editor", "commentator", "viewer"][rng.random_range(0..4)];
+                members.entry(who.clone()).or_insert_with(|| role.into());
+            }
+            let mut groups = BTreeMap::new();
+            if !group_ids.is_empty() && rng.random_bool(0.1) {
+                let g = &group_ids[rng.random_range(0..group_ids.len())];
+                groups.insert(
+                    g.clone(),
+                    ["VIEWER", "COMMENTER", "EDITOR"][rng.random_range(0..3)].into(),
+                );
+            }
+            for b in boards.iter().filter(|_| rng.random_bool(0.04)) {
+                if let Some(board) = org.boards.get_mut(b) {
+                    board.project_id.get_or_insert_with(|| id.clone());
+                }
+            }
+            let subject = SUBJECTS[rng.random_range(0..SUBJECTS.len())];
+            org.projects.insert(
+                id.clone(),
+                Project {
+                    id,
+                    name: format!("{subject} space {}", k + 1),
+                    team_id: team_id.clone(),
+                    team_access: if rng.random_bool(0.4) {
+                        "view"
+                    } else {
+                        "private"
+                    }
+                    .into(),
+                    members,
+                    groups,
+                },
+            );
+        }
+    }
 }

@@ -234,6 +234,7 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         teams: org_teams,
         groups: BTreeMap::new(),
         boards: BTreeMap::new(),
+        projects: BTreeMap::new(),
     };
     // A stream of its own, so members and teams stay what they were before groups existed.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6772_6f75_7073);

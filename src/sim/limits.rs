@@ -61,7 +61,10 @@ fn rest_credits(endpoint: &str) -> u64 {
         | "POST /v2/orgs/{org_id}/teams/{team_id}/members"
         | "PATCH /v2/orgs/{org_id}/teams/{team_id}/members/{member_id}" => L2,
         "DELETE /v2/orgs/{org_id}/groups/{group_id}"
-        | "DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}" => L4,
+        | "DELETE /v2/orgs/{org_id}/groups/{group_id}/members/{member_id}"
+        | "DELETE /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members/{member_id}" => {
+            L4
+        }
         "POST /v2/boards/{board_id}/members" => L3,
         "PATCH /v2/boards/{board_id}"
         | "PATCH /v2/boards/{board_id}/members/{board_member_id}"
@@ -78,6 +81,8 @@ const GROUP_MEMBERS_PATCH: &str = "PATCH /v2/orgs/{org_id}/groups/{group_id}/mem
 fn required_scopes(endpoint: &str) -> &'static [&'static str] {
     const BR: &str = "boards:read";
     const BW: &str = "boards:write";
+    const PR: &str = "projects:read";
+    const PW: &str = "projects:write";
     const GR: &str = "organizations:groups:read";
     const GW: &str = "organizations:groups:write";
     const TR: &str = "organizations:teams:read";
@@ -86,7 +91,11 @@ fn required_scopes(endpoint: &str) -> &'static [&'static str] {
         return &[];
     };
     let reads = method == "GET";
-    if path.starts_with("/v2/orgs/{org_id}/boards/") {
+    if path.starts_with("/v2/orgs/{org_id}/projects/") {
+        if reads { &[GR, PR] } else { &[GR, PW] }
+    } else if path.starts_with("/v2/orgs/{org_id}/teams/{team_id}/projects") {
+        if reads { &[PR] } else { &[PW] }
+    } else if path.starts_with("/v2/orgs/{org_id}/boards/") {
         if reads { &[GR, BR] } else { &[GR, BW] }
     } else if path.starts_with("/v2/boards") {
         if reads { &[BR] } else { &[BW] }

@@ -9,6 +9,7 @@ mod faults;
 mod group_members;
 mod groups;
 mod limits;
+mod projects;
 mod rest;
 mod scim;
 pub mod state;
@@ -76,6 +77,8 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "team:write",
     "boards:read",
     "boards:write",
+    "projects:read",
+    "projects:write",
 ];
 
 impl SimConfig {
@@ -190,6 +193,7 @@ fn router(shared: AppState) -> Router {
         .merge(groups::routes())
         .merge(group_members::routes())
         .merge(boards::routes())
+        .merge(projects::routes())
         .merge(Router::new().nest("/api/v1/scim", scim::routes()))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limits::gate));
     let admin = Router::new()

@@ -119,7 +119,30 @@ pub struct Org {
     /// Boards by id (Miro's shape: short URL-safe strings such as `uXjVOD6LSME=`).
     #[serde(default)]
     pub boards: BTreeMap<String, Board>,
+    /// Spaces (the API says projects) by id: folders of a team's boards with members of their own.
+    #[serde(default)]
+    pub projects: BTreeMap<String, Project>,
 }
+
+/// A Space: its team, whether the whole team may view it, its members and user groups.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub team_id: String,
+    /// `private` or `view`.
+    pub team_access: String,
+    /// User id -> role (`owner`, `coowner`, `editor`, `commentator`, `viewer`: the API's words).
+    #[serde(default)]
+    pub members: BTreeMap<String, String>,
+    /// User group id -> role (`VIEWER`, `COMMENTER`, `EDITOR`).
+    #[serde(default)]
+    pub groups: BTreeMap<String, String>,
+}
+
+/// The roles a Space member may hold.
+pub const PROJECT_ROLES: &[&str] = &["owner", "coowner", "editor", "commentator", "viewer"];
 
 /// Who a board reaches besides its members: anyone with the link (`access`), its team, the whole
 /// organization; each `private`, `view`, `comment` or `edit`.

@@ -20,5 +20,6 @@ mod provisioning;
 mod sim;
 mod sim_boards;
 mod sim_groups;
+mod sim_spaces;
 mod sync;
 mod tls;

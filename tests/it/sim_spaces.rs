@@ -1,0 +1,203 @@
+//! The simulator's Spaces (projects, in the API) against Miro's spec: every response validated
+//! against its schema, cursor paging, `commentator`, Level 4 removal, scopes, generated Spaces.
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{
+    common::*,
+    sim::{Http, assert_valid, spec, validator},
+};
+use miro_connector::sim::SimConfig;
+
+#[tokio::test]
+async fn space_responses_match_the_openapi_spec_and_its_costs() {
+    let Some(spec) = spec() else { return };
+    let http = Http::new(sim_with(600, 3).await);
+    let org = http.sim.org();
+    let o = &org.id;
+    let space = org
+        .projects
+        .values()
+        .find(|p| p.members.len() > 1)
+        .unwrap()
+        .clone();
+    let (t, p) = (&space.team_id, &space.id);
+    let member = space.members.keys().next_back().unwrap().clone();
+    let outsider = org
+        .members
+        .values()
+        .find(|m| !space.members.contains_key(&m.id))
+        .unwrap()
+        .clone();
+    let group = org.groups.keys().next().unwrap().clone();
+    let base = format!("/v2/orgs/{o}/teams/{t}/projects/{p}");
+    let call = |m: Method, path: String, body: Option<Value>| {
+        let http = &http;
+        async move {
+            let (s, _, v) = http.call(m, &path, body).await;
+            (s, v)
+        }
+    };
+    let mut checks: Vec<(&str, &str, &str, Value)> = Vec::new();
+    let mut expect = |want: StatusCode, got: (StatusCode, Value), path, method, status| {
+        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
+        checks.push((path, method, status, got.1));
+    };
+    let ok = StatusCode::OK;
+    let list = "/v2/orgs/{org_id}/teams/{team_id}/projects";
+    let one = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}";
+    let settings = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/settings";
+    let members = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members";
+    let a_member = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members/{member_id}";
+    let groups = "/v2/orgs/{org_id}/projects/{project_id}/groups";
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/teams/{t}/projects?limit=1"))
+            .await,
+        list,
+        "get",
+        "200",
+    );
+    expect(ok, http.get(&base).await, one, "get", "200");
+    let s = http.get(&format!("{base}/settings")).await;
+    assert_eq!(
+        s.1["sharingPolicySettings"]["teamAccess"],
+        json!(space.team_access)
+    );
+    expect(ok, s, settings, "get", "200");
+    let private = json!({"sharingPolicySettings": {"teamAccess": "private"}});
+    expect(
+        ok,
+        call(Method::PATCH, format!("{base}/settings"), Some(private)).await,
+        settings,
+        "patch",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("{base}/members?limit=1")).await,
+        members,
+        "get",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("{base}/members/{member}")).await,
+        a_member,
+        "get",
+        "200",
+    );
+    let add = json!({"email": outsider.email, "role": "commentator"});
+    let added = call(Method::POST, format!("{base}/members"), Some(add.clone())).await;
+    assert_eq!(added.1["role"], "commentator");
+    expect(StatusCode::CREATED, added, members, "post", "201");
+    let role = json!({"role": "editor"});
+    expect(
+        ok,
+        call(
+            Method::PATCH,
+            format!("{base}/members/{}", outsider.id),
+            Some(role),
+        )
+        .await,
+        a_member,
+        "patch",
+        "200",
+    );
+    let share = json!({"userGroupIds": [group], "role": "COMMENTER"});
+    expect(
+        ok,
+        call(
+            Method::POST,
+            format!("/v2/orgs/{o}/projects/{p}/groups"),
+            Some(share),
+        )
+        .await,
+        groups,
+        "post",
+        "200",
+    );
+    expect(
+        ok,
+        http.get(&format!("/v2/orgs/{o}/projects/{p}/groups")).await,
+        groups,
+        "get",
+        "200",
+    );
+    for (path, method, status, body) in &checks {
+        assert_valid(
+            &validator(&spec, path, method, status),
+            body,
+            &format!("{method} {path}"),
+        );
+    }
+    assert_eq!(http.sim.org().projects[p].team_access, "private");
+    let (s, _) = call(Method::POST, format!("{base}/members"), Some(add)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = call(
+        Method::POST,
+        format!("{base}/members"),
+        Some(json!({"email": outsider.email, "role": "commenter"})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "boards say commenter, Spaces commentator"
+    );
+
+    // Removing a member is Level 4 (2,000 credits); the user stays in the team.
+    http.sim.reset_stats();
+    let (s, _) = call(
+        Method::DELETE,
+        format!("{base}/members/{}", outsider.id),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let stats = http.sim.stats();
+    assert_eq!(
+        stats.endpoints[&format!("DELETE {a_member}")].credits,
+        2_000
+    );
+    let (s, _) = call(
+        Method::DELETE,
+        format!("/v2/orgs/{o}/projects/{p}/groups/{group}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn spaces_need_their_scopes() {
+    let mut cfg = SimConfig::new(org(300, 2));
+    cfg.scopes.retain(|s| !s.starts_with("projects:"));
+    let o = cfg.org.clone();
+    let http = Http::new(start_sim(cfg).await);
+    let t = o.teams.keys().next().unwrap();
+    let (s, _) = http
+        .get(&format!("/v2/orgs/{}/teams/{t}/projects", o.id))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// Generated Spaces hold some of their team's boards and have members of their own.
+#[test]
+fn generated_spaces_hold_boards_of_their_team() {
+    let a = miro_connector::sim::data::generate(3, 2_000, 20);
+    assert!(a.projects.len() >= 50, "{} Spaces", a.projects.len());
+    let in_spaces = a.boards.values().filter(|b| b.project_id.is_some()).count();
+    assert!(in_spaces > 0);
+    for b in a.boards.values() {
+        if let Some(p) = &b.project_id {
+            assert_eq!(a.projects[p].team_id, b.team_id);
+        }
+    }
+    assert!(
+        a.projects
+            .values()
+            .all(|p| p.members.values().any(|r| r == "owner"))
+    );
+    assert!(a.projects.values().any(|p| p.team_access == "view"));
+}
