@@ -8,7 +8,7 @@ use miro_connector::{
 };
 use tonic::Code;
 
-use super::{common::*, provisioning::*};
+use super::{common::*, writer::*};
 
 fn has<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> bool {
     find::<M>(a).is_some()

@@ -15,7 +15,7 @@ use tonic::Code;
 
 use super::{
     common::*,
-    provisioning::{P, team_ent},
+    writer::{P, team_ent},
 };
 
 /// The histogram samples of every RPC were kept until `/metrics` was rendered, and with metrics

@@ -6,6 +6,7 @@
     clippy::panic,
     unreachable_pub
 )]
+mod accounts;
 mod adapter;
 mod budget;
 mod cli;
@@ -23,3 +24,4 @@ mod sim_groups;
 mod sim_spaces;
 mod sync;
 mod tls;
+mod writer;

@@ -1,0 +1,201 @@
+//! The harness of the write tests: a simulator and a daemon with provisioning, and one call per
+//! write RPC, as the platform makes them.
+use miro_connector::{
+    connector::annotations::find,
+    pb::{
+        self, account_manager_service_client::AccountManagerServiceClient,
+        grant_manager_service_client::GrantManagerServiceClient,
+        resource_deleter_service_client::ResourceDeleterServiceClient,
+        resource_manager_service_client::ResourceManagerServiceClient,
+    },
+    server::Daemon,
+    sim::{Org, SimHandle},
+};
+use prost_types::{Struct, Value, value::Kind};
+use tonic::{Status, transport::Channel};
+
+use super::common::*;
+
+pub(super) struct P {
+    pub(super) sim: SimHandle,
+    pub(super) daemon: Daemon,
+    pub(super) ch: Channel,
+}
+
+pub(super) async fn setup(provisioning: bool, scim: bool) -> P {
+    let (sim, daemon, ch) = env(300, 6, provisioning, scim).await;
+    P { sim, daemon, ch }
+}
+
+pub(super) fn team_ent(team: &str, role: &str) -> pb::Entitlement {
+    pb::Entitlement {
+        resource: Some(res("team", team)),
+        id: format!("team:{team}:{role}"),
+        slug: role.into(),
+        ..Default::default()
+    }
+}
+
+pub(super) fn role_ent(role: &str) -> pb::Entitlement {
+    pb::Entitlement {
+        resource: Some(res("role", role)),
+        id: format!("role:{role}:assigned"),
+        slug: "assigned".into(),
+        ..Default::default()
+    }
+}
+
+impl P {
+    pub(super) fn gm(&self) -> GrantManagerServiceClient<Channel> {
+        GrantManagerServiceClient::new(self.ch.clone())
+    }
+    pub(super) async fn grant(
+        &self,
+        e: pb::Entitlement,
+        user: &str,
+    ) -> Result<pb::GrantManagerServiceGrantResponse, Status> {
+        self.grant_to(e, res("user", user)).await
+    }
+    pub(super) async fn grant_to(
+        &self,
+        e: pb::Entitlement,
+        principal: pb::Resource,
+    ) -> Result<pb::GrantManagerServiceGrantResponse, Status> {
+        self.gm()
+            .grant(pb::GrantManagerServiceGrantRequest {
+                entitlement: Some(e),
+                principal: Some(principal),
+                annotations: vec![],
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+    pub(super) async fn revoke(
+        &self,
+        e: pb::Entitlement,
+        user: &str,
+    ) -> Result<pb::GrantManagerServiceRevokeResponse, Status> {
+        self.revoke_from(e, res("user", user)).await
+    }
+    pub(super) async fn revoke_from(
+        &self,
+        e: pb::Entitlement,
+        principal: pb::Resource,
+    ) -> Result<pb::GrantManagerServiceRevokeResponse, Status> {
+        let id = principal.id.clone().unwrap();
+        let grant = pb::Grant {
+            id: format!("{}:{}:{}", e.id, id.resource_type, id.resource),
+            entitlement: Some(e),
+            principal: Some(principal),
+            ..Default::default()
+        };
+        self.gm()
+            .revoke(pb::GrantManagerServiceRevokeRequest {
+                grant: Some(grant),
+                annotations: vec![],
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+    pub(super) async fn delete(&self, t: &str, id: &str) -> Result<Vec<prost_types::Any>, Status> {
+        let mut c = ResourceManagerServiceClient::new(self.ch.clone());
+        c.delete_resource(pb::DeleteResourceRequest {
+            resource_id: Some(rid(t, id)),
+            parent_resource_id: None,
+        })
+        .await
+        .map(|r| r.into_inner().annotations)
+    }
+    pub(super) async fn delete_v2(
+        &self,
+        t: &str,
+        id: &str,
+    ) -> Result<Vec<prost_types::Any>, Status> {
+        let mut c = ResourceDeleterServiceClient::new(self.ch.clone());
+        c.delete_resource_v2(pb::DeleteResourceV2Request {
+            resource_id: Some(rid(t, id)),
+            parent_resource_id: None,
+        })
+        .await
+        .map(|r| r.into_inner().annotations)
+    }
+    pub(super) async fn create(
+        &self,
+        fields: &[(&str, &str)],
+    ) -> Result<pb::CreateAccountResponse, Status> {
+        let profile = Struct {
+            fields: fields
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        Value {
+                            kind: Some(Kind::StringValue(v.to_string())),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let req = pb::CreateAccountRequest {
+            account_info: Some(pb::AccountInfo {
+                profile: Some(profile),
+                ..Default::default()
+            }),
+            credential_options: Some(pb::CredentialOptions {
+                options: Some(pb::credential_options::Options::NoPassword(
+                    pb::credential_options::NoPassword {},
+                )),
+                force_change_at_next_login: false,
+            }),
+            resource_type_id: "user".into(),
+            ..Default::default()
+        };
+        AccountManagerServiceClient::new(self.ch.clone())
+            .create_account(req)
+            .await
+            .map(|r| r.into_inner())
+    }
+    pub(super) fn requests(&self) -> u64 {
+        self.sim.stats().requests
+    }
+    pub(super) fn writes(&self) -> u64 {
+        self.sim
+            .stats()
+            .endpoints
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET "))
+            .map(|(_, e)| e.requests)
+            .sum()
+    }
+}
+
+pub(super) fn has<M: prost::Message + prost::Name + Default>(a: &[prost_types::Any]) -> bool {
+    find::<M>(a).is_some()
+}
+
+/// An active internal user and a team they are not in.
+pub(super) fn outsider(org: &Org) -> (String, String) {
+    let team = org.teams.values().last().unwrap();
+    let user = org
+        .members
+        .values()
+        .find(|m| {
+            m.active && m.role == "organization_internal_user" && !team.members.contains_key(&m.id)
+        })
+        .unwrap();
+    (team.id.clone(), user.id.clone())
+}
+
+/// An active internal user (one SCIM can change).
+pub(super) fn internal_user(org: &Org) -> String {
+    org.members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user")
+        .unwrap()
+        .id
+        .clone()
+}
+
+pub(super) fn team_role(org: &Org, team: &str, user: &str) -> Option<String> {
+    org.teams[team].members.get(user).map(|m| m.role.clone())
+}
