@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     common::*,
-    sim::{Http, assert_valid, component, spec, validator},
+    contract::{Http, assert_valid, component, spec, validator},
 };
 
 /// The spec's 207 result is a `oneOf` of two schemas with no required fields, which every object

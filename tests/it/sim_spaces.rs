@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     common::*,
-    sim::{Http, assert_valid, spec, validator},
+    contract::{Http, assert_valid, spec, validator},
 };
 use miro_connector::sim::SimConfig;
 

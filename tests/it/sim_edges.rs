@@ -1,0 +1,309 @@
+//! The simulator's documented edge cases, its budget running out, and every fault knob.
+use std::time::{Duration, Instant};
+
+use miro_connector::sim::{FaultConfig, FaultRule, SimConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{common::*, contract::*};
+
+#[tokio::test]
+async fn documented_edge_cases() {
+    let http = Http::new(sim_with(120, 3).await);
+    let org = http.sim.org();
+    let o = &org.id;
+    for bad in ["0", "101", "ten"] {
+        let (s, v) = http.get(&format!("/v2/orgs/{o}/members?limit={bad}")).await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["type"].as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                Some("invalidParameters"),
+                Some("error")
+            ),
+            "limit={bad}"
+        );
+    }
+    let (s, v) = http.get(&format!("/v2/orgs/{o}/members?limit=100")).await;
+    assert_eq!(
+        (s, v["data"].as_array().unwrap().len(), v["size"].as_u64()),
+        (StatusCode::OK, 100, Some(100))
+    );
+    let (_, last) = http
+        .get(&format!(
+            "/v2/orgs/{o}/members?cursor={}",
+            v["cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 20);
+    assert!(
+        last.get("cursor").is_none(),
+        "the last page carries no cursor by default"
+    );
+
+    let eleven: Vec<String> = org
+        .members
+        .values()
+        .take(11)
+        .map(|m| m.email.clone())
+        .collect();
+    let (s, _) = http
+        .get(&format!("/v2/orgs/{o}/members?emails={}", eleven.join(",")))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "more than 10 emails");
+    let (s, v) = http
+        .get(&format!(
+            "/v2/orgs/{o}/members?emails={}&role=organization_team_guest_user",
+            eleven[..3].join(",")
+        ))
+        .await;
+    assert_eq!(
+        (s, v.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(3)),
+        "other filters are ignored"
+    );
+
+    let team = org.teams.values().next().unwrap();
+    let (uid, _) = team.members.iter().nth(1).unwrap();
+    let email = &org.members[uid].email;
+    let invite = format!("/v2/orgs/{o}/teams/{}/members", team.id);
+    let (s, _, v) = http
+        .call(Method::POST, &invite, Some(json!({"email": email})))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict"))
+    );
+    let (s, _, _) = http
+        .call(
+            Method::POST,
+            &invite,
+            Some(json!({"email": "stranger@nowhere.example"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "not an organization member");
+    let (s, _, _) = http
+        .call(
+            Method::PATCH,
+            &format!("{invite}/{uid}"),
+            Some(json!({"role": "non_team"})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "only member and admin can be written"
+    );
+    let (s, _, _) = http
+        .call(Method::DELETE, &format!("{invite}/{uid}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, v) = http
+        .call(Method::DELETE, &format!("{invite}/{uid}"), None)
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("notFound")),
+        "removing a non-member"
+    );
+
+    let dup = json!({"userName": org.members.values().find(|m| m.role == "organization_internal_user").unwrap().email});
+    let (s, _, v) = http
+        .call(Method::POST, "/api/v1/scim/Users", Some(dup))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (v["status"].as_str(), v["scimType"].as_str()),
+        (Some("400"), Some("invalidValue")),
+        "SCIM status is a string"
+    );
+    assert!(v["detail"].as_str().unwrap().contains("not unique"));
+
+    let anon = http
+        .c
+        .get(format!("{}/v2/orgs/{o}/teams", http.sim.api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anon.json::<Value>().await.unwrap()["status"], json!(401));
+    let wrong = http
+        .c
+        .get(format!("{}/Users", http.sim.scim_url()))
+        .bearer_auth(http.sim.access_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "the REST token is not a SCIM token"
+    );
+    assert_eq!(wrong.json::<Value>().await.unwrap()["status"], json!("401"));
+}
+
+#[tokio::test]
+async fn the_budget_runs_out_with_429_and_headers() {
+    let mut cfg = SimConfig::new(org(50, 1));
+    cfg.rest_budget = Some(1000);
+    let http = Http::new(start_sim(cfg).await);
+    let path = format!("/v2/orgs/{}/members", http.sim.org().id);
+    let (_, h, _) = http.call(Method::GET, &path, None).await;
+    assert_eq!(
+        (
+            h["x-ratelimit-limit"].to_str().unwrap(),
+            h["x-ratelimit-remaining"].to_str().unwrap()
+        ),
+        ("1000", "500")
+    );
+    let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        reset > now && reset <= now + 61,
+        "reset is epoch seconds within the minute"
+    );
+    http.call(Method::GET, &path, None).await;
+    let (s, h, v) = http.call(Method::GET, &path, None).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("tooManyRequests"))
+    );
+    assert_eq!(h["x-ratelimit-remaining"].to_str().unwrap(), "0");
+    assert!(
+        h.get("retry-after").is_none(),
+        "Retry-After is off unless configured"
+    );
+    let stats = http.sim.stats();
+    assert_eq!((stats.rate_limited, stats.credits), (1, 1000));
+}
+
+async fn timed(http: &Http, path: &str) -> (Result<reqwest::Response, reqwest::Error>, Duration) {
+    let t0 = Instant::now();
+    let r = http
+        .c
+        .get(format!("{}{path}", http.sim.api_url()))
+        .bearer_auth(http.sim.access_token())
+        .send()
+        .await;
+    (r, t0.elapsed())
+}
+
+#[tokio::test]
+async fn every_fault_knob_works_and_can_change_at_runtime() {
+    let http = Http::new(sim_with(30, 1).await);
+    let path = format!("/v2/orgs/{}/teams", http.sim.org().id);
+    let put = |rule: FaultRule| {
+        let c = http.c.clone();
+        let url = format!("{}/_sim/faults", http.sim.api_url());
+        async move {
+            let r = c
+                .put(url)
+                .json(&FaultConfig {
+                    seed: 5,
+                    rules: vec![rule],
+                })
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        }
+    };
+    put(FaultRule {
+        latency_ms: 300,
+        ..Default::default()
+    })
+    .await;
+    let (r, t) = timed(&http, &path).await;
+    assert!(r.unwrap().status().is_success() && t >= Duration::from_millis(300));
+    put(FaultRule {
+        slow_rate: 1.0,
+        slow_ms: 400,
+        ..Default::default()
+    })
+    .await;
+    assert!(timed(&http, &path).await.1 >= Duration::from_millis(400));
+    put(FaultRule {
+        error_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let s = timed(&http, &path).await.0.unwrap().status().as_u16();
+    assert!([500, 502, 503].contains(&s), "{s}");
+    put(FaultRule {
+        burst: 2,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 429);
+    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 429);
+    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 200);
+    put(FaultRule {
+        malformed_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let body = timed(&http, &path).await.0.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+    put(FaultRule {
+        truncate_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let body = timed(&http, &path).await.0.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err() && body.starts_with('{'));
+    put(FaultRule {
+        drop_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let r = timed(&http, &path).await.0;
+    assert!(
+        r.is_err() || r.unwrap().bytes().await.is_err(),
+        "the connection is dropped"
+    );
+    // Scoped to one endpoint: others are untouched.
+    put(FaultRule {
+        endpoint: Some("/members".into()),
+        error_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 200);
+
+    let stats: Value = http
+        .c
+        .get(format!("{}/_sim/stats", http.sim.api_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        stats["endpoints"]["GET /v2/orgs/{org_id}/teams"]["requests"]
+            .as_u64()
+            .unwrap()
+            >= 10
+    );
+    let r = http
+        .c
+        .post(format!("{}/_sim/reset", http.sim.api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(http.sim.stats().requests, 0);
+    let state: Value = http
+        .c
+        .get(format!("{}/_sim/state", http.sim.api_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["members"].as_object().unwrap().len(), 30);
+}
