@@ -8,6 +8,7 @@
 )]
 mod accounts;
 mod adapter;
+mod adapter_writes;
 mod budget;
 mod cli;
 mod common;
@@ -19,11 +20,13 @@ mod longrun;
 mod metadata;
 mod pages;
 mod provisioning;
+mod resilience;
 mod sim;
 mod sim_boards;
 mod sim_edges;
 mod sim_groups;
 mod sim_spaces;
 mod sync;
+mod sync_pages;
 mod tls;
 mod writer;

@@ -1,0 +1,123 @@
+//! GetResource for single resources, and page sizes honoured up to the maximum.
+
+use miro_connector::{connector::annotations::find, pb};
+
+use super::common::*;
+
+/// The role id of an admin role: prebuilt ones by name, custom ones as the README documents
+/// (`admin_role_custom_` + the name in unpadded URL-safe base64).
+#[tokio::test]
+async fn get_resource_answers_single_resources() {
+    use miro_connector::pb::resource_getter_service_client::ResourceGetterServiceClient;
+    let (sim, daemon, ch) = env(50, 2, false, true).await;
+    let org = sim.org();
+    let mut c = ResourceGetterServiceClient::new(ch);
+    let get = |t: &str, id: &str| pb::ResourceGetterServiceGetResourceRequest {
+        resource_id: Some(rid(t, id)),
+        ..Default::default()
+    };
+    let member = org
+        .members
+        .values()
+        .find(|m| m.role == "organization_internal_user")
+        .unwrap();
+    let r = c
+        .get_resource(get("user", &member.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    let ut: pb::UserTrait = find(&r.annotations).unwrap();
+    assert_eq!(ut.login, member.email);
+    let team = org.teams.values().next().unwrap();
+    let r = c
+        .get_resource(get("team", &team.id))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(r.display_name, team.name);
+    let r = c
+        .get_resource(get("role", "admin_role_user_admin"))
+        .await
+        .unwrap()
+        .into_inner()
+        .resource
+        .unwrap();
+    assert_eq!(r.display_name, "User Admin");
+    for (t, id, code) in [
+        ("user", "3074457345699999999", tonic::Code::NotFound),
+        ("team", "3074457345699999999", tonic::Code::NotFound),
+        ("role", "owner", tonic::Code::NotFound),
+        ("board", "1", tonic::Code::InvalidArgument),
+        ("user", "", tonic::Code::InvalidArgument),
+    ] {
+        assert_eq!(
+            c.get_resource(get(t, id)).await.unwrap_err().code(),
+            code,
+            "{t}:{id}"
+        );
+    }
+    daemon.shutdown().await;
+}
+
+#[tokio::test]
+async fn page_size_is_honoured_up_to_the_maximum() {
+    use miro_connector::pb::{
+        grants_service_client::GrantsServiceClient,
+        resources_service_client::ResourcesServiceClient,
+    };
+    let (sim, daemon, ch) = env(250, 2, false, false).await;
+    let mut rc = ResourcesServiceClient::new(ch.clone());
+    let list = |page_size: u32, page_token: String| pb::ResourcesServiceListResourcesRequest {
+        resource_type_id: "user".into(),
+        page_size,
+        page_token,
+        ..Default::default()
+    };
+    let small = rc
+        .list_resources(list(7, String::new()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(small.list.len(), 7);
+    let next = rc
+        .list_resources(list(7, small.next_page_token))
+        .await
+        .unwrap()
+        .into_inner();
+    let first_ids: Vec<String> = sim.org().members.keys().take(14).cloned().collect();
+    let got: Vec<String> = small
+        .list
+        .iter()
+        .chain(&next.list)
+        .map(|r| r.id.as_ref().unwrap().resource.clone())
+        .collect();
+    assert_eq!(
+        got, first_ids,
+        "consecutive small pages continue where the last one stopped"
+    );
+    for (asked, got) in [(0, 100), (250, 100), (100, 100)] {
+        let page = rc
+            .list_resources(list(asked, String::new()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.list.len(), got, "page_size {asked}");
+    }
+    let team = sim.org().teams.values().next().unwrap().id.clone();
+    let grants = GrantsServiceClient::new(ch)
+        .list_grants(pb::GrantsServiceListGrantsRequest {
+            resource: Some(res("team", &team)),
+            page_size: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(grants.list.len(), 3);
+    assert!(!grants.next_page_token.is_empty());
+    daemon.shutdown().await;
+}
