@@ -145,4 +145,13 @@ func TestBridgeOverMutualTLS(t *testing.T) {
 	if sim.stats(t).Requests == 0 {
 		t.Fatal("the first sync made no Miro request")
 	}
+
+	// Server-only TLS: the CA alone, then a server name the certificate does not hold.
+	tlsOnly := startDaemon(t, sim, "--tls-cert", server.cert, "--tls-key", server.key)
+	mustBridge(t, "--connector-addr", tlsOnly, "-f", filepath.Join(t.TempDir(), "tls.c1z"), "--connector-ca", server.ca)
+	out, err = runBridge(t, nil, "--connector-addr", tlsOnly, "-f", filepath.Join(t.TempDir(), "y.c1z"), "--connector-wait", "2s",
+		"--connector-ca", server.ca, "--connector-server-name", "daemon.example")
+	if err == nil || !strings.Contains(out, "certificate") || !strings.Contains(out, "daemon.example") {
+		t.Fatalf("a wrong --connector-server-name did not fail naming the certificate check (%v):\n%s", err, tail(out))
+	}
 }
