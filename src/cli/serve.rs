@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Failure, signal};
 use crate::{
     config::{Settings, SettingsArgs},
-    connector::{Connector, ConnectorSettings},
+    connector::{Connector, ConnectorSettings, ContentScope},
     miro::{Miro, MiroSettings, RetryPolicy},
     server::{self, Daemon, ServeError},
     telemetry,
@@ -36,6 +36,11 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
         ConnectorSettings {
             provisioning: settings.provisioning,
             deprovision: settings.deprovision_mode,
+            content: ContentScope {
+                mode: settings.content,
+                teams: settings.content_teams.clone().map(|t| t.0),
+                skip_teams: settings.content_skip_teams.0.clone(),
+            },
             rpc_timeout: *settings.rpc_timeout,
         },
     ))

@@ -23,9 +23,11 @@ pub(super) trait Listing {
 }
 
 pub(super) struct Types(pub(super) ResourceTypesServiceClient<Channel>);
+/// A type's resources, under a parent when one is given.
 pub(super) struct Resources(
     pub(super) ResourcesServiceClient<Channel>,
     pub(super) String,
+    pub(super) Option<pb::ResourceId>,
 );
 pub(super) struct Entitlements(
     pub(super) EntitlementsServiceClient<Channel>,
@@ -64,6 +66,7 @@ impl Listing for Resources {
     ) -> Result<PageOf<Self::Item>, Status> {
         let req = pb::ResourcesServiceListResourcesRequest {
             resource_type_id: self.1.clone(),
+            parent_resource_id: self.2.clone(),
             page_token,
             active_sync_id,
             ..Default::default()

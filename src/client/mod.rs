@@ -259,14 +259,23 @@ impl Walker<'_> {
         let client = ResourcesServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE);
         let mut kept = Vec::new();
-        for t in types {
-            let listing = Resources(client.clone(), t.id.clone());
+        // Every type at the top, then the children that resources announce (a team's boards and
+        // Spaces), as the official client schedules them.
+        let mut queue: std::collections::VecDeque<(&pb::ResourceType, Option<pb::ResourceId>)> =
+            types.iter().map(|t| (t, None)).collect();
+        while let Some((t, parent)) = queue.pop_front() {
+            let listing = Resources(client.clone(), t.id.clone(), parent);
             let mut pager = Pager::new(listing, self.sync_id.clone());
             while let Some((list, cost, _)) = pager.next().await? {
                 self.count(Phase::Resources, list.len(), cost);
                 for r in list {
                     check_traits(t, &r)?;
                     self.sink.resource(&r)?;
+                    for child in r.annotations.iter().filter_map(|a| a.to_msg::<pb::ChildResourceType>().ok()) {
+                        if let Some(ct) = types.iter().find(|x| x.id == child.resource_type_id) {
+                            queue.push_back((ct, r.id.clone()));
+                        }
+                    }
                     kept.push(Kept::of(types, r));
                 }
             }

@@ -6,8 +6,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use url::Url;
 
-use super::types::{LogFormat, Span, Token};
-use crate::connector::DeprovisionMode;
+use super::types::{LogFormat, Span, TeamIds, Token};
+use crate::connector::{ContentMode, DeprovisionMode};
 
 /// The type a setting has once loaded: a default makes it required, no default makes it optional.
 macro_rules! loaded_type {
@@ -106,6 +106,16 @@ settings! {
     /// What deprovisioning does: deactivate (default) or delete.
     #[arg(value_name = "MODE")]
     deprovision_mode: DeprovisionMode = DeprovisionMode::Deactivate;
+    /// Boards and Spaces: off (default), sharing (policies, owners, team, org and group access) or
+    /// members (sharing, and every board's and Space's direct members).
+    #[arg(value_name = "MODE")]
+    content: ContentMode = ContentMode::Off;
+    /// Only these teams' boards and Spaces (comma-separated team ids).
+    #[arg(value_name = "IDS")]
+    content_teams: TeamIds;
+    /// Never these teams' boards and Spaces (comma-separated team ids).
+    #[arg(value_name = "IDS")]
+    content_skip_teams: TeamIds = TeamIds::default();
     /// Server certificate (PEM) for TLS.
     #[arg(value_name = "PATH")]
     tls_cert: PathBuf;

@@ -105,3 +105,45 @@ pub struct Tls {
     pub key: PathBuf,
     pub client_ca: Option<PathBuf>,
 }
+
+/// A list of Miro team ids, written `1,2,3` (a flag or a variable) or as a list (the file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamIds(pub std::collections::BTreeSet<String>);
+
+impl FromStr for TeamIds {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                crate::connector::ids::miro_id("team id", id)
+                    .map(str::to_string)
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+impl Serialize for TeamIds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.iter().cloned().collect::<Vec<_>>().join(","))
+    }
+}
+
+impl<'de> Deserialize<'de> for TeamIds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            List(Vec<String>),
+        }
+        let text = match Either::deserialize(d)? {
+            Either::Text(t) => t,
+            Either::List(l) => l.join(","),
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -8,6 +8,9 @@ pub const TEAM: &str = "team";
 pub const ROLE: &str = "role";
 pub const GROUP: &str = "group";
 pub const LICENSE: &str = "license";
+pub const BOARD: &str = "board";
+/// A Space; Miro's API calls them projects.
+pub const PROJECT: &str = "project";
 
 /// The one entitlement slug of a group.
 pub const MEMBER: &str = "member";
@@ -67,6 +70,26 @@ pub fn miro_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ConnectorError> {
     } else {
         Err(ConnectorError::InvalidArgument(format!(
             "{what} {:?} is not a Miro id (a string of decimal digits)",
+            cap(id)
+        )))
+    }
+}
+
+/// Board ids are short URL-safe base64 strings (`uXjVOD6LSME=`): letters, digits, `-` and `_`,
+/// with at most two `=` at the end. Anything else never reaches a URL.
+pub fn board_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ConnectorError> {
+    let body = id.trim_end_matches('=');
+    let shaped = !body.is_empty()
+        && id.len() <= 32
+        && id.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if shaped {
+        Ok(id)
+    } else {
+        Err(ConnectorError::InvalidArgument(format!(
+            "{what} {:?} is not a Miro board id (URL-safe base64 such as uXjVOD6LSME=)",
             cap(id)
         )))
     }
@@ -132,6 +155,17 @@ mod tests {
             let e = miro_id("user", bad).unwrap_err().to_string();
             assert!(e.len() < 400, "echo is capped: {} bytes", e.len());
         }
+    }
+
+    #[test]
+    fn only_board_shaped_ids_pass() {
+        for good in ["uXjVOD6LSME=", "o9J_k1JKnbc=", "a-b_C", "x=="] {
+            assert_eq!(board_id("board", good).unwrap(), good);
+        }
+        for bad in ["", "=", "a===", "a=b", "a/b", "..", "a b", "%2e", "a:b", "é"] {
+            assert!(board_id("board", bad).is_err(), "{bad:?}");
+        }
+        assert!(board_id("board", &"a".repeat(33)).is_err());
     }
 
     #[test]

@@ -2,9 +2,9 @@
 use std::collections::HashMap;
 
 use super::{
-    Connector, ConnectorError, groups,
-    ids::{GROUP, LICENSE, ROLE, TEAM, USER},
-    licenses, roles, teams, users,
+    Connector, ConnectorError, ContentMode, boards, groups,
+    ids::{BOARD, GROUP, LICENSE, PROJECT, ROLE, TEAM, USER},
+    licenses, roles, spaces, teams, users,
 };
 use crate::pb::{
     self, Capability, CapabilityDetailCredentialOption as Cred,
@@ -14,14 +14,19 @@ use crate::pb::{
 /// Validate reports an SDK version of at least 0.4.3 so the official client sends active_sync_id.
 pub(super) const SDK_VERSION: &str = "0.5.21";
 
-pub(super) fn resource_types() -> Vec<pb::ResourceType> {
-    vec![
+/// The types served: boards and Spaces only when content access is on.
+pub(super) fn resource_types(content: ContentMode) -> Vec<pb::ResourceType> {
+    let mut types = vec![
         users::resource_type(),
         teams::resource_type(),
         roles::resource_type(),
         groups::resource_type(),
         licenses::resource_type(),
-    ]
+    ];
+    if content != ContentMode::Off {
+        types.extend([boards::resource_type(), spaces::resource_type()]);
+    }
+    types
 }
 
 fn string_field(
@@ -61,11 +66,12 @@ impl Connector {
                     Capability::ResourceDelete,
                 ]),
                 ROLE | LICENSE if scim => c.push(Capability::Provision),
+                BOARD | PROJECT => c.push(Capability::Provision),
                 _ => {}
             }
             c
         };
-        let per_type: Vec<pb::ResourceTypeCapability> = resource_types()
+        let per_type: Vec<pb::ResourceTypeCapability> = resource_types(self.content_mode())
             .into_iter()
             .map(|rt| pb::ResourceTypeCapability {
                 capabilities: caps(&rt.id).into_iter().map(|c| c as i32).collect(),

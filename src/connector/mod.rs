@@ -1,6 +1,8 @@
 //! The connector: c1.connector.v2 on top of the Miro adapter. It speaks the protocol and Miro's
 //! domain, never HTTP. Errors are values here and become gRPC statuses in one place (`error.rs`).
 pub mod annotations;
+mod boards;
+mod content;
 mod error;
 mod grants;
 mod groups;
@@ -14,6 +16,7 @@ mod profile;
 mod provisioning;
 mod roles;
 mod service;
+mod spaces;
 mod teams;
 mod users;
 
@@ -44,10 +47,54 @@ pub enum DeprovisionMode {
     Delete,
 }
 
+/// How much of boards and Spaces a sync reads: each mode adds to the one before, and costs more.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentMode {
+    /// No boards or Spaces, and no requests for them.
+    #[default]
+    Off,
+    /// Boards and Spaces with their owners and their team, organization and user-group access.
+    Sharing,
+    /// Sharing, and every board's and Space's direct members.
+    Members,
+}
+
+/// Which teams' boards and Spaces are read.
+#[derive(Debug, Clone, Default)]
+pub struct ContentScope {
+    pub mode: ContentMode,
+    /// Only these teams, when set.
+    pub teams: Option<std::collections::BTreeSet<String>>,
+    /// Never these teams.
+    pub skip_teams: std::collections::BTreeSet<String>,
+}
+
+impl ContentScope {
+    pub fn covers(&self, team: &str) -> bool {
+        self.mode != ContentMode::Off
+            && self.teams.as_ref().is_none_or(|t| t.contains(team))
+            && !self.skip_teams.contains(team)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     pub provisioning: bool,
     pub deprovision: DeprovisionMode,
+    pub content: ContentScope,
     /// The server's deadline for one RPC: waits on Miro's limits never outlast it.
     pub rpc_timeout: std::time::Duration,
 }

@@ -4,9 +4,9 @@ use tonic::{Request, Response, Status};
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    groups,
-    ids::{GROUP, LICENSE, ROLE, TEAM, USER, miro_id, require_id},
-    licenses, metadata, roles, teams,
+    boards, groups,
+    ids::{BOARD, GROUP, LICENSE, PROJECT, ROLE, TEAM, USER, board_id, miro_id, require_id},
+    licenses, metadata, roles, spaces, teams,
 };
 use crate::miro::ratelimit::{tracking_waits, with_deadline};
 
@@ -68,15 +68,18 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
 }
 
 /// A resource id, checked as its type wants it: the one check every RPC that takes an id makes
-/// before anything else, so they agree. Miro ids are decimal strings (INVALID_ARGUMENT otherwise);
-/// roles and licenses are a known set (NOT_FOUND otherwise).
+/// before anything else, so they agree. Miro ids are decimal strings and board ids short base64
+/// (INVALID_ARGUMENT otherwise); roles and licenses are a known set (NOT_FOUND otherwise).
 fn checked_id<'a>(
     what: &str,
     id: Option<&'a pb::ResourceId>,
 ) -> Result<&'a pb::ResourceId, ConnectorError> {
     let id = require_id(what, id)?;
     match id.resource_type.as_str() {
-        USER | TEAM | GROUP => miro_id(&format!("{} id", id.resource_type), &id.resource).map(drop),
+        USER | TEAM | GROUP | PROJECT => {
+            miro_id(&format!("{} id", id.resource_type), &id.resource).map(drop)
+        }
+        BOARD => board_id("board id", &id.resource).map(drop),
         ROLE => roles::Role::lookup(&id.resource).map(drop),
         LICENSE => licenses::parse(&id.resource).map(drop),
         other => Err(ConnectorError::UnknownType(other.into())),
@@ -139,7 +142,7 @@ impl ResourceTypesService for Connector {
     ) -> Rpc<pb::ResourceTypesServiceListResourceTypesResponse> {
         ok(single_page(&req.get_ref().page_token).map(|_| {
             pb::ResourceTypesServiceListResourceTypesResponse {
-                list: metadata::resource_types(),
+                list: metadata::resource_types(self.content_mode()),
                 ..Default::default()
             }
         }))
@@ -161,12 +164,29 @@ impl ResourcesService for Connector {
                     .filter(|p| !p.resource.is_empty())
                 {
                     checked_id("parent_resource_id", Some(parent))?;
-                    // No type here lives under a parent: one empty page, and so no token to continue.
-                    return single_page(&r.page_token).map(|_| (Vec::new(), String::new()));
+                    // Boards and Spaces live under teams; nothing else has a parent.
+                    return match (r.resource_type_id.as_str(), parent.resource_type.as_str()) {
+                        (BOARD, TEAM) => {
+                            self.content_on("boards")?;
+                            self.list_boards(&parent.resource, &r.page_token, r.page_size)
+                                .await
+                        }
+                        (PROJECT, TEAM) => {
+                            self.content_on("Spaces")?;
+                            self.list_spaces(&parent.resource, &r.page_token, r.page_size)
+                                .await
+                        }
+                        _ => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
+                    };
                 }
                 match r.resource_type_id.as_str() {
                     USER => self.list_users(&r.page_token, r.page_size).await,
                     TEAM => self.list_teams(&r.page_token, r.page_size).await,
+                    // Listed under their teams only.
+                    BOARD | PROJECT => {
+                        self.content_on("boards and Spaces")?;
+                        single_page(&r.page_token).map(|_| (Vec::new(), String::new()))
+                    }
                     GROUP => self.list_groups(&r.page_token, r.page_size).await,
                     ROLE => single_page(&r.page_token).map(|_| {
                         (
@@ -211,6 +231,11 @@ impl ResourceGetterService for Connector {
                     USER => self.get_user(&id.resource).await,
                     TEAM => self.get_team(&id.resource).await,
                     GROUP => self.get_group(&id.resource).await,
+                    BOARD => self.get_board(&id.resource).await,
+                    PROJECT => {
+                        self.get_space(&id.resource, r.parent_resource_id.as_ref())
+                            .await
+                    }
                     ROLE => roles::Role::lookup(&id.resource).map(|r| r.resource()),
                     LICENSE => licenses::parse(&id.resource).map(licenses::resource),
                     other => Err(ConnectorError::UnknownType(other.into())),
@@ -247,6 +272,18 @@ impl EntitlementsService for Connector {
                     .collect()),
                 ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
                 GROUP => Ok(vec![groups::entitlement_of(resource)]),
+                BOARD => self.content_on("boards").map(|_| {
+                    boards::ROLES
+                        .iter()
+                        .map(|role| boards::entitlement_of(resource, *role))
+                        .collect()
+                }),
+                PROJECT => self.content_on("Spaces").map(|_| {
+                    spaces::ROLES
+                        .iter()
+                        .map(|role| spaces::entitlement_of(resource, *role))
+                        .collect()
+                }),
                 LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
                 USER => Ok(Vec::new()),
                 other => Err(ConnectorError::UnknownType(other.into())),
@@ -292,6 +329,14 @@ impl GrantsService for Connector {
                         .map(no_annotations),
                     GROUP => self
                         .group_grants(resource, &r.page_token, r.page_size)
+                        .await
+                        .map(no_annotations),
+                    BOARD => self
+                        .board_grants(resource, &r.page_token, r.page_size)
+                        .await
+                        .map(no_annotations),
+                    PROJECT => self
+                        .space_grants(resource, &r.page_token, r.page_size)
                         .await
                         .map(no_annotations),
                     // Role and license holdings come with each user, from the profile the client

@@ -122,7 +122,10 @@ impl Connector {
             )
             .await?;
         Ok((
-            page.items.iter().map(resource).collect(),
+            page.items
+                .iter()
+                .map(|t| self.with_children(resource(t), &t.id))
+                .collect(),
             page_token::encode(SCOPE, page.next.as_deref()),
         ))
     }
@@ -136,7 +139,7 @@ impl Connector {
             .team(org, id)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no Miro team with id {id}")))?;
-        Ok(resource(&t))
+        Ok(self.with_children(resource(&t), &t.id))
     }
 
     /// One page of a team's members as grants: one Miro request.

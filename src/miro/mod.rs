@@ -1,15 +1,21 @@
 //! The Miro adapter: the only code that speaks HTTP to Miro. It knows nothing about gRPC.
+// First, so the models that follow can use its `miro_enum!`.
+#[macro_use]
+pub mod models;
+
+pub mod boards;
 mod budget;
+pub mod content_models;
 pub mod error;
 pub mod groups;
 mod http;
-pub mod models;
 pub mod paging;
 pub mod ratelimit;
 pub mod rest;
 pub mod retry;
 pub mod scim;
 mod scrub;
+pub mod spaces;
 mod write;
 
 use std::{sync::Arc, time::Duration};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! miro_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $(#[serde(rename = $wire)] $variant,)*
             #[serde(other, rename = "unknown")]

@@ -1,17 +1,62 @@
-//! Cursor pagination: one page at a time (the gRPC layer maps one protocol page to one Miro page)
-//! or a stream of every page. Stops on an absent or empty cursor or an empty page, and refuses a
-//! cursor Miro already gave instead of looping.
+//! Cursor and offset pagination: one page at a time (the gRPC layer maps one protocol page to one
+//! Miro page) or a stream of every page. Stops on an absent or empty cursor or an empty page,
+//! refuses a cursor Miro already gave instead of looping, and refuses an offset page that is not
+//! the one asked for.
 use std::collections::HashSet;
 
 use futures::{Stream, stream};
 
-use super::{error::MiroError, models::CursorPage};
+use super::{content_models::OffsetPage, error::MiroError, models::CursorPage};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
+pub struct Page<T, C = String> {
     pub items: Vec<T>,
-    /// The cursor of the next page; `None` on the last one.
-    pub next: Option<String>,
+    /// The cursor (or offset) of the next page; `None` on the last one.
+    pub next: Option<C>,
+}
+
+/// Miro's largest page on offset lists (boards and board members).
+pub const OFFSET_MAX: usize = 50;
+
+/// An offset page size as the protocol asks for one: 0 means ours, more than Miro allows is clamped.
+pub fn offset_limit(requested: usize) -> usize {
+    if requested == 0 {
+        OFFSET_MAX
+    } else {
+        requested.min(OFFSET_MAX)
+    }
+}
+
+/// An offset page, checked: it starts where it was asked to and holds no more than asked. The
+/// next offset comes from what was received, so a page that lies about its `total` ends the
+/// listing instead of skipping or repeating items.
+pub(crate) fn finish_offset<T>(
+    endpoint: &'static str,
+    offset: usize,
+    limit: usize,
+    page: OffsetPage<T>,
+) -> Result<Page<T, usize>, MiroError> {
+    let odd = |message: String| MiroError::Decode { endpoint, message };
+    if let Some(o) = page.offset
+        && o != offset as u64
+    {
+        return Err(odd(format!(
+            "a page at offset {o} came back for offset {offset}"
+        )));
+    }
+    let n = page.data.len();
+    if n > limit {
+        return Err(odd(format!("{n} items came back for a page of {limit}")));
+    }
+    let end = offset + n;
+    let more = match page.total {
+        Some(total) => (end as u64) < total,
+        None => n == limit,
+    };
+    Ok(Page {
+        items: page.data,
+        next: (n > 0 && more).then_some(end),
+    })
 }
 
 /// Where a page starts and how many items it may hold: Miro's largest page (100) unless asked for
@@ -165,6 +210,29 @@ mod tests {
             finish("e", Some("x"), page(vec![1], Some("x"))),
             Err(MiroError::RepeatedCursor { .. })
         ));
+    }
+
+    #[test]
+    fn offset_pages_are_checked() {
+        let page = |data: Vec<u32>, total, offset| OffsetPage {
+            data,
+            total,
+            offset,
+        };
+        let next = |p| finish_offset("e", 50, 50, p).map(|p| p.next);
+        assert_eq!(next(page(vec![1; 50], Some(120), Some(50))).unwrap(), Some(100));
+        assert_eq!(next(page(vec![1; 20], Some(70), Some(50))).unwrap(), None);
+        assert_eq!(next(page(vec![1; 50], None, None)).unwrap(), Some(100));
+        assert_eq!(
+            next(page(vec![], Some(1_000), Some(50))).unwrap(),
+            None,
+            "an empty page ends the listing whatever the total says"
+        );
+        assert!(next(page(vec![1; 51], Some(200), Some(50))).is_err());
+        assert!(next(page(vec![1; 5], Some(200), Some(0))).is_err());
+        assert_eq!(offset_limit(0), 50);
+        assert_eq!(offset_limit(7), 7);
+        assert_eq!(offset_limit(500), 50);
     }
 
     #[tokio::test]

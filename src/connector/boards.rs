@@ -1,0 +1,324 @@
+//! `board`: a child of its team. Entitlements are its roles; grants come from its owner, its
+//! team and organization access, the user groups it is shared with and (in `members` mode) its
+//! direct members. Link access is not a principal: it is in the profile, as text (`link_access`)
+//! and as a flag to filter on (`link_shared`), and it changes through a resource action.
+use super::{
+    Connector, ConnectorError, ContentMode,
+    annotations::pack,
+    content::{
+        Phase, Skipped, group_share_grant, org_access_grants, phase, team_access_grant,
+    },
+    grants::{entitlement, grant, reference, type_ref},
+    ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
+    page_token,
+    profile::{flag, profile, profile_text, text},
+};
+use crate::{
+    miro::{
+        content_models::{Access, Board, BoardRole, ShareRole},
+        paging::{PageAt, offset_limit},
+    },
+    pb,
+};
+
+/// The roles a board's entitlements name, lowest first. `owner` is read-only: Miro transfers
+/// ownership only in its interface.
+pub(super) const ROLES: &[BoardRole] = &[
+    BoardRole::Viewer,
+    BoardRole::Commenter,
+    BoardRole::Editor,
+    BoardRole::Coowner,
+    BoardRole::Owner,
+];
+
+pub(super) fn resource_type() -> pb::ResourceType {
+    pb::ResourceType {
+        id: BOARD.into(),
+        display_name: "Board".into(),
+        traits: Vec::new(),
+        annotations: Vec::new(),
+        description: "A Miro board, under its team: who reaches it, through members, user groups, its team, the organization or its link".into(),
+        sourced_externally: false,
+    }
+}
+
+fn level(a: Access) -> &'static str {
+    a.as_str()
+}
+
+/// The role a sharing level gives: `view` makes viewers, and so on; none for `private`.
+pub(super) fn access_role(a: Access) -> Option<BoardRole> {
+    match a {
+        Access::View => Some(BoardRole::Viewer),
+        Access::Comment => Some(BoardRole::Commenter),
+        Access::Edit => Some(BoardRole::Editor),
+        Access::Private | Access::Unknown => None,
+    }
+}
+
+pub(super) fn share_role(r: ShareRole) -> Option<BoardRole> {
+    match r {
+        ShareRole::Viewer => Some(BoardRole::Viewer),
+        ShareRole::Commenter => Some(BoardRole::Commenter),
+        ShareRole::Editor => Some(BoardRole::Editor),
+        ShareRole::Unknown => None,
+    }
+}
+
+pub(super) fn resource(b: &Board, team: &str) -> pb::Resource {
+    let mut fields = vec![
+        ("id", text(&b.id)),
+        ("name", text(&b.name)),
+        ("team_id", text(team)),
+    ];
+    if let Some(p) = &b.project {
+        fields.push(("project_id", text(&p.id)));
+    }
+    if let Some(o) = &b.owner {
+        fields.push(("owner_id", text(&o.id)));
+        fields.push(("owner_name", text(&o.name)));
+    }
+    for (k, v) in [
+        ("created_at", &b.created_at),
+        ("modified_at", &b.modified_at),
+        ("last_opened_at", &b.last_opened_at),
+    ] {
+        if let Some(v) = v {
+            fields.push((k, text(v)));
+        }
+    }
+    let mut description = b.description.clone();
+    if let Some(s) = b.sharing() {
+        fields.push(("link_access", text(level(s.access))));
+        fields.push(("link_password_required", flag(s.access_password_required)));
+        fields.push(("link_shared", flag(access_role(s.access).is_some())));
+        fields.push(("team_access", text(level(s.team_access))));
+        fields.push(("organization_access", text(level(s.organization_access))));
+        if access_role(s.access).is_some() {
+            let password = if s.access_password_required {
+                "with a password"
+            } else {
+                "no password"
+            };
+            description = format!("Anyone with the link can {} ({password}). {description}", s.access.as_str())
+                .trim()
+                .to_string();
+        }
+    }
+    pb::Resource {
+        id: Some(rid(BOARD, &b.id)),
+        display_name: if b.name.is_empty() { b.id.clone() } else { b.name.clone() },
+        description,
+        parent_resource_id: Some(rid(TEAM, team)),
+        profile: Some(profile(fields)),
+        ..Default::default()
+    }
+}
+
+fn label(r: BoardRole) -> &'static str {
+    match r {
+        BoardRole::Viewer => "Viewer",
+        BoardRole::Commenter => "Commenter",
+        BoardRole::Editor => "Editor",
+        BoardRole::Coowner => "Co-owner",
+        _ => "Owner",
+    }
+}
+
+pub(super) fn entitlement_of(board: &pb::Resource, role: BoardRole) -> pb::Entitlement {
+    let board_id = board.id.as_ref().map_or("", |i| i.resource.as_str());
+    let mut annotations = Vec::new();
+    if role == BoardRole::Owner {
+        annotations.push(pack(&pb::EntitlementImmutable {
+            source_id: String::new(),
+            metadata: None,
+        }));
+    } else {
+        // A member holds one role on a board: granting one replaces the other.
+        annotations.push(pack(&pb::EntitlementExclusionGroup {
+            exclusion_group_id: format!("board:{board_id}:role"),
+            order: ROLES.iter().position(|r| *r == role).unwrap_or(0) as u32,
+            is_default: role == BoardRole::Viewer,
+            scope_to_resource: true,
+        }));
+    }
+    let mut e = entitlement(
+        board,
+        role.as_str(),
+        format!("{} {}", board.display_name, label(role)),
+        format!("Can reach the Miro board {} as {}", board.display_name, role.as_str()),
+        annotations,
+    );
+    if matches!(role, BoardRole::Viewer | BoardRole::Commenter | BoardRole::Editor) {
+        e.grantable_to.push(type_ref(GROUP, "User group"));
+    }
+    e
+}
+
+/// A board role from an entitlement slug.
+pub(super) fn role_from_slug(slug: &str) -> Option<BoardRole> {
+    ROLES.iter().copied().find(|r| r.as_str() == slug)
+}
+
+/// What the first page of a board's grants needs: from the profile the client sent back, or from
+/// Miro when it did not send one.
+struct Sharing {
+    owner: Option<String>,
+    team: Option<String>,
+    team_access: Access,
+    org_access: Access,
+}
+
+fn from_profile(r: &pb::Resource) -> Option<Sharing> {
+    let p = r.profile.as_ref();
+    let access = |k| profile_text(p, k).and_then(Access::parse);
+    Some(Sharing {
+        owner: profile_text(p, "owner_id").map(str::to_string),
+        team: profile_text(p, "team_id").map(str::to_string),
+        team_access: access("team_access")?,
+        org_access: access("organization_access")?,
+    })
+}
+
+impl Connector {
+    /// One page of a team's boards: one Miro request; none for a team the scope leaves out.
+    pub async fn list_boards(
+        &self,
+        team: &str,
+        token: &str,
+        page_size: u32,
+    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
+        let team = miro_id("team id", team)?;
+        let scope = format!("resources:board:{team}");
+        let offset = match page_token::decode(&scope, token)? {
+            None => 0,
+            Some(o) => o
+                .parse::<usize>()
+                .map_err(|_| ConnectorError::BadPageToken("no offset".into()))?,
+        };
+        if !self.settings().content.covers(team) {
+            return Ok((Vec::new(), String::new()));
+        }
+        let limit = offset_limit(page_size as usize);
+        let page = match self.miro().rest.boards_page(team, offset, limit).await {
+            Err(e) if offset == 0 && self.content_denied(Skipped::Boards, &e) => {
+                return Ok((Vec::new(), String::new()));
+            }
+            r => r?,
+        };
+        let mut list = Vec::with_capacity(page.items.len());
+        for b in &page.items {
+            match board_id("board id", &b.id) {
+                Ok(_) => list.push(resource(b, team)),
+                Err(_) => {
+                    tracing::warn!(team = %team, board = %cap(&b.id), "skipping a board whose id is not Miro's shape")
+                }
+            }
+        }
+        let next = page.next.map(|o| o.to_string());
+        Ok((list, page_token::encode(&scope, next.as_deref())))
+    }
+
+    pub async fn get_board(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+        self.content_on("boards")?;
+        let id = board_id("board id", id)?;
+        let b = self
+            .miro()
+            .rest
+            .board(id)
+            .await?
+            .ok_or_else(|| ConnectorError::NotFound(format!("no Miro board with id {id}")))?;
+        let team = b
+            .team_id()
+            .and_then(|t| miro_id("team id", t).ok())
+            .ok_or_else(|| ConnectorError::FailedPrecondition(format!("Miro answered board {id} without its team")))?
+            .to_string();
+        self.content_team(&team, &format!("board {id}"))?;
+        Ok(resource(&b, &team))
+    }
+
+    async fn board_sharing(&self, board: &pb::Resource, id: &str) -> Result<Sharing, ConnectorError> {
+        if let Some(s) = from_profile(board) {
+            return Ok(s);
+        }
+        let r = self.get_board(id).await?;
+        from_profile(&r).ok_or_else(|| {
+            ConnectorError::FailedPrecondition(format!("Miro answered board {id} without its sharing policy"))
+        })
+    }
+
+    /// One page of a board's grants; one Miro request (two on the first page when the client
+    /// sent the board without its profile).
+    pub async fn board_grants(
+        &self,
+        board: &pb::Resource,
+        token: &str,
+        page_size: u32,
+    ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
+        self.content_on("boards")?;
+        let id = board_id("board id", board.id.as_ref().map_or("", |i| i.resource.as_str()))?;
+        let scope = format!("grants:board:{id}");
+        let org = self.org_id().await?;
+        let rest = &self.miro().rest;
+        let board_ref = reference(board);
+        let ent = |r: BoardRole| entitlement_of(&board_ref, r);
+        let mut grants = Vec::new();
+        let cursor = match phase(page_token::decode(&scope, token)?)? {
+            Phase::Members(at) => {
+                let offset = at.map_or(Ok(0), |o| o.parse::<usize>())
+                    .map_err(|_| ConnectorError::BadPageToken("no offset".into()))?;
+                let page = rest
+                    .board_members_page(id, offset, offset_limit(page_size as usize))
+                    .await?;
+                for m in &page.items {
+                    if miro_id("user id", &m.id).is_err() || !ROLES.contains(&m.role) {
+                        tracing::warn!(board = %id, user = %cap(&m.id), role = m.role.as_str(), "skipping a board member this connector cannot read");
+                        continue;
+                    }
+                    grants.push(grant(&ent(m.role), &m.id));
+                }
+                let next = page.next.map(|o| format!("m:{o}"));
+                return Ok((grants, page_token::encode(&scope, next.as_deref())));
+            }
+            Phase::Groups(c) => Some(c),
+            Phase::Start => {
+                let s = self.board_sharing(board, id).await?;
+                // In members mode the owner comes with the members.
+                if let Some(o) = s.owner.as_deref().filter(|o| miro_id("user id", o).is_ok())
+                    && self.content_mode() == ContentMode::Sharing
+                {
+                    grants.push(grant(&ent(BoardRole::Owner), o));
+                }
+                if let (Some(t), Some(role)) = (
+                    s.team.as_deref().filter(|t| miro_id("team id", t).is_ok()),
+                    access_role(s.team_access),
+                ) {
+                    grants.push(team_access_grant(&ent(role), t));
+                }
+                if let Some(role) = access_role(s.org_access) {
+                    grants.extend(org_access_grants(&ent(role)));
+                }
+                None
+            }
+        };
+        let at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
+        let next = match rest.board_groups_page(org, id, at).await {
+            Err(e) if cursor.is_none() && self.content_denied(Skipped::BoardGroups, &e) => {
+                self.after_groups(None)
+            }
+            r => {
+                let page = r?;
+                for g in &page.items {
+                    match share_role(g.role) {
+                        Some(role) if miro_id("group id", &g.id).is_ok() => {
+                            grants.push(group_share_grant(&ent(role), &g.id));
+                        }
+                        _ => tracing::warn!(board = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read"),
+                    }
+                }
+                self.after_groups(page.next)
+            }
+        };
+        Ok((grants, page_token::encode(&scope, next.as_deref())))
+    }
+}

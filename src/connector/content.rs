@@ -1,0 +1,199 @@
+//! What boards and Spaces share: the content scope (mode and teams), the grants that team,
+//! organization and user-group access give, the phases of their grant listings, and what a sync
+//! does when Miro refuses to list them (it goes on without them, and says so once).
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{
+    Connector, ConnectorError, ContentMode,
+    annotations::pack,
+    grants::grant_to,
+    ids::{ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, entitlement_id, rid},
+};
+use crate::{
+    miro::{ErrorKind, MiroError},
+    pb,
+};
+
+/// Organization access reaches the organization's own members: its internal users and admins.
+/// External users and team guests are not "anyone at the company", so their roles are not named.
+pub(super) const ORG_ROLES: &[&str] = &["organization_internal_admin", "organization_internal_user"];
+
+/// What Miro refused to list, each said once per process.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Skipped {
+    Boards,
+    Spaces,
+    BoardGroups,
+    SpaceGroups,
+}
+
+static WARNED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+
+impl Skipped {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Boards => "boards",
+            Self::Spaces => "spaces",
+            Self::BoardGroups => "board_user_groups",
+            Self::SpaceGroups => "space_user_groups",
+        }
+    }
+    fn why(self) -> &'static str {
+        match self {
+            Self::Boards => "Miro refused to list boards: the sync goes on without them; give the app the boards:read scope",
+            Self::Spaces => "Miro refused to list Spaces: the sync goes on without them; they need the projects:read scope and the Enterprise plan",
+            Self::BoardGroups => "Miro refused to list the user groups boards are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan",
+            Self::SpaceGroups => "Miro refused to list the user groups Spaces are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan",
+        }
+    }
+}
+
+fn expandable(mut g: pb::Grant, entitlement_ids: Vec<String>) -> pb::Grant {
+    g.annotations.push(pack(&pb::GrantExpandable {
+        entitlement_ids,
+        shallow: false,
+        resource_type_ids: Vec::new(),
+    }));
+    g
+}
+
+/// Team access: a grant to the team, which every member and admin of the team holds.
+pub(super) fn team_access_grant(e: &pb::Entitlement, team: &str) -> pb::Grant {
+    let t = rid(TEAM, team);
+    let ids = vec![entitlement_id(&t, "member"), entitlement_id(&t, "admin")];
+    expandable(grant_to(e, t), ids)
+}
+
+/// Organization access: a grant to each internal org role, which every holder of the role holds.
+pub(super) fn org_access_grants(e: &pb::Entitlement) -> Vec<pb::Grant> {
+    ORG_ROLES
+        .iter()
+        .map(|r| {
+            let role = rid(ROLE, r);
+            let ids = vec![entitlement_id(&role, ASSIGNED)];
+            expandable(grant_to(e, role), ids)
+        })
+        .collect()
+}
+
+/// A user-group share: a grant to the group, which every member of the group holds.
+pub(super) fn group_share_grant(e: &pb::Entitlement, group: &str) -> pb::Grant {
+    let g = rid(GROUP, group);
+    let ids = vec![entitlement_id(&g, MEMBER)];
+    expandable(grant_to(e, g), ids)
+}
+
+/// Where a board's or Space's grant listing is: the first page (sharing and the first page of
+/// user groups), more user groups, then (in `members` mode) the direct members.
+#[derive(Debug, PartialEq)]
+pub(super) enum Phase {
+    Start,
+    Groups(String),
+    /// A cursor or offset; `None` for the first page.
+    Members(Option<String>),
+}
+
+pub(super) fn phase(token: Option<String>) -> Result<Phase, ConnectorError> {
+    let Some(t) = token else {
+        return Ok(Phase::Start);
+    };
+    match t.split_once(':') {
+        Some(("g", c)) if !c.is_empty() => Ok(Phase::Groups(c.into())),
+        Some(("m", c)) => Ok(Phase::Members((!c.is_empty()).then(|| c.to_string()))),
+        _ => Err(ConnectorError::BadPageToken("unknown phase".into())),
+    }
+}
+
+impl Connector {
+    pub(super) fn content_mode(&self) -> ContentMode {
+        self.settings().content.mode
+    }
+
+    /// Boards and Spaces are served only when content access is on.
+    pub(super) fn content_on(&self, what: &str) -> Result<(), ConnectorError> {
+        if self.content_mode() == ContentMode::Off {
+            return Err(ConnectorError::FailedPrecondition(format!(
+                "{what} are not synced: content access is off; set content to sharing or members (--content)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A team's boards and Spaces are read only when the scope covers the team.
+    pub(super) fn content_team(&self, team: &str, what: &str) -> Result<(), ConnectorError> {
+        if self.settings().content.covers(team) {
+            Ok(())
+        } else {
+            Err(ConnectorError::NotFound(format!(
+                "{what} belongs to team {team}, which content_teams or content_skip_teams leaves out"
+            )))
+        }
+    }
+
+    /// A team, marked as the parent of boards and Spaces when the scope covers it: the client
+    /// then lists them under it, and lists nothing for the teams left out.
+    pub(super) fn with_children(&self, mut team: pb::Resource, team_id: &str) -> pb::Resource {
+        if self.settings().content.covers(team_id) {
+            for child in [BOARD, PROJECT] {
+                team.annotations.push(pack(&pb::ChildResourceType {
+                    resource_type_id: child.into(),
+                }));
+            }
+        }
+        team
+    }
+
+    /// The token after a page of user-group shares.
+    pub(super) fn after_groups(&self, next: Option<String>) -> Option<String> {
+        match next {
+            Some(c) => Some(format!("g:{c}")),
+            None if self.content_mode() == ContentMode::Members => Some("m:".into()),
+            None => None,
+        }
+    }
+
+    /// A 403 on a content listing: the sync goes on without that part; the log (once) and a
+    /// counter (each time) say why.
+    pub(super) fn content_denied(&self, what: Skipped, e: &MiroError) -> bool {
+        if e.kind() != ErrorKind::Forbidden {
+            return false;
+        }
+        metrics::counter!("connector_content_skipped_total", "part" => what.label()).increment(1);
+        if !WARNED[what as usize].swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %e, "{}", what.why());
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phases_parse_and_refuse() {
+        assert_eq!(phase(None).unwrap(), Phase::Start);
+        assert_eq!(phase(Some("g:x".into())).unwrap(), Phase::Groups("x".into()));
+        assert_eq!(phase(Some("m:".into())).unwrap(), Phase::Members(None));
+        assert_eq!(
+            phase(Some("m:50".into())).unwrap(),
+            Phase::Members(Some("50".into()))
+        );
+        assert!(phase(Some("g:".into())).is_err());
+        assert!(phase(Some("z:1".into())).is_err());
+    }
+
+    #[test]
+    fn access_grants_expand_to_who_they_reach() {
+        let e = pb::Entitlement {
+            id: "board:b=:editor".into(),
+            ..Default::default()
+        };
+        let t = team_access_grant(&e, "7");
+        assert_eq!(t.id, "board:b=:editor:team:7");
+        let x = crate::connector::annotations::find::<pb::GrantExpandable>(&t.annotations).unwrap();
+        assert_eq!(x.entitlement_ids, ["team:7:member", "team:7:admin"]);
+        let o = org_access_grants(&e);
+        assert_eq!(o[1].id, "board:b=:editor:role:organization_internal_user");
+    }
+}

@@ -1,0 +1,229 @@
+//! `project` (display name "Space"): a child of its team. Entitlements use the API's words for
+//! roles (`commentator`, where boards say `commenter`). Grants come from its settings' team access,
+//! the user groups it is shared with and (in `members` mode) its members. Miro addresses a Space
+//! through its team, so the team comes from the parent the client sends (or the profile).
+use super::{
+    Connector, ConnectorError,
+    annotations::pack,
+    content::{Phase, Skipped, group_share_grant, phase, team_access_grant},
+    grants::{entitlement, grant, reference, type_ref},
+    ids::{GROUP, PROJECT, TEAM, cap, miro_id, rid},
+    page_token,
+    profile::{profile, profile_text, text},
+};
+use crate::{
+    miro::{
+        content_models::{Access, Project, ProjectRole, ShareRole},
+        paging::PageAt,
+        spaces::SpaceAt,
+    },
+    pb,
+};
+
+pub(super) const ROLES: &[ProjectRole] = &[
+    ProjectRole::Viewer,
+    ProjectRole::Commentator,
+    ProjectRole::Editor,
+    ProjectRole::Coowner,
+    ProjectRole::Owner,
+];
+
+pub(super) fn resource_type() -> pb::ResourceType {
+    pb::ResourceType {
+        id: PROJECT.into(),
+        display_name: "Space".into(),
+        traits: Vec::new(),
+        annotations: Vec::new(),
+        description: "A Miro Space (a project in Miro's API), under its team: its members, the user groups it is shared with and its team access".into(),
+        sourced_externally: false,
+    }
+}
+
+pub(super) fn resource(p: &Project, team: &str) -> pb::Resource {
+    pb::Resource {
+        id: Some(rid(PROJECT, &p.id)),
+        display_name: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
+        parent_resource_id: Some(rid(TEAM, team)),
+        profile: Some(profile(vec![
+            ("id", text(&p.id)),
+            ("name", text(&p.name)),
+            ("team_id", text(team)),
+        ])),
+        ..Default::default()
+    }
+}
+
+pub(super) fn entitlement_of(space: &pb::Resource, role: ProjectRole) -> pb::Entitlement {
+    let id = space.id.as_ref().map_or("", |i| i.resource.as_str());
+    let annotations = vec![pack(&pb::EntitlementExclusionGroup {
+        exclusion_group_id: format!("project:{id}:role"),
+        order: ROLES.iter().position(|r| *r == role).unwrap_or(0) as u32,
+        is_default: role == ProjectRole::Viewer,
+        scope_to_resource: true,
+    })];
+    let mut e = entitlement(
+        space,
+        role.as_str(),
+        format!("{} {}", space.display_name, role.as_str()),
+        format!("Holds the role {} in the Miro Space {}", role.as_str(), space.display_name),
+        annotations,
+    );
+    if share_role_of(role).is_some() {
+        e.grantable_to.push(type_ref(GROUP, "User group"));
+    }
+    e
+}
+
+pub(super) fn role_from_slug(slug: &str) -> Option<ProjectRole> {
+    ROLES.iter().copied().find(|r| r.as_str() == slug)
+}
+
+fn share_role(r: ShareRole) -> Option<ProjectRole> {
+    match r {
+        ShareRole::Viewer => Some(ProjectRole::Viewer),
+        ShareRole::Commenter => Some(ProjectRole::Commentator),
+        ShareRole::Editor => Some(ProjectRole::Editor),
+        ShareRole::Unknown => None,
+    }
+}
+
+/// The share role that gives a Space role to a user group, where there is one.
+pub(super) fn share_role_of(r: ProjectRole) -> Option<ShareRole> {
+    match r {
+        ProjectRole::Viewer => Some(ShareRole::Viewer),
+        ProjectRole::Commentator => Some(ShareRole::Commenter),
+        ProjectRole::Editor => Some(ShareRole::Editor),
+        _ => None,
+    }
+}
+
+/// The team of a Space the client sent: its parent, or the team in its profile; checked.
+pub(super) fn team_of<'a>(
+    space: &'a pb::Resource,
+    parent: Option<&'a pb::ResourceId>,
+) -> Result<&'a str, ConnectorError> {
+    let team = parent
+        .or(space.parent_resource_id.as_ref())
+        .filter(|p| p.resource_type == TEAM && !p.resource.is_empty())
+        .map(|p| p.resource.as_str())
+        .or_else(|| profile_text(space.profile.as_ref(), "team_id"))
+        .ok_or_else(|| {
+            ConnectorError::InvalidArgument(
+                "a Space is read through its team: send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/<id>".into(),
+            )
+        })?;
+    miro_id("team id", team)
+}
+
+impl Connector {
+    /// One page of a team's Spaces: one Miro request; none for a team the scope leaves out.
+    pub async fn list_spaces(
+        &self,
+        team: &str,
+        token: &str,
+        page_size: u32,
+    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
+        let team = miro_id("team id", team)?;
+        let scope = format!("resources:project:{team}");
+        let cursor = page_token::decode(&scope, token)?;
+        if !self.settings().content.covers(team) {
+            return Ok((Vec::new(), String::new()));
+        }
+        let org = self.org_id().await?;
+        let at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
+        let page = match self.miro().rest.projects_page(org, team, at).await {
+            Err(e) if cursor.is_none() && self.content_denied(Skipped::Spaces, &e) => {
+                return Ok((Vec::new(), String::new()));
+            }
+            r => r?,
+        };
+        let mut list = Vec::with_capacity(page.items.len());
+        for p in &page.items {
+            match miro_id("Space id", &p.id) {
+                Ok(_) => list.push(resource(p, team)),
+                Err(_) => tracing::warn!(team = %team, space = %cap(&p.id), "skipping a Space whose id is not Miro's shape"),
+            }
+        }
+        Ok((list, page_token::encode(&scope, page.next.as_deref())))
+    }
+
+    pub async fn get_space(
+        &self,
+        id: &str,
+        parent: Option<&pb::ResourceId>,
+    ) -> Result<pb::Resource, ConnectorError> {
+        self.content_on("Spaces")?;
+        let id = miro_id("Space id", id)?;
+        let none = pb::Resource::default();
+        let team = team_of(&none, parent)?;
+        self.content_team(team, &format!("Space {id}"))?;
+        let org = self.org_id().await?;
+        let at = SpaceAt { org, team, project: id };
+        let p = self.miro().rest.project(at).await?.ok_or_else(|| {
+            ConnectorError::NotFound(format!("no Miro Space with id {id} in team {team}"))
+        })?;
+        Ok(resource(&p, team))
+    }
+
+    /// One page of a Space's grants: the first reads its settings and its first user groups.
+    pub async fn space_grants(
+        &self,
+        space: &pb::Resource,
+        token: &str,
+        page_size: u32,
+    ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
+        self.content_on("Spaces")?;
+        let id = miro_id("Space id", space.id.as_ref().map_or("", |i| i.resource.as_str()))?;
+        let team = team_of(space, None)?;
+        let scope = format!("grants:project:{id}");
+        let org = self.org_id().await?;
+        let at = SpaceAt { org, team, project: id };
+        let rest = &self.miro().rest;
+        let space_ref = reference(space);
+        let ent = |r: ProjectRole| entitlement_of(&space_ref, r);
+        let mut grants = Vec::new();
+        let cursor = match phase(page_token::decode(&scope, token)?)? {
+            Phase::Members(c) => {
+                let page = rest
+                    .project_members_page(at, PageAt::after(c.as_deref()).with_limit(page_size as usize))
+                    .await?;
+                for m in &page.items {
+                    if miro_id("user id", &m.id).is_err() || !ROLES.contains(&m.role) {
+                        tracing::warn!(space = %id, user = %cap(&m.id), role = m.role.as_str(), "skipping a Space member this connector cannot read");
+                        continue;
+                    }
+                    grants.push(grant(&ent(m.role), &m.id));
+                }
+                let next = page.next.map(|c| format!("m:{c}"));
+                return Ok((grants, page_token::encode(&scope, next.as_deref())));
+            }
+            Phase::Groups(c) => Some(c),
+            Phase::Start => {
+                // Spaces' team access is `private` or `view`.
+                if rest.project_team_access(at).await? == Access::View {
+                    grants.push(team_access_grant(&ent(ProjectRole::Viewer), team));
+                }
+                None
+            }
+        };
+        let page_at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
+        let next = match rest.project_groups_page(org, id, page_at).await {
+            Err(e) if cursor.is_none() && self.content_denied(Skipped::SpaceGroups, &e) => {
+                self.after_groups(None)
+            }
+            r => {
+                let page = r?;
+                for g in &page.items {
+                    match share_role(g.role) {
+                        Some(role) if miro_id("group id", &g.id).is_ok() => {
+                            grants.push(group_share_grant(&ent(role), &g.id));
+                        }
+                        _ => tracing::warn!(space = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read"),
+                    }
+                }
+                self.after_groups(page.next)
+            }
+        };
+        Ok((grants, page_token::encode(&scope, next.as_deref())))
+    }
+}
