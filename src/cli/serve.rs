@@ -38,7 +38,12 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
             deprovision: settings.deprovision_mode,
             content: ContentScope {
                 mode: settings.content,
-                teams: settings.content_teams.clone().map(|t| t.0),
+                // An empty allow-list is taken as unset, not as "no team".
+                teams: settings
+                    .content_teams
+                    .clone()
+                    .map(|t| t.0)
+                    .filter(|t| !t.is_empty()),
                 skip_teams: settings.content_skip_teams.0.clone(),
             },
             rpc_timeout: *settings.rpc_timeout,

@@ -271,7 +271,11 @@ impl Walker<'_> {
                 for r in list {
                     check_traits(t, &r)?;
                     self.sink.resource(&r)?;
-                    for child in r.annotations.iter().filter_map(|a| a.to_msg::<pb::ChildResourceType>().ok()) {
+                    for child in r
+                        .annotations
+                        .iter()
+                        .filter_map(|a| a.to_msg::<pb::ChildResourceType>().ok())
+                    {
                         if let Some(ct) = types.iter().find(|x| x.id == child.resource_type_id) {
                             queue.push_back((ct, r.id.clone()));
                         }

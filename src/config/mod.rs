@@ -8,4 +8,4 @@ mod types;
 
 pub use args::{KEYS, Settings, SettingsArgs};
 pub use load::SettingError;
-pub use types::{LogFormat, Span, Tls, Token};
+pub use types::{LogFormat, Span, TeamIds, Tls, Token};

@@ -5,9 +5,7 @@
 use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
-    content::{
-        Phase, Skipped, group_share_grant, org_access_grants, phase, team_access_grant,
-    },
+    content::{Phase, Skipped, group_share_grant, org_access_grants, phase, team_access_grant},
     grants::{entitlement, grant, reference, type_ref},
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
     page_token,
@@ -100,14 +98,21 @@ pub(super) fn resource(b: &Board, team: &str) -> pb::Resource {
             } else {
                 "no password"
             };
-            description = format!("Anyone with the link can {} ({password}). {description}", s.access.as_str())
-                .trim()
-                .to_string();
+            description = format!(
+                "Anyone with the link can {} ({password}). {description}",
+                s.access.as_str()
+            )
+            .trim()
+            .to_string();
         }
     }
     pb::Resource {
         id: Some(rid(BOARD, &b.id)),
-        display_name: if b.name.is_empty() { b.id.clone() } else { b.name.clone() },
+        display_name: if b.name.is_empty() {
+            b.id.clone()
+        } else {
+            b.name.clone()
+        },
         description,
         parent_resource_id: Some(rid(TEAM, team)),
         profile: Some(profile(fields)),
@@ -146,10 +151,17 @@ pub(super) fn entitlement_of(board: &pb::Resource, role: BoardRole) -> pb::Entit
         board,
         role.as_str(),
         format!("{} {}", board.display_name, label(role)),
-        format!("Can reach the Miro board {} as {}", board.display_name, role.as_str()),
+        format!(
+            "Can reach the Miro board {} as {}",
+            board.display_name,
+            role.as_str()
+        ),
         annotations,
     );
-    if matches!(role, BoardRole::Viewer | BoardRole::Commenter | BoardRole::Editor) {
+    if matches!(
+        role,
+        BoardRole::Viewer | BoardRole::Commenter | BoardRole::Editor
+    ) {
         e.grantable_to.push(type_ref(GROUP, "User group"));
     }
     e
@@ -231,19 +243,29 @@ impl Connector {
         let team = b
             .team_id()
             .and_then(|t| miro_id("team id", t).ok())
-            .ok_or_else(|| ConnectorError::FailedPrecondition(format!("Miro answered board {id} without its team")))?
+            .ok_or_else(|| {
+                ConnectorError::FailedPrecondition(format!(
+                    "Miro answered board {id} without its team"
+                ))
+            })?
             .to_string();
         self.content_team(&team, &format!("board {id}"))?;
         Ok(resource(&b, &team))
     }
 
-    async fn board_sharing(&self, board: &pb::Resource, id: &str) -> Result<Sharing, ConnectorError> {
+    async fn board_sharing(
+        &self,
+        board: &pb::Resource,
+        id: &str,
+    ) -> Result<Sharing, ConnectorError> {
         if let Some(s) = from_profile(board) {
             return Ok(s);
         }
         let r = self.get_board(id).await?;
         from_profile(&r).ok_or_else(|| {
-            ConnectorError::FailedPrecondition(format!("Miro answered board {id} without its sharing policy"))
+            ConnectorError::FailedPrecondition(format!(
+                "Miro answered board {id} without its sharing policy"
+            ))
         })
     }
 
@@ -256,7 +278,10 @@ impl Connector {
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
         self.content_on("boards")?;
-        let id = board_id("board id", board.id.as_ref().map_or("", |i| i.resource.as_str()))?;
+        let id = board_id(
+            "board id",
+            board.id.as_ref().map_or("", |i| i.resource.as_str()),
+        )?;
         let scope = format!("grants:board:{id}");
         let org = self.org_id().await?;
         let rest = &self.miro().rest;
@@ -265,7 +290,8 @@ impl Connector {
         let mut grants = Vec::new();
         let cursor = match phase(page_token::decode(&scope, token)?)? {
             Phase::Members(at) => {
-                let offset = at.map_or(Ok(0), |o| o.parse::<usize>())
+                let offset = at
+                    .map_or(Ok(0), |o| o.parse::<usize>())
                     .map_err(|_| ConnectorError::BadPageToken("no offset".into()))?;
                 let page = rest
                     .board_members_page(id, offset, offset_limit(page_size as usize))
@@ -313,7 +339,9 @@ impl Connector {
                         Some(role) if miro_id("group id", &g.id).is_ok() => {
                             grants.push(group_share_grant(&ent(role), &g.id));
                         }
-                        _ => tracing::warn!(board = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read"),
+                        _ => {
+                            tracing::warn!(board = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
+                        }
                     }
                 }
                 self.after_groups(page.next)

@@ -16,7 +16,8 @@ use crate::{
 
 /// Organization access reaches the organization's own members: its internal users and admins.
 /// External users and team guests are not "anyone at the company", so their roles are not named.
-pub(super) const ORG_ROLES: &[&str] = &["organization_internal_admin", "organization_internal_user"];
+pub(super) const ORG_ROLES: &[&str] =
+    &["organization_internal_admin", "organization_internal_user"];
 
 /// What Miro refused to list, each said once per process.
 #[derive(Debug, Clone, Copy)]
@@ -40,10 +41,18 @@ impl Skipped {
     }
     fn why(self) -> &'static str {
         match self {
-            Self::Boards => "Miro refused to list boards: the sync goes on without them; give the app the boards:read scope",
-            Self::Spaces => "Miro refused to list Spaces: the sync goes on without them; they need the projects:read scope and the Enterprise plan",
-            Self::BoardGroups => "Miro refused to list the user groups boards are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan",
-            Self::SpaceGroups => "Miro refused to list the user groups Spaces are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan",
+            Self::Boards => {
+                "Miro refused to list boards: the sync goes on without them; give the app the boards:read scope"
+            }
+            Self::Spaces => {
+                "Miro refused to list Spaces: the sync goes on without them; they need the projects:read scope and the Enterprise plan"
+            }
+            Self::BoardGroups => {
+                "Miro refused to list the user groups boards are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan"
+            }
+            Self::SpaceGroups => {
+                "Miro refused to list the user groups Spaces are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan"
+            }
         }
     }
 }
@@ -173,7 +182,10 @@ mod tests {
     #[test]
     fn phases_parse_and_refuse() {
         assert_eq!(phase(None).unwrap(), Phase::Start);
-        assert_eq!(phase(Some("g:x".into())).unwrap(), Phase::Groups("x".into()));
+        assert_eq!(
+            phase(Some("g:x".into())).unwrap(),
+            Phase::Groups("x".into())
+        );
         assert_eq!(phase(Some("m:".into())).unwrap(), Phase::Members(None));
         assert_eq!(
             phase(Some("m:50".into())).unwrap(),

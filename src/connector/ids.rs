@@ -162,7 +162,9 @@ mod tests {
         for good in ["uXjVOD6LSME=", "o9J_k1JKnbc=", "a-b_C", "x=="] {
             assert_eq!(board_id("board", good).unwrap(), good);
         }
-        for bad in ["", "=", "a===", "a=b", "a/b", "..", "a b", "%2e", "a:b", "é"] {
+        for bad in [
+            "", "=", "a===", "a=b", "a/b", "..", "a b", "%2e", "a:b", "é",
+        ] {
             assert!(board_id("board", bad).is_err(), "{bad:?}");
         }
         assert!(board_id("board", &"a".repeat(33)).is_err());

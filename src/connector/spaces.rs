@@ -42,7 +42,11 @@ pub(super) fn resource_type() -> pb::ResourceType {
 pub(super) fn resource(p: &Project, team: &str) -> pb::Resource {
     pb::Resource {
         id: Some(rid(PROJECT, &p.id)),
-        display_name: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
+        display_name: if p.name.is_empty() {
+            p.id.clone()
+        } else {
+            p.name.clone()
+        },
         parent_resource_id: Some(rid(TEAM, team)),
         profile: Some(profile(vec![
             ("id", text(&p.id)),
@@ -65,7 +69,11 @@ pub(super) fn entitlement_of(space: &pb::Resource, role: ProjectRole) -> pb::Ent
         space,
         role.as_str(),
         format!("{} {}", space.display_name, role.as_str()),
-        format!("Holds the role {} in the Miro Space {}", role.as_str(), space.display_name),
+        format!(
+            "Holds the role {} in the Miro Space {}",
+            role.as_str(),
+            space.display_name
+        ),
         annotations,
     );
     if share_role_of(role).is_some() {
@@ -141,7 +149,9 @@ impl Connector {
         for p in &page.items {
             match miro_id("Space id", &p.id) {
                 Ok(_) => list.push(resource(p, team)),
-                Err(_) => tracing::warn!(team = %team, space = %cap(&p.id), "skipping a Space whose id is not Miro's shape"),
+                Err(_) => {
+                    tracing::warn!(team = %team, space = %cap(&p.id), "skipping a Space whose id is not Miro's shape")
+                }
             }
         }
         Ok((list, page_token::encode(&scope, page.next.as_deref())))
@@ -158,7 +168,11 @@ impl Connector {
         let team = team_of(&none, parent)?;
         self.content_team(team, &format!("Space {id}"))?;
         let org = self.org_id().await?;
-        let at = SpaceAt { org, team, project: id };
+        let at = SpaceAt {
+            org,
+            team,
+            project: id,
+        };
         let p = self.miro().rest.project(at).await?.ok_or_else(|| {
             ConnectorError::NotFound(format!("no Miro Space with id {id} in team {team}"))
         })?;
@@ -173,11 +187,18 @@ impl Connector {
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
         self.content_on("Spaces")?;
-        let id = miro_id("Space id", space.id.as_ref().map_or("", |i| i.resource.as_str()))?;
+        let id = miro_id(
+            "Space id",
+            space.id.as_ref().map_or("", |i| i.resource.as_str()),
+        )?;
         let team = team_of(space, None)?;
         let scope = format!("grants:project:{id}");
         let org = self.org_id().await?;
-        let at = SpaceAt { org, team, project: id };
+        let at = SpaceAt {
+            org,
+            team,
+            project: id,
+        };
         let rest = &self.miro().rest;
         let space_ref = reference(space);
         let ent = |r: ProjectRole| entitlement_of(&space_ref, r);
@@ -185,7 +206,10 @@ impl Connector {
         let cursor = match phase(page_token::decode(&scope, token)?)? {
             Phase::Members(c) => {
                 let page = rest
-                    .project_members_page(at, PageAt::after(c.as_deref()).with_limit(page_size as usize))
+                    .project_members_page(
+                        at,
+                        PageAt::after(c.as_deref()).with_limit(page_size as usize),
+                    )
                     .await?;
                 for m in &page.items {
                     if miro_id("user id", &m.id).is_err() || !ROLES.contains(&m.role) {
@@ -218,7 +242,9 @@ impl Connector {
                         Some(role) if miro_id("group id", &g.id).is_ok() => {
                             grants.push(group_share_grant(&ent(role), &g.id));
                         }
-                        _ => tracing::warn!(space = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read"),
+                        _ => {
+                            tracing::warn!(space = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
+                        }
                     }
                 }
                 self.after_groups(page.next)

@@ -131,13 +131,10 @@ impl RestClient {
         .with(Method::POST, Some(share_body(&[email], role)), false);
         self.t
             .write_verified(&call, || async {
-                Ok(self
-                    .board_member(board, user)
-                    .await?
-                    .map(|m| Invitation {
-                        successful: m.id.parse().into_iter().collect(),
-                        failed: Vec::new(),
-                    }))
+                Ok(self.board_member(board, user).await?.map(|m| Invitation {
+                    successful: m.id.parse().into_iter().collect(),
+                    failed: Vec::new(),
+                }))
             })
             .await
     }

@@ -220,7 +220,10 @@ mod tests {
             offset,
         };
         let next = |p| finish_offset("e", 50, 50, p).map(|p| p.next);
-        assert_eq!(next(page(vec![1; 50], Some(120), Some(50))).unwrap(), Some(100));
+        assert_eq!(
+            next(page(vec![1; 50], Some(120), Some(50))).unwrap(),
+            Some(100)
+        );
         assert_eq!(next(page(vec![1; 20], Some(70), Some(50))).unwrap(), None);
         assert_eq!(next(page(vec![1; 50], None, None)).unwrap(), Some(100));
         assert_eq!(

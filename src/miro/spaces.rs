@@ -191,7 +191,11 @@ impl RestClient {
             &["v2", "orgs", org, "projects", project, "groups"],
             at,
         );
-        finish(GROUPS, at.cursor, self.t.json::<CursorPage<_>>(&call).await?)
+        finish(
+            GROUPS,
+            at.cursor,
+            self.t.json::<CursorPage<_>>(&call).await?,
+        )
     }
 
     /// Share a Space with a user group, or change its role: an upsert.

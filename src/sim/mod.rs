@@ -9,6 +9,7 @@ mod faults;
 mod group_members;
 mod groups;
 mod limits;
+mod minimum;
 mod projects;
 mod rest;
 mod scim;
@@ -33,6 +34,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use faults::{FaultConfig, FaultRule};
 pub use limits::Stats;
+pub use minimum::{ContentMinimum, content_minimum};
 pub use state::Org;
 
 /// What the last page of a cursor list carries: Miro documents "empty" but not whether the field

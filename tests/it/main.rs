@@ -12,6 +12,7 @@ mod adapter_writes;
 mod budget;
 mod cli;
 mod common;
+mod content;
 mod contract;
 mod daemon;
 mod groups;

@@ -237,6 +237,17 @@ async fn full_sync_matches_the_organization_with_minimal_requests() {
             .any(|r| r.kind == "custom"),
         "the org holds a custom admin role"
     );
+    // Content access is off by default: the org's boards and Spaces cost nothing, and the total
+    // below is exactly what it was before they existed.
+    assert!(!org.boards.is_empty() && !org.projects.is_empty());
+    assert!(
+        stats
+            .endpoints
+            .keys()
+            .all(|e| !e.contains("boards") && !e.contains("projects")),
+        "{:?}",
+        stats.endpoints.keys()
+    );
     // Validate: token info, the organization, SCIM's config.
     assert_eq!(
         stats.requests,

@@ -1,0 +1,255 @@
+//! Boards and Spaces: a sync in each content mode finds exactly what the simulator holds, in the
+//! fewest requests Miro's API allows; the scope bounds the scan; with content off nothing is asked.
+use std::collections::BTreeSet;
+
+use miro_connector::{
+    client::{self, Snapshot},
+    config::TeamIds,
+    connector::{ContentMode, annotations::find},
+    pb,
+    sim::{Org, content_minimum},
+};
+
+use super::common::*;
+
+const ORG_ROLES: [&str; 2] = ["organization_internal_admin", "organization_internal_user"];
+
+fn level_role(level: &str, comment: &str) -> Option<String> {
+    match level {
+        "view" => Some("viewer".into()),
+        "comment" => Some(comment.into()),
+        "edit" => Some("editor".into()),
+        _ => None,
+    }
+}
+
+/// Every content grant the simulator's state implies, for the teams `covered` keeps.
+pub fn expected_content(
+    org: &Org,
+    members: bool,
+    covered: &dyn Fn(&str) -> bool,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for b in org.boards.values().filter(|b| covered(&b.team_id)) {
+        if members {
+            for (uid, role) in &b.members {
+                out.insert(format!("board:{}:{role}:user:{uid}", b.id));
+            }
+        } else {
+            out.insert(format!("board:{}:owner:user:{}", b.id, b.owner_id));
+        }
+        if let Some(r) = level_role(&b.sharing.team_access, "commenter") {
+            out.insert(format!("board:{}:{r}:team:{}", b.id, b.team_id));
+        }
+        if let Some(r) = level_role(&b.sharing.organization_access, "commenter") {
+            for role in ORG_ROLES {
+                out.insert(format!("board:{}:{r}:role:{role}", b.id));
+            }
+        }
+        for (g, role) in &b.groups {
+            out.insert(format!("board:{}:{}:group:{g}", b.id, role.to_lowercase()));
+        }
+    }
+    for p in org.projects.values().filter(|p| covered(&p.team_id)) {
+        if p.team_access == "view" {
+            out.insert(format!("project:{}:viewer:team:{}", p.id, p.team_id));
+        }
+        for (g, role) in &p.groups {
+            let r = level_role(&role.to_lowercase().replace("er", ""), "commentator");
+            let r = r.unwrap_or_else(|| role.to_lowercase());
+            out.insert(format!("project:{}:{r}:group:{g}", p.id));
+        }
+        if members {
+            for (uid, role) in &p.members {
+                out.insert(format!("project:{}:{role}:user:{uid}", p.id));
+            }
+        }
+    }
+    out
+}
+
+fn content_grants(snap: &Snapshot) -> BTreeSet<String> {
+    snap.grants
+        .iter()
+        .filter(|g| g.id.starts_with("board:") || g.id.starts_with("project:"))
+        .map(|g| g.id.clone())
+        .collect()
+}
+
+fn of_type(snap: &Snapshot, t: &str) -> BTreeSet<(String, String)> {
+    snap.resources
+        .iter()
+        .filter_map(|r| {
+            let id = r.id.as_ref()?;
+            (id.resource_type == t).then(|| {
+                let parent = r
+                    .parent_resource_id
+                    .as_ref()
+                    .map(|p| format!("{}:{}", p.resource_type, p.resource));
+                (id.resource.clone(), parent.unwrap_or_default())
+            })
+        })
+        .collect()
+}
+
+async fn sync_with(
+    mode: ContentMode,
+    teams: Option<&str>,
+    skip: Option<&str>,
+) -> (Org, Snapshot, miro_connector::sim::Stats) {
+    let sim = sim_with(300, 6).await;
+    let mut args = settings(&sim, false, true);
+    args.content = Some(mode);
+    args.content_teams = teams.map(|t| t.parse::<TeamIds>().unwrap());
+    args.content_skip_teams = skip.map(|t| t.parse::<TeamIds>().unwrap());
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    sim.reset_stats();
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let stats = sim.stats();
+    daemon.shutdown().await;
+    (sim.org(), snap, stats)
+}
+
+fn check(
+    org: &Org,
+    snap: &Snapshot,
+    stats: &miro_connector::sim::Stats,
+    members: bool,
+    covered: &dyn Fn(&str) -> bool,
+) {
+    let boards: BTreeSet<_> = org
+        .boards
+        .values()
+        .filter(|b| covered(&b.team_id))
+        .map(|b| (b.id.clone(), format!("team:{}", b.team_id)))
+        .collect();
+    assert!(
+        boards.len() > 50,
+        "a team's boards span offset pages: {}",
+        boards.len()
+    );
+    assert_eq!(of_type(snap, "board"), boards);
+    let spaces: BTreeSet<_> = org
+        .projects
+        .values()
+        .filter(|p| covered(&p.team_id))
+        .map(|p| (p.id.clone(), format!("team:{}", p.team_id)))
+        .collect();
+    assert!(!spaces.is_empty());
+    assert_eq!(of_type(snap, "project"), spaces);
+    let want = expected_content(org, members, covered);
+    let got = content_grants(snap);
+    assert_eq!(
+        got.symmetric_difference(&want).take(5).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "{} grants against {} expected",
+        got.len(),
+        want.len()
+    );
+    for kind in [":team:", ":role:", ":group:"] {
+        assert!(
+            want.iter().any(|g| g.contains(kind)),
+            "the org has access through {kind}"
+        );
+    }
+    // Team, org and group access expand to the people they reach.
+    for g in snap
+        .grants
+        .iter()
+        .filter(|g| g.id.starts_with("board:") || g.id.starts_with("project:"))
+    {
+        let p = g.principal.as_ref().and_then(|p| p.id.as_ref()).unwrap();
+        let x = find::<pb::GrantExpandable>(&g.annotations);
+        match p.resource_type.as_str() {
+            "user" => assert!(x.is_none()),
+            "team" => assert_eq!(
+                x.unwrap().entitlement_ids,
+                [
+                    format!("team:{}:member", p.resource),
+                    format!("team:{}:admin", p.resource)
+                ]
+            ),
+            "group" => assert_eq!(
+                x.unwrap().entitlement_ids,
+                [format!("group:{}:member", p.resource)]
+            ),
+            "role" => assert_eq!(
+                x.unwrap().entitlement_ids,
+                [format!("role:{}:assigned", p.resource)]
+            ),
+            other => panic!("unexpected principal {other}"),
+        }
+    }
+    let min = content_minimum(org, members, covered);
+    for (endpoint, n) in [
+        ("GET /v2/boards", min.board_pages),
+        (
+            "GET /v2/orgs/{org_id}/boards/{board_id}/groups",
+            min.board_group_pages,
+        ),
+        (
+            "GET /v2/orgs/{org_id}/teams/{team_id}/projects",
+            min.space_pages,
+        ),
+        (
+            "GET /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/settings",
+            min.space_settings,
+        ),
+        (
+            "GET /v2/orgs/{org_id}/projects/{project_id}/groups",
+            min.space_group_pages,
+        ),
+        ("GET /v2/boards/{board_id}/members", min.board_member_pages),
+        (
+            "GET /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members",
+            min.space_member_pages,
+        ),
+        ("GET /v2/boards/{board_id}", 0),
+    ] {
+        assert_eq!(stats.requests_to(endpoint), n, "{endpoint}");
+    }
+    assert_eq!(stats.rate_limited, 0);
+}
+
+#[tokio::test]
+async fn sharing_mode_syncs_boards_spaces_and_their_access_in_the_fewest_requests() {
+    let (org, snap, stats) = sync_with(ContentMode::Sharing, None, None).await;
+    check(&org, &snap, &stats, false, &|_| true);
+}
+
+#[tokio::test]
+async fn members_mode_adds_every_direct_member() {
+    let (org, snap, stats) = sync_with(ContentMode::Members, None, None).await;
+    check(&org, &snap, &stats, true, &|_| true);
+    let owners = content_grants(&snap)
+        .iter()
+        .filter(|g| g.starts_with("board:") && g.contains(":owner:user:"))
+        .count();
+    assert_eq!(owners, org.boards.len(), "each board's owner once");
+}
+
+#[tokio::test]
+async fn the_team_scope_bounds_the_scan() {
+    let probe = sim_with(300, 6).await.org();
+    let teams: Vec<&String> = probe.teams.keys().collect();
+    let allow = format!("{},{},{}", teams[0], teams[1], teams[2]);
+    let skip = teams[1].clone();
+    let (org, snap, stats) = sync_with(ContentMode::Sharing, Some(&allow), Some(&skip)).await;
+    let covered = |t: &str| (t == teams[0] || t == teams[2]) && t != skip;
+    let boards = of_type(&snap, "board");
+    assert!(
+        boards
+            .iter()
+            .all(|(_, p)| p == &format!("team:{}", teams[0]) || p == &format!("team:{}", teams[2]))
+    );
+    assert_eq!(
+        stats.requests_to("GET /v2/boards"),
+        content_minimum(&org, false, &covered).board_pages,
+        "no board listing for teams left out"
+    );
+    assert_eq!(
+        content_grants(&snap),
+        expected_content(&org, false, &covered)
+    );
+}
