@@ -159,6 +159,19 @@ impl Connector {
                 "the Miro access token lacks organizations:groups:read: user groups, and the team access they carry, will be missing from syncs"
             );
         }
+        if !info.scopes.is_empty() && self.content_mode() != ContentMode::Off {
+            let mut wanted = vec!["boards:read", "projects:read"];
+            if self.settings().provisioning {
+                wanted.extend(["boards:write", "projects:write"]);
+            }
+            let lacking: Vec<&str> = wanted.into_iter().filter(|s| !has(s)).collect();
+            if !lacking.is_empty() {
+                tracing::warn!(
+                    scopes = %lacking.join(", "),
+                    "the Miro access token lacks scopes content access uses: syncs go on without what they cover (boards, Spaces) and writes to them fail"
+                );
+            }
+        }
         let org = self.org_id().await?;
         self.miro().rest.organization(org).await?;
         if let Some(scim) = &self.miro().scim {

@@ -86,7 +86,7 @@ pub(super) fn role_from_slug(slug: &str) -> Option<ProjectRole> {
     ROLES.iter().copied().find(|r| r.as_str() == slug)
 }
 
-fn share_role(r: ShareRole) -> Option<ProjectRole> {
+pub(super) fn share_role(r: ShareRole) -> Option<ProjectRole> {
     match r {
         ShareRole::Viewer => Some(ProjectRole::Viewer),
         ShareRole::Commenter => Some(ProjectRole::Commentator),

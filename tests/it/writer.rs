@@ -27,6 +27,28 @@ pub(super) async fn setup(provisioning: bool, scim: bool) -> P {
     P { sim, daemon, ch }
 }
 
+/// A daemon with provisioning and content access in `sharing` mode.
+pub(super) async fn setup_content() -> P {
+    let sim = sim_with(300, 6).await;
+    let mut args = settings(&sim, true, true);
+    args.content = Some(miro_connector::connector::ContentMode::Sharing);
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    P { sim, daemon, ch }
+}
+
+/// An entitlement of a board or a Space (a Space carries its team as its parent).
+pub(super) fn content_ent(t: &str, id: &str, role: &str, team: Option<&str>) -> pb::Entitlement {
+    let mut r = res(t, id);
+    r.parent_resource_id = team.map(|t| rid("team", t));
+    pb::Entitlement {
+        resource: Some(r),
+        id: format!("{t}:{id}:{role}"),
+        slug: role.into(),
+        ..Default::default()
+    }
+}
+
 pub(super) fn team_ent(team: &str, role: &str) -> pb::Entitlement {
     pb::Entitlement {
         resource: Some(res("team", team)),

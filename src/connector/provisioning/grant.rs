@@ -2,8 +2,8 @@
 use prost_types::Any;
 
 use super::{
-    Principal, Target, already_exists, already_revoked, only_team_membership, precondition,
-    principal, target,
+    Principal, Target, already_exists, already_revoked, only_content, only_team_membership,
+    precondition, principal, target,
 };
 use crate::{
     connector::{
@@ -31,6 +31,14 @@ impl Connector {
         self.require_provisioning()?;
         let _turn = self.writes.turn(who.key()).await;
         let (annotations, new_grant) = match (target, who) {
+            (Target::Content(c), who) => {
+                self.content_on("boards and Spaces")?;
+                let (annotations, grants) = self.grant_content(c, who, &entitlement).await?;
+                return Ok(pb::GrantManagerServiceGrantResponse {
+                    annotations,
+                    grants,
+                });
+            }
             (
                 Target::Team {
                     team_id,
@@ -42,6 +50,7 @@ impl Connector {
                 groups::team_grant(&team_id, &group),
             ),
             (_, Principal::Group(_)) => return Err(only_team_membership()),
+            (_, Principal::Team(_) | Principal::OrgRole(_)) => return Err(only_content()),
             (target, Principal::User(user)) => {
                 let annotations = match target {
                     Target::Team { team_id, role } => {
@@ -51,6 +60,7 @@ impl Connector {
                     Target::CustomAdmin(name) => self.grant_admin_role(&name, &user).await?,
                     Target::Group(group) => self.set_group_member(&group, &user, true).await?,
                     Target::License(l) => self.grant_license(l, &user).await?,
+                    Target::Content(_) => unreachable!("content targets are matched first"),
                 };
                 (annotations, grants::grant(&entitlement, &user))
             }
@@ -222,6 +232,10 @@ impl Connector {
         self.require_provisioning()?;
         let _turn = self.writes.turn(who.key()).await;
         let annotations = match (target, who) {
+            (Target::Content(c), who) => {
+                self.content_on("boards and Spaces")?;
+                self.revoke_content(c, who).await?
+            }
             (
                 Target::Team {
                     team_id,
@@ -230,6 +244,7 @@ impl Connector {
                 Principal::Group(group),
             ) => self.unassign_group(&team_id, &group).await?,
             (_, Principal::Group(_)) => return Err(only_team_membership()),
+            (_, Principal::Team(_) | Principal::OrgRole(_)) => return Err(only_content()),
             (Target::Team { team_id, role }, Principal::User(user)) => {
                 self.revoke_team(&team_id, role, &user).await?
             }

@@ -2,6 +2,7 @@
 //! anything reaches Miro, reads current state first, writes only when something must change, and
 //! says so with the SDK's annotations.
 mod account;
+mod content;
 mod deprovision;
 mod grant;
 mod group;
@@ -11,18 +12,20 @@ use prost_types::Any;
 use super::{
     ConnectorError,
     annotations::pack,
+    boards,
     ids::{
-        ASSIGNED, GROUP, LICENSE, MEMBER, ROLE, TEAM, USER, cap, entitlement_slug, miro_id,
-        require_id,
+        ASSIGNED, BOARD, GROUP, LICENSE, MEMBER, PROJECT, ROLE, TEAM, USER, board_id, cap,
+        entitlement_slug, miro_id, require_id,
     },
     licenses,
     roles::{self, RoleDef},
-    teams,
+    spaces, teams,
 };
 use crate::{
     miro::models::{License, TeamRole},
     pb,
 };
+use content::Content;
 
 fn already_exists() -> Vec<Any> {
     vec![pack(&pb::GrantAlreadyExists {})]
@@ -47,6 +50,7 @@ enum Target {
     CustomAdmin(String),
     Group(String),
     License(License),
+    Content(Content),
 }
 
 fn target(
@@ -90,6 +94,29 @@ fn target(
                 cap(slug)
             )));
         }
+        BOARD => Target::Content(Content::Board {
+            id: board_id("board id", &resource.resource)?.to_string(),
+            role: boards::role_from_slug(slug).ok_or_else(|| {
+                ConnectorError::InvalidArgument(format!(
+                    "{:?} is not a board entitlement (viewer, commenter, editor, coowner, owner)",
+                    cap(slug)
+                ))
+            })?,
+        }),
+        PROJECT => Target::Content(Content::Space {
+            id: miro_id("Space id", &resource.resource)?.to_string(),
+            team: spaces::team_of(
+                e.resource.as_ref().unwrap_or(&pb::Resource::default()),
+                None,
+            )?
+            .to_string(),
+            role: spaces::role_from_slug(slug).ok_or_else(|| {
+                ConnectorError::InvalidArgument(format!(
+                    "{:?} is not a Space entitlement (owner, coowner, editor, commentator, viewer)",
+                    cap(slug)
+                ))
+            })?,
+        }),
         USER => {
             return Err(ConnectorError::InvalidArgument(
                 "users offer no entitlements".into(),
@@ -100,10 +127,13 @@ fn target(
     Ok((t, e.clone()))
 }
 
-/// Who a grant is to: a user, or a user group (team membership only), by a valid Miro id.
+/// Who a grant is to: a user, or a user group (team membership and content only), by a valid
+/// Miro id; a team or an internal org role only for the access they have to boards and Spaces.
 enum Principal {
     User(String),
     Group(String),
+    Team(String),
+    OrgRole(&'static str),
 }
 
 impl Principal {
@@ -112,6 +142,8 @@ impl Principal {
         match self {
             Self::User(id) => format!("{USER}:{id}"),
             Self::Group(id) => format!("{GROUP}:{id}"),
+            Self::Team(id) => format!("{TEAM}:{id}"),
+            Self::OrgRole(id) => format!("{ROLE}:{id}"),
         }
     }
 }
@@ -125,11 +157,27 @@ fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorErr
         GROUP => Ok(Principal::Group(
             miro_id("group id", &id.resource)?.to_string(),
         )),
+        TEAM => Ok(Principal::Team(miro_id("team id", &id.resource)?.to_string())),
+        ROLE => content::org_role(&id.resource)
+            .map(Principal::OrgRole)
+            .ok_or_else(|| {
+                ConnectorError::InvalidArgument(format!(
+                    "a role is a principal only as organization access to a board (organization_internal_admin or organization_internal_user), not {:?}",
+                    cap(&id.resource)
+                ))
+            }),
         other => Err(ConnectorError::InvalidArgument(format!(
-            "principal must be a user or a user group, not a {:?}",
+            "principal must be a user or a user group (or, for boards and Spaces, a team or an org role), not a {:?}",
             cap(other)
         ))),
     }
+}
+
+/// Teams and org roles are principals only of board and Space access.
+fn only_content() -> ConnectorError {
+    ConnectorError::InvalidArgument(
+        "a team or an org role can be granted access to a board or a Space only".into(),
+    )
 }
 
 /// A group holds team membership and nothing else.
