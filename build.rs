@@ -1,4 +1,4 @@
-//! Compiles our c1.connector.v2 protocol files with protox (no system `protoc` needed) and writes
+//! Compiles our c1.connector.v2 (and c1.config.v1) protocol files with protox (no system `protoc` needed) and writes
 //! the descriptor set that gRPC reflection serves.
 use std::{env, fs, path::PathBuf};
 
@@ -11,6 +11,8 @@ const PROTOS: &[&str] = &[
     "c1/connector/v2/grant.proto",
     "c1/connector/v2/connector.proto",
     "c1/connector/v2/annotations.proto",
+    "c1/config/v1/config.proto",
+    "c1/connector/v2/action.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,7 +1,24 @@
+/// Generated code, nested as the packages are so that the action schemas' references to
+/// `c1.config.v1` resolve.
+pub mod c1 {
+    pub mod connector {
+        pub mod v2 {
+            #![allow(clippy::all, clippy::pedantic, missing_docs)]
+            tonic::include_proto!("c1.connector.v2");
+        }
+    }
+    pub mod config {
+        pub mod v1 {
+            //! The configuration fields action schemas are made of.
+            #![allow(clippy::all, clippy::pedantic, missing_docs)]
+            tonic::include_proto!("c1.config.v1");
+        }
+    }
+}
+
 pub mod pb {
     //! Generated c1.connector.v2 protocol types and services.
-    #![allow(clippy::all, clippy::pedantic, missing_docs)]
-    tonic::include_proto!("c1.connector.v2");
+    pub use crate::c1::connector::v2::*;
 
     /// The encoded descriptor set served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("c1_descriptor");

@@ -66,7 +66,8 @@ impl Connector {
                     Capability::ResourceDelete,
                 ]),
                 ROLE | LICENSE if scim => c.push(Capability::Provision),
-                BOARD | PROJECT => c.push(Capability::Provision),
+                BOARD => c.extend([Capability::Provision, Capability::Actions]),
+                PROJECT => c.push(Capability::Provision),
                 _ => {}
             }
             c

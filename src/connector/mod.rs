@@ -1,5 +1,6 @@
 //! The connector: c1.connector.v2 on top of the Miro adapter. It speaks the protocol and Miro's
 //! domain, never HTTP. Errors are values here and become gRPC statuses in one place (`error.rs`).
+mod actions;
 pub mod annotations;
 mod boards;
 mod content;
@@ -106,6 +107,8 @@ pub struct Connector {
     names: names::Names,
     /// Writes in flight, by the principal or name they change: identical writes run as one.
     writes: inflight::InFlight,
+    /// The last action results, for GetActionStatus.
+    actions: actions::Recent,
 }
 
 impl Connector {
@@ -116,6 +119,7 @@ impl Connector {
             org_id: OnceCell::new(),
             names: names::Names::default(),
             writes: inflight::InFlight::default(),
+            actions: actions::Recent::default(),
         }
     }
 

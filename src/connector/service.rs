@@ -33,7 +33,7 @@ fn grpc_timeout(meta: &tonic::metadata::MetadataMap) -> Option<std::time::Durati
 impl Connector {
     /// Run an RPC's work within its deadline (the server's, or the client's when sooner), and say
     /// how long it waited on Miro's limits.
-    async fn within<F: Future>(
+    pub(super) async fn within<F: Future>(
         &self,
         meta: &tonic::metadata::MetadataMap,
         f: F,

@@ -20,6 +20,7 @@ use crate::{
     health::Reporter,
     pb::{
         account_manager_service_server::AccountManagerServiceServer as AccountManager,
+        action_service_server::ActionServiceServer as Actions,
         connector_service_server::ConnectorServiceServer as ConnectorSvc,
         entitlements_service_server::EntitlementsServiceServer as Entitlements,
         grant_manager_service_server::GrantManagerServiceServer as GrantManager,
@@ -148,7 +149,8 @@ pub async fn start_on(
         .add_service(svc!(GrantManager))
         .add_service(svc!(AccountManager))
         .add_service(svc!(ResourceManager))
-        .add_service(svc!(ResourceDeleter));
+        .add_service(svc!(ResourceDeleter))
+        .add_service(svc!(Actions));
     let server = tokio::spawn(
         router.serve_with_incoming_shutdown(incoming(listener), stopped(stop_rx.clone())),
     );

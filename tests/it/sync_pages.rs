@@ -51,7 +51,9 @@ async fn get_resource_answers_single_resources() {
         ("user", "3074457345699999999", tonic::Code::NotFound),
         ("team", "3074457345699999999", tonic::Code::NotFound),
         ("role", "owner", tonic::Code::NotFound),
-        ("board", "1", tonic::Code::InvalidArgument),
+        ("widget", "1", tonic::Code::InvalidArgument),
+        // Boards exist only with content access on.
+        ("board", "uXjVOD6LSME=", tonic::Code::FailedPrecondition),
         ("user", "", tonic::Code::InvalidArgument),
     ] {
         assert_eq!(
