@@ -7,7 +7,7 @@ use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
     grants::grant_to,
-    ids::{ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, entitlement_id, rid},
+    ids::{ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, entitlement_id, rid},
 };
 use crate::{
     miro::{ErrorKind, MiroError},
@@ -57,11 +57,13 @@ impl Skipped {
     }
 }
 
+/// Expandable to the users who hold `entitlement_ids`, directly or through groups. Only users:
+/// a group assigned to the team reaches the board through its members, not as a second grantee.
 fn expandable(mut g: pb::Grant, entitlement_ids: Vec<String>) -> pb::Grant {
     g.annotations.push(pack(&pb::GrantExpandable {
         entitlement_ids,
         shallow: false,
-        resource_type_ids: Vec::new(),
+        resource_type_ids: vec![USER.into()],
     }));
     g
 }

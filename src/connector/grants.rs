@@ -4,10 +4,12 @@ use prost_types::Any;
 use super::ids::{USER, entitlement_id, grant_id, rid};
 use crate::pb::{self, entitlement::PurposeValue};
 
-/// The part of a resource a grant or entitlement points at.
+/// The part of a resource a grant or entitlement points at: its parent too, since a Space is
+/// addressed through its team.
 pub(super) fn reference(r: &pb::Resource) -> pb::Resource {
     pb::Resource {
         id: r.id.clone(),
+        parent_resource_id: r.parent_resource_id.clone(),
         display_name: r.display_name.clone(),
         ..Default::default()
     }

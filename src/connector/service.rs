@@ -278,11 +278,12 @@ impl EntitlementsService for Connector {
                         .map(|role| boards::entitlement_of(resource, *role))
                         .collect()
                 }),
-                PROJECT => self.content_on("Spaces").map(|_| {
-                    spaces::ROLES
+                PROJECT => self.content_on("Spaces").and_then(|_| {
+                    let space = spaces::with_team(resource)?;
+                    Ok(spaces::ROLES
                         .iter()
-                        .map(|role| spaces::entitlement_of(resource, *role))
-                        .collect()
+                        .map(|role| spaces::entitlement_of(&space, *role))
+                        .collect())
                 }),
                 LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
                 USER => Ok(Vec::new()),

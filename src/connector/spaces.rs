@@ -123,6 +123,13 @@ pub(super) fn team_of<'a>(
     miro_id("team id", team)
 }
 
+/// The part of a Space its entitlements name: its id, name and team.
+pub(super) fn with_team(space: &pb::Resource) -> Result<pb::Resource, ConnectorError> {
+    let mut r = reference(space);
+    r.parent_resource_id = Some(rid(TEAM, team_of(space, None)?));
+    Ok(r)
+}
+
 impl Connector {
     /// One page of a team's Spaces: one Miro request; none for a team the scope leaves out.
     pub async fn list_spaces(
@@ -200,7 +207,8 @@ impl Connector {
             project: id,
         };
         let rest = &self.miro().rest;
-        let space_ref = reference(space);
+        // The team travels with the entitlements, so a Grant sent back with them finds the Space.
+        let space_ref = with_team(space)?;
         let ent = |r: ProjectRole| entitlement_of(&space_ref, r);
         let mut grants = Vec::new();
         let cursor = match phase(page_token::decode(&scope, token)?)? {
