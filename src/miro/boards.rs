@@ -54,6 +54,11 @@ pub fn share_body(emails: &[&str], role: BoardRole) -> serde_json::Value {
     json!({"emails": emails, "role": role.as_str()})
 }
 
+/// The body of a board member's role change.
+pub fn role_body(role: BoardRole) -> serde_json::Value {
+    json!({"role": role.as_str()})
+}
+
 /// The body of a group share (boards and Spaces alike).
 pub fn group_share_body(group: &str, role: ShareRole) -> serde_json::Value {
     json!({"role": role.as_str(), "userGroupIds": [group]})
@@ -150,7 +155,7 @@ impl RestClient {
             L2,
             &["v2", "boards", board, "members", user],
         )
-        .with(Method::PATCH, Some(json!({"role": role.as_str()})), true);
+        .with(Method::PATCH, Some(role_body(role)), true);
         self.t.json(&call).await
     }
 

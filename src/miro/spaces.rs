@@ -20,6 +20,21 @@ const PROJECTS: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/projects";
 const MEMBERS: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members";
 const GROUPS: &str = "GET /v2/orgs/{org_id}/projects/{project_id}/groups";
 
+/// The body of adding a Space member.
+pub fn member_body(email: &str, role: ProjectRole) -> serde_json::Value {
+    json!({"email": email, "role": role.as_str()})
+}
+
+/// The body of a Space member's role change.
+pub fn role_body(role: ProjectRole) -> serde_json::Value {
+    json!({"role": role.as_str()})
+}
+
+/// The body of a Space's team-access change.
+pub fn settings_body(level: Access) -> serde_json::Value {
+    json!({"sharingPolicySettings": {"teamAccess": level.as_str()}})
+}
+
 /// A Space as the API addresses it: through its organization and team.
 #[derive(Debug, Clone, Copy)]
 pub struct SpaceAt<'a> {
@@ -89,7 +104,7 @@ impl RestClient {
         s: SpaceAt<'_>,
         level: Access,
     ) -> Result<(), MiroError> {
-        let body = json!({"sharingPolicySettings": {"teamAccess": level.as_str()}});
+        let body = settings_body(level);
         let call = Call::get(
             "PATCH /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/settings",
             L1,
@@ -139,11 +154,7 @@ impl RestClient {
             L1,
             &s.path(&["members"]),
         )
-        .with(
-            Method::POST,
-            Some(json!({"email": email, "role": role.as_str()})),
-            false,
-        );
+        .with(Method::POST, Some(member_body(email, role)), false);
         self.t
             .write_verified(&call, || self.project_member(s, user))
             .await
@@ -160,7 +171,7 @@ impl RestClient {
             L1,
             &s.path(&["members", user]),
         )
-        .with(Method::PATCH, Some(json!({"role": role.as_str()})), true);
+        .with(Method::PATCH, Some(role_body(role)), true);
         self.t.json(&call).await
     }
 

@@ -253,3 +253,60 @@ async fn the_team_scope_bounds_the_scan() {
         expected_content(&org, false, &covered)
     );
 }
+
+/// What the adapter sends to board and Space endpoints matches the request schemas of Miro's spec.
+#[test]
+fn content_request_bodies_match_the_openapi_spec() {
+    use super::contract::{assert_valid, request_body, spec};
+    use miro_connector::miro::{
+        boards::{Reach, group_share_body, policy_body, role_body, share_body},
+        content_models::{Access, BoardRole, ProjectRole, ShareRole},
+        spaces,
+    };
+    let Some(spec) = spec() else { return };
+    let body = |path: &str, method: &str| request_body(&spec, path, method);
+    let policy = body("/v2/boards/{board_id}", "patch");
+    for reach in [Reach::Link, Reach::Team, Reach::Organization] {
+        for level in [Access::Private, Access::View, Access::Comment, Access::Edit] {
+            assert_valid(&policy, &policy_body(reach, level), "sharing policy");
+        }
+    }
+    let share = body("/v2/boards/{board_id}/members", "post");
+    assert_valid(
+        &share,
+        &share_body(&["a@example.com"], BoardRole::Editor),
+        "share",
+    );
+    assert!(!share.is_valid(&serde_json::json!({"emails": "a@example.com"})));
+    let role = body("/v2/boards/{board_id}/members/{board_member_id}", "patch");
+    assert_valid(&role, &role_body(BoardRole::Commenter), "board role");
+    for path in [
+        "/v2/orgs/{org_id}/boards/{board_id}/groups",
+        "/v2/orgs/{org_id}/projects/{project_id}/groups",
+    ] {
+        let v = body(path, "post");
+        for r in [ShareRole::Viewer, ShareRole::Commenter, ShareRole::Editor] {
+            assert_valid(&v, &group_share_body("3074457345618265000", r), path);
+        }
+    }
+    const P: &str = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}";
+    let add = body(&format!("{P}/members"), "post");
+    let patch = body(&format!("{P}/members/{{member_id}}"), "patch");
+    for r in [
+        ProjectRole::Viewer,
+        ProjectRole::Commentator,
+        ProjectRole::Editor,
+        ProjectRole::Coowner,
+    ] {
+        assert_valid(
+            &add,
+            &spaces::member_body("a@example.com", r),
+            "add Space member",
+        );
+        assert_valid(&patch, &spaces::role_body(r), "Space role");
+    }
+    let settings = body(&format!("{P}/settings"), "patch");
+    for level in [Access::Private, Access::View] {
+        assert_valid(&settings, &spaces::settings_body(level), "Space settings");
+    }
+}

@@ -44,6 +44,16 @@ impl Http {
             serde_json::from_str(&text).unwrap_or(Value::Null),
         )
     }
+    /// A request and its answer's status and body.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: String,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (s, _, v) = self.call(method, &path, body).await;
+        (s, v)
+    }
     pub(super) async fn get(&self, path: &str) -> (StatusCode, Value) {
         let (s, _, v) = self.call(Method::GET, path, None).await;
         (s, v)
@@ -117,4 +127,41 @@ pub(super) fn component(spec: &Value, schema: Value) -> jsonschema::Validator {
         .with_draft(jsonschema::Draft::Draft4)
         .build(&root)
         .unwrap()
+}
+
+/// A validator for the request body of one operation of the spec.
+pub(super) fn request_body(spec: &Value, path: &str, method: &str) -> jsonschema::Validator {
+    component(
+        spec,
+        spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"].clone(),
+    )
+}
+
+/// Answers to check against the spec: each one's status is asserted when it arrives, its body
+/// validated against the operation's response schema at the end.
+#[derive(Default)]
+pub(super) struct Checks<'a>(Vec<(&'a str, &'a str, &'a str, Value)>);
+
+impl<'a> Checks<'a> {
+    pub(super) fn expect(
+        &mut self,
+        want: StatusCode,
+        got: (StatusCode, Value),
+        path: &'a str,
+        method: &'a str,
+        status: &'a str,
+    ) {
+        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
+        self.0.push((path, method, status, got.1));
+    }
+
+    pub(super) fn validate(&self, spec: &Value) {
+        for (path, method, status, body) in &self.0 {
+            assert_valid(
+                &validator(spec, path, method, status),
+                body,
+                &format!("{method} {path}"),
+            );
+        }
+    }
 }

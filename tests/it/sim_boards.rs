@@ -3,11 +3,11 @@
 //! and failed invitations, the 202 of a sharing-policy change, and generated boards shaped as
 //! Miro's are.
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     common::*,
-    contract::{Http, assert_valid, spec, validator},
+    contract::{Checks, Http, spec},
 };
 use miro_connector::sim::SimConfig;
 
@@ -37,25 +37,14 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
         .unwrap()
         .clone();
     let group = org.groups.keys().next().unwrap().clone();
-    let call = |m: Method, path: String, body: Option<Value>| {
-        let http = &http;
-        async move {
-            let (s, _, v) = http.call(m, &path, body).await;
-            (s, v)
-        }
-    };
-    let mut checks: Vec<(&str, &str, &str, Value)> = Vec::new();
-    let mut expect = |want: StatusCode, got: (StatusCode, Value), path, method, status| {
-        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
-        checks.push((path, method, status, got.1));
-    };
+    let mut checks = Checks::default();
     let ok = StatusCode::OK;
     let team = &board.team_id;
     for q in [
         format!("?team_id={team}"),
         format!("?team_id={team}&limit=2&offset=1"),
     ] {
-        expect(
+        checks.expect(
             ok,
             http.get(&format!("/v2/boards{q}")).await,
             "/v2/boards",
@@ -68,12 +57,12 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
         one.1["policy"]["sharingPolicy"]["teamAccess"],
         json!(board.sharing.team_access)
     );
-    expect(ok, one, "/v2/boards/{board_id}", "get", "200");
+    checks.expect(ok, one, "/v2/boards/{board_id}", "get", "200");
     let page = http.get(&format!("/v2/boards/{b}/members?limit=50")).await;
     assert_eq!(page.1["total"], json!(board.members.len()));
-    expect(ok, page, "/v2/boards/{board_id}/members", "get", "200");
+    checks.expect(ok, page, "/v2/boards/{board_id}/members", "get", "200");
     let path_member = "/v2/boards/{board_id}/members/{board_member_id}";
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/boards/{b}/members/{member}")).await,
         path_member,
@@ -81,27 +70,29 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
         "200",
     );
     let role = json!({"role": "editor"});
-    let changed = call(
-        Method::PATCH,
-        format!("/v2/boards/{b}/members/{member}"),
-        Some(role),
-    )
-    .await;
-    expect(ok, changed, path_member, "patch", "200");
+    let changed = http
+        .send(
+            Method::PATCH,
+            format!("/v2/boards/{b}/members/{member}"),
+            Some(role),
+        )
+        .await;
+    checks.expect(ok, changed, path_member, "patch", "200");
 
     // share-board: ids beyond 2^53 as integers, an address that cannot be invited as `failed`.
     let invite = json!({"emails": [outsider.email, "nobody@nowhere.example"], "role": "viewer"});
-    let shared = call(
-        Method::POST,
-        format!("/v2/boards/{b}/members"),
-        Some(invite),
-    )
-    .await;
+    let shared = http
+        .send(
+            Method::POST,
+            format!("/v2/boards/{b}/members"),
+            Some(invite),
+        )
+        .await;
     let id: u64 = outsider.id.parse().unwrap();
     assert!(id > 1 << 53);
     assert_eq!(shared.1["successful"], json!([id]), "{}", shared.1);
     assert_eq!(shared.1["failed"][0]["email"], "nobody@nowhere.example");
-    expect(
+    checks.expect(
         StatusCode::CREATED,
         shared,
         "/v2/boards/{board_id}/members",
@@ -111,14 +102,15 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
 
     let groups = "/v2/orgs/{org_id}/boards/{board_id}/groups";
     let upsert = json!({"userGroupIds": [group], "role": "EDITOR"});
-    let made = call(
-        Method::POST,
-        format!("/v2/orgs/{o}/boards/{b}/groups"),
-        Some(upsert),
-    )
-    .await;
-    expect(ok, made, groups, "post", "200");
-    expect(
+    let made = http
+        .send(
+            Method::POST,
+            format!("/v2/orgs/{o}/boards/{b}/groups"),
+            Some(upsert),
+        )
+        .await;
+    checks.expect(ok, made, groups, "post", "200");
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/boards/{b}/groups?limit=1"))
             .await,
@@ -126,40 +118,39 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    for (path, method, status, body) in &checks {
-        assert_valid(
-            &validator(&spec, path, method, status),
-            body,
-            &format!("{method} {path}"),
-        );
-    }
+    checks.validate(&spec);
 
     // A sharing-policy change answers 202 and is applied; the owner cannot be removed.
     let policy =
         json!({"policy": {"sharingPolicy": {"teamAccess": "private", "access": "private"}}});
-    let (s, _) = call(Method::PATCH, format!("/v2/boards/{b}"), Some(policy)).await;
+    let (s, _) = http
+        .send(Method::PATCH, format!("/v2/boards/{b}"), Some(policy))
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     assert_eq!(http.sim.org().boards[b].sharing.team_access, "private");
-    let (s, _) = call(
-        Method::DELETE,
-        format!("/v2/boards/{b}/members/{}", board.owner_id),
-        None,
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::DELETE,
+            format!("/v2/boards/{b}/members/{}", board.owner_id),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = call(
-        Method::DELETE,
-        format!("/v2/orgs/{o}/boards/{b}/groups/{group}"),
-        None,
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::DELETE,
+            format!("/v2/orgs/{o}/boards/{b}/groups/{group}"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = call(
-        Method::DELETE,
-        format!("/v2/orgs/{o}/boards/{b}/groups/{group}"),
-        None,
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::DELETE,
+            format!("/v2/orgs/{o}/boards/{b}/groups/{group}"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     for bad in ["0", "51", "twenty"] {
         let (s, _) = http
@@ -171,13 +162,13 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
     // Costs by the spec's levels: share-board Level 3, member changes Level 2, listings Level 1.
     http.sim.reset_stats();
     let invite = json!({"emails": [outsider.email]});
-    call(
+    http.send(
         Method::POST,
         format!("/v2/boards/{b}/members"),
         Some(invite),
     )
     .await;
-    call(
+    http.send(
         Method::DELETE,
         format!("/v2/boards/{b}/members/{member}"),
         None,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     common::*,
-    contract::{Http, assert_valid, component, spec, validator},
+    contract::{Checks, Http, assert_valid, request_body, spec},
 };
 
 /// The spec's 207 result is a `oneOf` of two schemas with no required fields, which every object
@@ -23,13 +23,7 @@ fn lenient(spec: &Value) -> Value {
 #[test]
 fn group_request_bodies_match_the_openapi_spec() {
     let Some(spec) = spec() else { return };
-    let body = |path: &str, method: &str| {
-        component(
-            &spec,
-            spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
-                .clone(),
-        )
-    };
+    let body = |path: &str, method: &str| request_body(&spec, path, method);
     let create = body("/v2/orgs/{org_id}/groups", "post");
     assert_valid(
         &create,
@@ -68,23 +62,12 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         .values()
         .find(|m| !group.members.contains(&m.id))
         .unwrap();
-    let call = |m: Method, path: String, body: Option<Value>| {
-        let http = &http;
-        async move {
-            let (s, _, v) = http.call(m, &path, body).await;
-            (s, v)
-        }
-    };
 
-    let mut checks: Vec<(&str, &str, &str, Value)> = Vec::new();
-    let mut expect = |want: StatusCode, got: (StatusCode, Value), path, method, status| {
-        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
-        checks.push((path, method, status, got.1));
-    };
+    let mut checks = Checks::default();
     let ok = StatusCode::OK;
     let created = StatusCode::CREATED;
     for q in ["", "?limit=1", &format!("?cursor={g}")] {
-        expect(
+        checks.expect(
             ok,
             http.get(&format!("/v2/orgs/{o}/groups{q}")).await,
             "/v2/orgs/{org_id}/groups",
@@ -92,24 +75,25 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
             "200",
         );
     }
-    let new = call(
-        Method::POST,
-        format!("/v2/orgs/{o}/groups"),
-        Some(create_body("Contract", Some("made here"))),
-    )
-    .await;
+    let new = http
+        .send(
+            Method::POST,
+            format!("/v2/orgs/{o}/groups"),
+            Some(create_body("Contract", Some("made here"))),
+        )
+        .await;
     let new_id = new.1["id"].as_str().unwrap().to_string();
-    expect(created, new, "/v2/orgs/{org_id}/groups", "post", "201");
-    expect(
+    checks.expect(created, new, "/v2/orgs/{org_id}/groups", "post", "201");
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/groups/{g}")).await,
         "/v2/orgs/{org_id}/groups/{group_id}",
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
-        call(
+        http.send(
             Method::PATCH,
             format!("/v2/orgs/{o}/groups/{new_id}"),
             Some(json!({"description": "renamed"})),
@@ -119,7 +103,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "patch",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/groups/{g}/members?limit=2"))
             .await,
@@ -127,7 +111,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/groups/{g}/members/{member}"))
             .await,
@@ -135,9 +119,9 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         created,
-        call(
+        http.send(
             Method::POST,
             format!("/v2/orgs/{o}/groups/{new_id}/members"),
             Some(json!({"email": outsider.email})),
@@ -148,44 +132,46 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "201",
     );
     let multi = StatusCode::MULTI_STATUS;
-    let patched = call(
-        Method::PATCH,
-        format!("/v2/orgs/{o}/groups/{g}/members"),
-        Some(change_body(&[&outsider.id], &[member])),
-    )
-    .await;
+    let patched = http
+        .send(
+            Method::PATCH,
+            format!("/v2/orgs/{o}/groups/{g}/members"),
+            Some(change_body(&[&outsider.id], &[member])),
+        )
+        .await;
     assert_eq!(patched.1[0]["operation"], "addMembers");
     assert_eq!(patched.1[0]["affectedUsers"][0]["id"], json!(outsider.id));
     assert_eq!(patched.1[1]["affectedUsers"][0]["id"], json!(member));
-    expect(
+    checks.expect(
         multi,
         patched,
         "/v2/orgs/{org_id}/groups/{group_id}/members",
         "patch",
         "207",
     );
-    let refused = call(
-        Method::PATCH,
-        format!("/v2/orgs/{o}/groups/{g}/members"),
-        Some(change_body(&["nobody@nowhere.example"], &[])),
-    )
-    .await;
+    let refused = http
+        .send(
+            Method::PATCH,
+            format!("/v2/orgs/{o}/groups/{g}/members"),
+            Some(change_body(&["nobody@nowhere.example"], &[])),
+        )
+        .await;
     assert_eq!(refused.1[0]["status"], 400);
-    expect(
+    checks.expect(
         multi,
         refused,
         "/v2/orgs/{org_id}/groups/{group_id}/members",
         "patch",
         "207",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/groups/{g}/teams")).await,
         "/v2/orgs/{org_id}/groups/{group_id}/teams",
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/groups/{g}/teams/{team}"))
             .await,
@@ -193,16 +179,16 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/teams/{team}/groups")).await,
         "/v2/orgs/{org_id}/teams/{team_id}/groups",
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         created,
-        call(
+        http.send(
             Method::POST,
             format!("/v2/orgs/{o}/teams/{free_team}/groups"),
             Some(assign_body(g)),
@@ -212,7 +198,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "post",
         "201",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"))
             .await,
@@ -220,19 +206,13 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    for (path, method, status, body) in &checks {
-        assert_valid(
-            &validator(&spec, path, method, status),
-            body,
-            &format!("{method} {path}"),
-        );
-    }
+    checks.validate(&spec);
 
     // Conflicts, limits and deletes, with what each costs.
     let status = |r: (StatusCode, Value)| r.0;
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::POST,
                 format!("/v2/orgs/{o}/groups"),
                 Some(create_body("contract", None))
@@ -244,7 +224,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::POST,
                 format!("/v2/orgs/{o}/groups/{new_id}/members"),
                 Some(json!({"email": outsider.email}))
@@ -255,7 +235,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::POST,
                 format!("/v2/orgs/{o}/teams/{free_team}/groups"),
                 Some(assign_body(g))
@@ -268,7 +248,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     let many: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::PATCH,
                 format!("/v2/orgs/{o}/groups/{g}/members"),
                 Some(change_body(&many, &[]))
@@ -279,7 +259,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::POST,
                 format!("/v2/orgs/{o}/groups"),
                 Some(json!({"name": "x".repeat(61)}))
@@ -290,7 +270,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
 
     http.sim.reset_stats();
-    call(
+    http.send(
         Method::PATCH,
         format!("/v2/orgs/{o}/groups/{g}/members"),
         Some(change_body(
@@ -302,7 +282,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     assert_eq!(http.sim.stats().credits, 150, "50 credits an item");
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::DELETE,
                 format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"),
                 None
@@ -313,7 +293,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::DELETE,
                 format!("/v2/orgs/{o}/teams/{free_team}/groups/{g}"),
                 None
@@ -324,7 +304,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::DELETE,
                 format!("/v2/orgs/{o}/groups/{new_id}/members/{}", outsider.id),
                 None
@@ -335,7 +315,7 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     );
     assert_eq!(
         status(
-            call(
+            http.send(
                 Method::DELETE,
                 format!("/v2/orgs/{o}/groups/{new_id}"),
                 None

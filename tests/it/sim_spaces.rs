@@ -1,11 +1,11 @@
 //! The simulator's Spaces (projects, in the API) against Miro's spec: every response validated
 //! against its schema, cursor paging, `commentator`, Level 4 removal, scopes, generated Spaces.
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     common::*,
-    contract::{Http, assert_valid, spec, validator},
+    contract::{Checks, Http, spec},
 };
 use miro_connector::sim::SimConfig;
 
@@ -31,18 +31,7 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         .clone();
     let group = org.groups.keys().next().unwrap().clone();
     let base = format!("/v2/orgs/{o}/teams/{t}/projects/{p}");
-    let call = |m: Method, path: String, body: Option<Value>| {
-        let http = &http;
-        async move {
-            let (s, _, v) = http.call(m, &path, body).await;
-            (s, v)
-        }
-    };
-    let mut checks: Vec<(&str, &str, &str, Value)> = Vec::new();
-    let mut expect = |want: StatusCode, got: (StatusCode, Value), path, method, status| {
-        assert_eq!(got.0, want, "{method} {path}: {}", got.1);
-        checks.push((path, method, status, got.1));
-    };
+    let mut checks = Checks::default();
     let ok = StatusCode::OK;
     let list = "/v2/orgs/{org_id}/teams/{team_id}/projects";
     let one = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}";
@@ -50,7 +39,7 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
     let members = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members";
     let a_member = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members/{member_id}";
     let groups = "/v2/orgs/{org_id}/projects/{project_id}/groups";
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/teams/{t}/projects?limit=1"))
             .await,
@@ -58,29 +47,30 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    expect(ok, http.get(&base).await, one, "get", "200");
+    checks.expect(ok, http.get(&base).await, one, "get", "200");
     let s = http.get(&format!("{base}/settings")).await;
     assert_eq!(
         s.1["sharingPolicySettings"]["teamAccess"],
         json!(space.team_access)
     );
-    expect(ok, s, settings, "get", "200");
+    checks.expect(ok, s, settings, "get", "200");
     let private = json!({"sharingPolicySettings": {"teamAccess": "private"}});
-    expect(
+    checks.expect(
         ok,
-        call(Method::PATCH, format!("{base}/settings"), Some(private)).await,
+        http.send(Method::PATCH, format!("{base}/settings"), Some(private))
+            .await,
         settings,
         "patch",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("{base}/members?limit=1")).await,
         members,
         "get",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("{base}/members/{member}")).await,
         a_member,
@@ -88,13 +78,15 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "200",
     );
     let add = json!({"email": outsider.email, "role": "commentator"});
-    let added = call(Method::POST, format!("{base}/members"), Some(add.clone())).await;
+    let added = http
+        .send(Method::POST, format!("{base}/members"), Some(add.clone()))
+        .await;
     assert_eq!(added.1["role"], "commentator");
-    expect(StatusCode::CREATED, added, members, "post", "201");
+    checks.expect(StatusCode::CREATED, added, members, "post", "201");
     let role = json!({"role": "editor"});
-    expect(
+    checks.expect(
         ok,
-        call(
+        http.send(
             Method::PATCH,
             format!("{base}/members/{}", outsider.id),
             Some(role),
@@ -105,9 +97,9 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "200",
     );
     let share = json!({"userGroupIds": [group], "role": "COMMENTER"});
-    expect(
+    checks.expect(
         ok,
-        call(
+        http.send(
             Method::POST,
             format!("/v2/orgs/{o}/projects/{p}/groups"),
             Some(share),
@@ -117,29 +109,26 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "post",
         "200",
     );
-    expect(
+    checks.expect(
         ok,
         http.get(&format!("/v2/orgs/{o}/projects/{p}/groups")).await,
         groups,
         "get",
         "200",
     );
-    for (path, method, status, body) in &checks {
-        assert_valid(
-            &validator(&spec, path, method, status),
-            body,
-            &format!("{method} {path}"),
-        );
-    }
+    checks.validate(&spec);
     assert_eq!(http.sim.org().projects[p].team_access, "private");
-    let (s, _) = call(Method::POST, format!("{base}/members"), Some(add)).await;
+    let (s, _) = http
+        .send(Method::POST, format!("{base}/members"), Some(add))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, _) = call(
-        Method::POST,
-        format!("{base}/members"),
-        Some(json!({"email": outsider.email, "role": "commenter"})),
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::POST,
+            format!("{base}/members"),
+            Some(json!({"email": outsider.email, "role": "commenter"})),
+        )
+        .await;
     assert_eq!(
         s,
         StatusCode::BAD_REQUEST,
@@ -148,24 +137,26 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
 
     // Removing a member is Level 4 (2,000 credits); the user stays in the team.
     http.sim.reset_stats();
-    let (s, _) = call(
-        Method::DELETE,
-        format!("{base}/members/{}", outsider.id),
-        None,
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::DELETE,
+            format!("{base}/members/{}", outsider.id),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let stats = http.sim.stats();
     assert_eq!(
         stats.endpoints[&format!("DELETE {a_member}")].credits,
         2_000
     );
-    let (s, _) = call(
-        Method::DELETE,
-        format!("/v2/orgs/{o}/projects/{p}/groups/{group}"),
-        None,
-    )
-    .await;
+    let (s, _) = http
+        .send(
+            Method::DELETE,
+            format!("/v2/orgs/{o}/projects/{p}/groups/{group}"),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 }
 
