@@ -98,7 +98,7 @@ async fn run(bridge: &PathBuf, members: usize, teams: usize, latency: u64, worke
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = sim::start(cfg, listener).await.unwrap();
-    let daemon = Daemon::start(&sim);
+    let daemon = Daemon::start(&sim, &[]);
     let dir = tempfile::tempdir().unwrap();
     let c1z = dir.path().join("sync.c1z");
     sim.reset_stats();

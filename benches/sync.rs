@@ -115,7 +115,7 @@ async fn main() {
     println!(
         "full sync: {latency} ms a Miro request, Miro's budget of 100,000 credits a minute enforced ..."
     );
-    let (run, org) = sync_run(cfg.clone(), Walk::Sequential).await;
+    let (run, org) = sync_run(cfg.clone(), Walk::Sequential, &[]).await;
     let min = minimum(&org);
     let min_requests: u64 = min.values().sum();
     let min_credits: u64 = min.iter().map(|(e, n)| credits(e) * n).sum();
@@ -209,7 +209,7 @@ async fn main() {
     println!(
         "parallel: `miro-connector sync --workers {workers} --format jsonl`, {latency} ms a request, Miro's budget enforced ..."
     );
-    let (par, _) = sync_run(cfg, Walk::Command { workers }).await;
+    let (par, _) = sync_run(cfg, Walk::Command { workers }, &[]).await;
     let floor = par.stats.credits as f64 * 60.0 / 100_000.0;
     let par_ratio = par.wall.as_secs_f64() / floor.max(f64::EPSILON);
     println!(
@@ -247,7 +247,7 @@ async fn main() {
         "squeeze: {sq_members} members, {sq_teams} teams, {budget} credits per {} s ...",
         window.as_secs()
     );
-    let (sq, _) = sync_run(cfg, Walk::Sequential).await;
+    let (sq, _) = sync_run(cfg, Walk::Sequential, &[]).await;
     // Credits spent over what the budget allows in the elapsed time (the first window is free).
     let windows = sq.wall.as_secs_f64() / window.as_secs_f64();
     let allowed = budget as f64 * windows.ceil().max(1.0);

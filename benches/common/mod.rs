@@ -13,7 +13,8 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn start(sim: &SimHandle) -> Self {
+    /// `extra`: settings of its own (`--content sharing`, say).
+    pub fn start(sim: &SimHandle, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
             .args([
                 "serve",
@@ -32,6 +33,7 @@ impl Daemon {
                 "--rpc-timeout",
                 "600s",
             ])
+            .args(extra)
             .env("MIRO_ACCESS_TOKEN", sim.access_token())
             .env("MIRO_SCIM_TOKEN", sim.scim_token())
             .env_remove("RUST_LOG")

@@ -98,10 +98,11 @@ pub fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
     (peak, records)
 }
 
-pub async fn sync_run(cfg: SimConfig, walk: Walk) -> (Run, Org) {
+/// A run; `daemon_args` are the daemon's own settings.
+pub async fn sync_run(cfg: SimConfig, walk: Walk, daemon_args: &[&str]) -> (Run, Org) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim = sim::start(cfg, listener).await.unwrap();
-    let daemon = Daemon::start(&sim);
+    let daemon = Daemon::start(&sim, daemon_args);
     let ch = channel(&daemon.addr).await;
     sim.reset_stats();
     let (cpu0, _) = daemon.usage();

@@ -63,10 +63,17 @@ fn offset_window(q: &HashMap<String, String>) -> Result<(usize, usize)> {
     Ok((limit, offset))
 }
 
-/// One offset page, with the spec's `links` (relative to the API's root).
-fn offset_page(path: &str, all: Vec<Value>, limit: usize, offset: usize) -> Value {
+/// One offset page, with the spec's `links` (relative to the API's root). Only the window is
+/// rendered, so a team with thousands of boards costs a page's worth of JSON, not the team's.
+fn offset_page<T>(
+    path: &str,
+    all: &[T],
+    limit: usize,
+    offset: usize,
+    render: impl Fn(&T) -> Value,
+) -> Value {
     let total = all.len();
-    let data: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
+    let data: Vec<Value> = all.iter().skip(offset).take(limit).map(render).collect();
     let link = |o: usize| {
         format!(
             "{path}{}limit={limit}&offset={o}",
@@ -152,19 +159,20 @@ async fn list_boards(
     }
     let project = q.get("project_id").filter(|p| !p.is_empty());
     let owner = q.get("owner").filter(|o| !o.is_empty());
-    let all: Vec<Value> = org
+    let all: Vec<&Board> = org
         .boards
         .values()
         .filter(|b| team.is_none_or(|t| &b.team_id == t))
         .filter(|b| project.is_none_or(|p| b.project_id.as_ref() == Some(p)))
         .filter(|b| owner.is_none_or(|o| &b.owner_id == o))
-        .map(|b| board_json(&org, b))
         .collect();
     let path = match team {
         Some(t) => format!("/v2/boards?team_id={t}"),
         None => "/v2/boards".into(),
     };
-    Ok(Json(offset_page(&path, all, limit, offset)))
+    Ok(Json(offset_page(&path, &all, limit, offset, |b| {
+        board_json(&org, b)
+    })))
 }
 
 async fn get_board(State(s): State<AppState>, Path(board_id): Path<String>) -> Result<Json<Value>> {
@@ -232,13 +240,15 @@ async fn list_members(
     let (limit, offset) = offset_window(&q)?;
     let org = read(&s);
     let b = board(&org, &board_id)?;
-    let all = b
-        .members
-        .iter()
-        .map(|(id, role)| member_json(&org, &board_id, id, role, false))
-        .collect();
+    let all: Vec<(&String, &String)> = b.members.iter().collect();
     let path = format!("/v2/boards/{board_id}/members");
-    Ok(Json(offset_page(&path, all, limit, offset)))
+    Ok(Json(offset_page(
+        &path,
+        &all,
+        limit,
+        offset,
+        |(id, role)| member_json(&org, &board_id, id, role, false),
+    )))
 }
 
 async fn get_member(
