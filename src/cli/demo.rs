@@ -27,11 +27,21 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     telemetry::init_logging(LogFormat::Text, "warn");
     telemetry::metrics_handle();
     let cfg = SimConfig::new(args.data.org()?);
-    let (members, teams, groups) = (
+    let (members, teams, groups, boards, spaces) = (
         cfg.org.members.len(),
         cfg.org.teams.len(),
         cfg.org.groups.len(),
+        cfg.org.boards.len(),
+        cfg.org.projects.len(),
     );
+    // The team with the most boards, for the board listing below.
+    let busiest = cfg
+        .org
+        .teams
+        .keys()
+        .max_by_key(|t| cfg.org.boards.values().filter(|b| &b.team_id == *t).count())
+        .cloned()
+        .unwrap_or_default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(Failure::runtime)?;
@@ -43,6 +53,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
         miro_access_token: Some(sim.access_token().into()),
         miro_scim_token: Some(sim.scim_token().into()),
         provisioning: Some(true),
+        content: Some(crate::connector::ContentMode::Sharing),
         ..Default::default()
     };
     let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
@@ -52,11 +63,14 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let _ = writeln!(out, "miro-connector demo");
     let _ = writeln!(
         out,
-        "  Miro simulator  {} ({members} members, {teams} teams, {groups} user groups; SCIM at {})",
+        "  Miro simulator  {} ({members} members, {teams} teams, {groups} user groups, {boards} boards, {spaces} Spaces; SCIM at {})",
         sim.api_url(),
         sim.scim_url()
     );
-    let _ = writeln!(out, "  connector gRPC  {a} (plaintext, provisioning on)");
+    let _ = writeln!(
+        out,
+        "  connector gRPC  {a} (plaintext, provisioning on, content access: sharing)"
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -88,6 +102,14 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
             "  grpcurl -plaintext -d '{{\"resource_type_id\":\"{t}\"}}' {a} c1.connector.v2.ResourcesService/ListResources"
         );
     }
+    let _ = writeln!(
+        out,
+        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"board\",\"parent_resource_id\":{{\"resource_type\":\"team\",\"resource\":\"{busiest}\"}}}}' {a} c1.connector.v2.ResourcesService/ListResources"
+    );
+    let _ = writeln!(
+        out,
+        "  grpcurl -plaintext -d '{{\"resource_type_id\":\"board\"}}' {a} c1.connector.v2.ActionService/ListActionSchemas"
+    );
     let _ = writeln!(out, "  curl -s {}/_sim/stats", sim.api_url());
     let _ = writeln!(out);
     let _ = writeln!(out, "Serving until Ctrl-C.");

@@ -335,7 +335,7 @@ async fn the_demo_serves_health_and_listings() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let addr = tokio::task::spawn_blocking(move || {
+    let (addr, team) = tokio::task::spawn_blocking(move || {
         let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
         let addr = lines
             .find_map(|l| {
@@ -357,9 +357,21 @@ async fn the_demo_serves_health_and_listings() {
             bridge.contains(&addr) && bridge.contains("-f sync.c1z"),
             "{bridge}"
         );
+        // A team's boards, with content access on in the demo.
+        let boards = lines
+            .find(|l| l.contains("\"board\",\"parent_resource_id\""))
+            .unwrap();
+        let team = boards
+            .split("\"resource\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
         // Keep reading, as a terminal would.
         std::thread::spawn(move || lines.for_each(drop));
-        addr
+        (addr, team)
     })
     .await
     .unwrap();
@@ -370,7 +382,8 @@ async fn the_demo_serves_health_and_listings() {
         .unwrap();
     wait_ready(&ch).await;
     assert_eq!(health(&ch, "").await.unwrap(), ServingStatus::Serving);
-    let teams = ResourcesServiceClient::new(ch)
+    let mut resources = ResourcesServiceClient::new(ch);
+    let teams = resources
         .list_resources(pb::ResourcesServiceListResourcesRequest {
             resource_type_id: "team".into(),
             ..Default::default()
@@ -379,6 +392,23 @@ async fn the_demo_serves_health_and_listings() {
         .unwrap()
         .into_inner();
     assert_eq!(teams.list.len(), 3);
+    let boards = resources
+        .list_resources(pb::ResourcesServiceListResourcesRequest {
+            resource_type_id: "board".into(),
+            parent_resource_id: Some(pb::ResourceId {
+                resource_type: "team".into(),
+                resource: team,
+                baton_resource: false,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !boards.list.is_empty(),
+        "the demo's busiest team has boards"
+    );
     assert!(
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])
