@@ -310,3 +310,45 @@ fn content_request_bodies_match_the_openapi_spec() {
         assert_valid(&settings, &spaces::settings_body(level), "Space settings");
     }
 }
+
+/// A fixture file (the shape of `/_sim/state`) carries boards and Spaces: `simulate --fixture`
+/// serves exactly the organization it was written from.
+#[tokio::test]
+async fn a_fixture_carries_boards_and_spaces() {
+    use std::io::{BufRead, BufReader};
+    let org = sim_with(120, 4).await.org();
+    assert!(!org.boards.is_empty() && !org.projects.is_empty());
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), serde_json::to_vec(&org).unwrap()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_miro-connector"))
+        .args(["simulate", "--listen", "127.0.0.1:0", "--fixture"])
+        .arg(file.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let api = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let api = lines
+            .find_map(|l| {
+                l.split_whitespace()
+                    .find(|w| w.starts_with("http://"))
+                    .map(str::to_string)
+            })
+            .unwrap();
+        std::thread::spawn(move || lines.for_each(drop));
+        api
+    })
+    .await
+    .unwrap();
+    let served: Org = reqwest::get(format!("{api}/_sim/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(served, org);
+}
