@@ -5,7 +5,7 @@
 use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
-    content::{Phase, Skipped, group_share_grant, org_access_grants, phase, team_access_grant},
+    content::{Phase, Skipped, org_access_grants, phase, team_access_grant},
     grants::{entitlement, grant, reference, type_ref},
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
     page_token,
@@ -328,25 +328,14 @@ impl Connector {
             }
         };
         let at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
-        let next = match rest.board_groups_page(org, id, at).await {
-            Err(e) if cursor.is_none() && self.content_denied(Skipped::BoardGroups, &e) => {
-                self.after_groups(None)
-            }
-            r => {
-                let page = r?;
-                for g in &page.items {
-                    match share_role(g.role) {
-                        Some(role) if miro_id("group id", &g.id).is_ok() => {
-                            grants.push(group_share_grant(&ent(role), &g.id));
-                        }
-                        _ => {
-                            tracing::warn!(board = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
-                        }
-                    }
-                }
-                self.after_groups(page.next)
-            }
-        };
+        let page = rest.board_groups_page(org, id, at).await;
+        let next = self.group_shares(
+            Skipped::BoardGroups,
+            cursor.is_none(),
+            page,
+            |r| share_role(r).map(&ent),
+            &mut grants,
+        )?;
         Ok((grants, page_token::encode(&scope, next.as_deref())))
     }
 }

@@ -7,10 +7,17 @@ use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
     grants::grant_to,
-    ids::{ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, entitlement_id, rid},
+    ids::{
+        ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, cap, entitlement_id, miro_id,
+        rid,
+    },
 };
 use crate::{
-    miro::{ErrorKind, MiroError},
+    miro::{
+        ErrorKind, MiroError,
+        content_models::{GroupShare, ShareRole},
+        paging::Page,
+    },
     pb,
 };
 
@@ -161,6 +168,33 @@ impl Connector {
             None if self.content_mode() == ContentMode::Members => Some("m:".into()),
             None => None,
         }
+    }
+
+    /// A page of user-group shares as grants (`entitlement` says which a share role gives), and
+    /// the token after it. A 403 on the first page leaves the shares out (see `content_denied`).
+    pub(super) fn group_shares(
+        &self,
+        what: Skipped,
+        first: bool,
+        page: Result<Page<GroupShare>, MiroError>,
+        entitlement: impl Fn(ShareRole) -> Option<pb::Entitlement>,
+        grants: &mut Vec<pb::Grant>,
+    ) -> Result<Option<String>, ConnectorError> {
+        let page = match page {
+            Err(e) if first && self.content_denied(what, &e) => return Ok(self.after_groups(None)),
+            r => r?,
+        };
+        for g in &page.items {
+            match entitlement(g.role) {
+                Some(e) if miro_id("group id", &g.id).is_ok() => {
+                    grants.push(group_share_grant(&e, &g.id));
+                }
+                _ => {
+                    tracing::warn!(part = what.label(), group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
+                }
+            }
+        }
+        Ok(self.after_groups(page.next))
     }
 
     /// A 403 on a content listing: the sync goes on without that part; the log (once) and a

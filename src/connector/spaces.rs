@@ -5,7 +5,7 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    content::{Phase, Skipped, group_share_grant, phase, team_access_grant},
+    content::{Phase, Skipped, phase, team_access_grant},
     grants::{entitlement, grant, reference, type_ref},
     ids::{GROUP, PROJECT, TEAM, cap, miro_id, rid},
     page_token,
@@ -239,25 +239,14 @@ impl Connector {
             }
         };
         let page_at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
-        let next = match rest.project_groups_page(org, id, page_at).await {
-            Err(e) if cursor.is_none() && self.content_denied(Skipped::SpaceGroups, &e) => {
-                self.after_groups(None)
-            }
-            r => {
-                let page = r?;
-                for g in &page.items {
-                    match share_role(g.role) {
-                        Some(role) if miro_id("group id", &g.id).is_ok() => {
-                            grants.push(group_share_grant(&ent(role), &g.id));
-                        }
-                        _ => {
-                            tracing::warn!(space = %id, group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
-                        }
-                    }
-                }
-                self.after_groups(page.next)
-            }
-        };
+        let page = rest.project_groups_page(org, id, page_at).await;
+        let next = self.group_shares(
+            Skipped::SpaceGroups,
+            cursor.is_none(),
+            page,
+            |r| share_role(r).map(&ent),
+            &mut grants,
+        )?;
         Ok((grants, page_token::encode(&scope, next.as_deref())))
     }
 }
