@@ -74,9 +74,12 @@ func TestContentProvisioningThroughTheSDK(t *testing.T) {
 	twice("share a board", func() *provisioner.Provisioner {
 		return provisioner.NewGranter(cc, c1z, "board:"+board+":editor", user, "user")
 	}, func() bool { return sim.content(t).Boards[board].Members[user] == "editor" })
+	twice("change a board member's role", func() *provisioner.Provisioner {
+		return provisioner.NewGranter(cc, c1z, "board:"+board+":commenter", user, "user")
+	}, func() bool { return sim.content(t).Boards[board].Members[user] == "commenter" })
 	fresh := syncC1Z(t, conn)
 	twice("remove a board member", func() *provisioner.Provisioner {
-		return provisioner.NewRevoker(cc, fresh, "board:"+board+":editor:user:"+user)
+		return provisioner.NewRevoker(cc, fresh, "board:"+board+":commenter:user:"+user)
 	}, func() bool { _, in := sim.content(t).Boards[board].Members[user]; return !in })
 
 	// User groups: share, then unshare.
@@ -102,12 +105,15 @@ func TestContentProvisioningThroughTheSDK(t *testing.T) {
 	twice("add a Space member", func() *provisioner.Provisioner {
 		return provisioner.NewGranter(cc, c1z, "project:"+space+":commentator", user, "user")
 	}, func() bool { return sim.content(t).Projects[space].Members[user] == "commentator" })
+	twice("change a Space member's role", func() *provisioner.Provisioner {
+		return provisioner.NewGranter(cc, c1z, "project:"+space+":editor", user, "user")
+	}, func() bool { return sim.content(t).Projects[space].Members[user] == "editor" })
 	twice("share a Space with a group", func() *provisioner.Provisioner {
 		return provisioner.NewGranter(cc, c1z, "project:"+space+":editor", group, "group")
 	}, func() bool { return sim.content(t).Projects[space].Groups[group] == "EDITOR" })
 	fresh = syncC1Z(t, conn)
 	twice("remove a Space member", func() *provisioner.Provisioner {
-		return provisioner.NewRevoker(cc, fresh, "project:"+space+":commentator:user:"+user)
+		return provisioner.NewRevoker(cc, fresh, "project:"+space+":editor:user:"+user)
 	}, func() bool { _, in := sim.content(t).Projects[space].Members[user]; return !in })
 	twice("unshare a Space from a group", func() *provisioner.Provisioner {
 		return provisioner.NewRevoker(cc, fresh, "project:"+space+":editor:group:"+group)

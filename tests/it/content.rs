@@ -352,3 +352,53 @@ async fn a_fixture_carries_boards_and_spaces() {
     let _ = child.wait();
     assert_eq!(served, org);
 }
+
+/// A token without `boards:read` and `projects:read` (or an org without the plan): the sync
+/// completes without boards and Spaces, and a counter says which part was left out.
+#[tokio::test]
+async fn without_the_content_scopes_the_sync_completes_and_says_why() {
+    use miro_connector::sim::SimConfig;
+    for (dropped, part, kept) in [
+        ("boards:", "boards", "project"),
+        ("projects:", "spaces", "board"),
+        ("organizations:groups:", "board_user_groups", "board"),
+    ] {
+        let mut cfg = SimConfig::new(org(150, 4));
+        cfg.scopes.retain(|s| !s.starts_with(dropped));
+        let sim = start_sim(cfg).await;
+        let mut args = settings(&sim, false, true);
+        args.content = Some(ContentMode::Sharing);
+        args.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        let (daemon, ch) = start_daemon(&args).await;
+        wait_ready(&ch).await;
+        let snap = client::full_sync(ch, &mut ()).await.unwrap();
+        let org = sim.org();
+        let boards = of_type(&snap, "board").len();
+        let spaces = of_type(&snap, "project").len();
+        match dropped {
+            "boards:" => assert_eq!((boards, spaces), (0, org.projects.len())),
+            "projects:" => assert_eq!((boards, spaces), (org.boards.len(), 0)),
+            _ => {
+                assert_eq!((boards, spaces), (org.boards.len(), org.projects.len()));
+                assert!(!content_grants(&snap).iter().any(|g| g.contains(":group:")));
+            }
+        }
+        assert!(
+            !of_type(&snap, kept).is_empty(),
+            "{dropped}: {kept} still sync"
+        );
+        let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            body.contains(&format!(
+                "connector_content_skipped_total{{part=\"{part}\"}}"
+            )),
+            "{dropped}: {body}"
+        );
+        daemon.shutdown().await;
+    }
+}
