@@ -76,6 +76,15 @@ fn rest_credits(endpoint: &str) -> u64 {
 /// Level 1 per item: "if you want to add 10 users and remove 5, [it] will be 750 credits".
 const GROUP_MEMBERS_PATCH: &str = "PATCH /v2/orgs/{org_id}/groups/{group_id}/members";
 
+/// Endpoints the spec marks as Enterprise only: Spaces and the user groups boards and Spaces are
+/// shared with. Miro's plan for Enterprise is `company`.
+fn enterprise_only(endpoint: &str) -> bool {
+    let path = endpoint.split_once(' ').map_or(endpoint, |(_, p)| p);
+    path.starts_with("/v2/orgs/{org_id}/projects/")
+        || path.starts_with("/v2/orgs/{org_id}/teams/{team_id}/projects")
+        || path.starts_with("/v2/orgs/{org_id}/boards/")
+}
+
 /// The scopes the spec requires of the user-group and board endpoints (each listed under
 /// "Required scope").
 fn required_scopes(endpoint: &str) -> &'static [&'static str] {
@@ -256,6 +265,17 @@ async fn gated(
         let message = format!("The token lacks the scope {}", missing.join(", "));
         return (
             error(false, StatusCode::FORBIDDEN, "forbiddenAccess", &message),
+            0,
+        );
+    }
+    if enterprise_only(endpoint) && answer::read(s).plan != "company" {
+        return (
+            error(
+                false,
+                StatusCode::FORBIDDEN,
+                "forbiddenAccess",
+                "This feature is available on the Enterprise plan only",
+            ),
             0,
         );
     }

@@ -402,3 +402,30 @@ async fn without_the_content_scopes_the_sync_completes_and_says_why() {
         daemon.shutdown().await;
     }
 }
+
+/// An organization without the Enterprise plan has no Spaces or group shares to list (Miro
+/// answers 403): boards still sync, with their owners, team and org access.
+#[tokio::test]
+async fn without_the_enterprise_plan_boards_sync_alone() {
+    use miro_connector::sim::SimConfig;
+    let mut o = org(150, 4);
+    o.plan = "business".into();
+    let sim = start_sim(SimConfig::new(o)).await;
+    let mut args = settings(&sim, false, true);
+    args.content = Some(ContentMode::Members);
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let org = sim.org();
+    assert_eq!(of_type(&snap, "board").len(), org.boards.len());
+    assert!(of_type(&snap, "project").is_empty());
+    let grants = content_grants(&snap);
+    assert!(!grants.iter().any(|g| g.contains(":group:")));
+    assert!(grants.iter().any(|g| g.contains(":team:")));
+    let direct: usize = org.boards.values().map(|b| b.members.len()).sum();
+    assert_eq!(
+        grants.iter().filter(|g| g.contains(":user:")).count(),
+        direct
+    );
+    daemon.shutdown().await;
+}
