@@ -183,7 +183,8 @@ struct Sharing {
 
 fn from_profile(r: &pb::Resource) -> Option<Sharing> {
     let p = r.profile.as_ref();
-    let access = |k| profile_text(p, k).and_then(Access::parse);
+    // A level Miro adds later reads as Unknown (no grant), not as a missing policy.
+    let access = |k| profile_text(p, k).map(|v| Access::parse(v).unwrap_or(Access::Unknown));
     Some(Sharing {
         owner: profile_text(p, "owner_id").map(str::to_string),
         team: profile_text(p, "team_id").map(str::to_string),
@@ -337,5 +338,29 @@ impl Connector {
             &mut grants,
         )?;
         Ok((grants, page_token::encode(&scope, next.as_deref())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_level_miro_adds_later_gives_no_grant_and_no_error() {
+        let r = pb::Resource {
+            profile: Some(profile(vec![
+                ("team_access", text("restricted")),
+                ("organization_access", text("edit")),
+            ])),
+            ..Default::default()
+        };
+        let s = from_profile(&r).unwrap();
+        assert_eq!(s.team_access, Access::Unknown);
+        assert_eq!(access_role(s.team_access), None);
+        assert_eq!(access_role(s.org_access), Some(BoardRole::Editor));
+        assert!(
+            from_profile(&pb::Resource::default()).is_none(),
+            "no policy at all is asked for"
+        );
     }
 }
