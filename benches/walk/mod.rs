@@ -74,9 +74,14 @@ pub struct Run {
 /// Run `miro-connector sync --connect addr --workers n --format jsonl`, sampling its peak RSS
 /// (VmHWM only grows, so the last sample before it exits is the peak, give or take 50 ms).
 pub fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
-    let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-sync.jsonl");
+    // One file per bench process: two benches at once must not delete each other's output.
+    let out = format!(
+        "{}/target/bench-sync-{}.jsonl",
+        env!("CARGO_MANIFEST_DIR"),
+        std::process::id()
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
-        .args(["sync", "--connect", addr, "--format", "jsonl", "--out", out])
+        .args(["sync", "--connect", addr, "--format", "jsonl", "--out", &out])
         .args(["--workers", &workers.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -91,10 +96,10 @@ pub fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "the sync command failed: {status}");
-    let records = BufReader::new(std::fs::File::open(out).unwrap())
+    let records = BufReader::new(std::fs::File::open(&out).unwrap())
         .lines()
         .count() as u64;
-    let _ = std::fs::remove_file(out);
+    let _ = std::fs::remove_file(&out);
     (peak, records)
 }
 
