@@ -81,7 +81,15 @@ pub fn sync_command(addr: &str, workers: usize) -> (f64, u64) {
         std::process::id()
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
-        .args(["sync", "--connect", addr, "--format", "jsonl", "--out", &out])
+        .args([
+            "sync",
+            "--connect",
+            addr,
+            "--format",
+            "jsonl",
+            "--out",
+            &out,
+        ])
         .args(["--workers", &workers.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

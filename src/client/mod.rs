@@ -254,37 +254,81 @@ impl Walker<'_> {
     }
 
     /// The resources, written page by page as they arrive. What the later phases need of each is
-    /// kept; the rest is not, so a large organization stays small in memory.
+    /// kept; the rest is not, so a large organization stays small in memory. Every type at the
+    /// top, one after the other; then the children that resources announce (a team's boards and
+    /// Spaces), `workers` parents at once as the parallel syncer lists them, written in the
+    /// parents' order whatever order the answers come in.
     async fn resources(&mut self, types: &[pb::ResourceType]) -> Result<Vec<Kept>, WalkError> {
+        use futures::StreamExt;
         let client = ResourcesServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE);
         let mut kept = Vec::new();
-        // Every type at the top, then the children that resources announce (a team's boards and
-        // Spaces), as the official client schedules them.
-        let mut queue: std::collections::VecDeque<(&pb::ResourceType, Option<pb::ResourceId>)> =
-            types.iter().map(|t| (t, None)).collect();
-        while let Some((t, parent)) = queue.pop_front() {
-            let listing = Resources(client.clone(), t.id.clone(), parent);
+        let mut children = Vec::new();
+        for t in types {
+            let listing = Resources(client.clone(), t.id.clone(), None);
             let mut pager = Pager::new(listing, self.sync_id.clone());
             while let Some((list, cost, _)) = pager.next().await? {
                 self.count(Phase::Resources, list.len(), cost);
                 for r in list {
-                    check_traits(t, &r)?;
-                    self.sink.resource(&r)?;
-                    for child in r
-                        .annotations
-                        .iter()
-                        .filter_map(|a| a.to_msg::<pb::ChildResourceType>().ok())
-                    {
-                        if let Some(ct) = types.iter().find(|x| x.id == child.resource_type_id) {
-                            queue.push_back((ct, r.id.clone()));
-                        }
+                    self.keep(types, t, r, &mut kept, &mut children)?;
+                }
+            }
+        }
+        while !children.is_empty() {
+            let sync_id = self.sync_id.clone();
+            let level = std::mem::take(&mut children);
+            let mut answers = futures::stream::iter(level)
+                .map(|(t, parent): (&pb::ResourceType, pb::ResourceId)| {
+                    let listing = Resources(client.clone(), t.id.clone(), Some(parent));
+                    let sync_id = sync_id.clone();
+                    async move { fetch_all(listing, sync_id).await.map(|pages| (t, pages)) }
+                })
+                .buffered(self.workers.max(1));
+            while let Some(answer) = answers.next().await {
+                let (t, pages) = answer?;
+                for page in pages {
+                    self.count(Phase::Resources, page.items, page.cost);
+                    let mut rest = page.encoded.as_slice();
+                    while !rest.is_empty() {
+                        // Encoded here a moment ago: it decodes, or the walk stops with why.
+                        let r =
+                            <pb::Resource as prost::Message>::decode_length_delimited(&mut rest)
+                                .map_err(|e| {
+                                    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+                                })?;
+                        self.keep(types, t, r, &mut kept, &mut children)?;
                     }
-                    kept.push(Kept::of(types, r));
                 }
             }
         }
         Ok(kept)
+    }
+
+    /// One listed resource: checked, written, kept, and its announced children queued.
+    fn keep<'t>(
+        &mut self,
+        types: &'t [pb::ResourceType],
+        t: &pb::ResourceType,
+        r: pb::Resource,
+        kept: &mut Vec<Kept>,
+        children: &mut Vec<(&'t pb::ResourceType, pb::ResourceId)>,
+    ) -> Result<(), WalkError> {
+        check_traits(t, &r)?;
+        self.sink.resource(&r)?;
+        let announced = r
+            .annotations
+            .iter()
+            .filter_map(|a| a.to_msg::<pb::ChildResourceType>().ok());
+        for child in announced {
+            if let (Some(ct), Some(id)) = (
+                types.iter().find(|x| x.id == child.resource_type_id),
+                r.id.clone(),
+            ) {
+                children.push((ct, id));
+            }
+        }
+        kept.push(Kept::of(types, r));
+        Ok(())
     }
 
     async fn static_entitlements(&mut self, types: &[pb::ResourceType]) -> Result<(), WalkError> {
