@@ -5,7 +5,7 @@
 use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
-    content::{Phase, Skipped, org_access_grants, phase, team_access_grant},
+    content::{Phase, Skipped, member_grants, org_access_grants, phase, team_access_grant},
     grants::{entitlement, grant, reference, type_ref},
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
     page_token,
@@ -297,13 +297,13 @@ impl Connector {
                 let page = rest
                     .board_members_page(id, offset, offset_limit(page_size as usize))
                     .await?;
-                for m in &page.items {
-                    if miro_id("user id", &m.id).is_err() || !ROLES.contains(&m.role) {
-                        tracing::warn!(board = %id, user = %cap(&m.id), role = m.role.as_str(), "skipping a board member this connector cannot read");
-                        continue;
-                    }
-                    grants.push(grant(&ent(m.role), &m.id));
-                }
+                grants = member_grants(
+                    id,
+                    page.items.iter().map(|m| (m.id.as_str(), m.role)),
+                    ROLES,
+                    |r| r.as_str(),
+                    ent,
+                );
                 let next = page.next.map(|o| format!("m:{o}"));
                 return Ok((grants, page_token::encode(&scope, next.as_deref())));
             }

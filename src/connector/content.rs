@@ -101,6 +101,26 @@ pub(super) fn group_share_grant(e: &pb::Entitlement, group: &str) -> pb::Grant {
     expandable(grant_to(e, g), ids)
 }
 
+/// A page of direct members as grants: each member whose role the entitlements name; anyone else
+/// (a role Miro adds later, an id not Miro's shape) is skipped and said in the log.
+pub(super) fn member_grants<'a, R: Copy + PartialEq>(
+    of: &str,
+    members: impl IntoIterator<Item = (&'a str, R)>,
+    roles: &[R],
+    label: impl Fn(R) -> &'static str,
+    entitlement: impl Fn(R) -> pb::Entitlement,
+) -> Vec<pb::Grant> {
+    let mut grants = Vec::new();
+    for (id, role) in members {
+        if miro_id("user id", id).is_ok() && roles.contains(&role) {
+            grants.push(grant_to(&entitlement(role), rid(USER, id)));
+        } else {
+            tracing::warn!(of, user = %cap(id), role = label(role), "skipping a member this connector cannot read");
+        }
+    }
+    grants
+}
+
 /// Where a board's or Space's grant listing is: the first page (sharing and the first page of
 /// user groups), more user groups, then (in `members` mode) the direct members.
 #[derive(Debug, PartialEq)]

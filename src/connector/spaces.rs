@@ -5,8 +5,8 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    content::{Phase, Skipped, phase, team_access_grant},
-    grants::{entitlement, grant, reference, type_ref},
+    content::{Phase, Skipped, member_grants, phase, team_access_grant},
+    grants::{entitlement, reference, type_ref},
     ids::{GROUP, PROJECT, TEAM, cap, miro_id, rid},
     page_token,
     profile::{profile, profile_text, text},
@@ -219,13 +219,13 @@ impl Connector {
                         PageAt::after(c.as_deref()).with_limit(page_size as usize),
                     )
                     .await?;
-                for m in &page.items {
-                    if miro_id("user id", &m.id).is_err() || !ROLES.contains(&m.role) {
-                        tracing::warn!(space = %id, user = %cap(&m.id), role = m.role.as_str(), "skipping a Space member this connector cannot read");
-                        continue;
-                    }
-                    grants.push(grant(&ent(m.role), &m.id));
-                }
+                grants = member_grants(
+                    id,
+                    page.items.iter().map(|m| (m.id.as_str(), m.role)),
+                    ROLES,
+                    |r| r.as_str(),
+                    ent,
+                );
                 let next = page.next.map(|c| format!("m:{c}"));
                 return Ok((grants, page_token::encode(&scope, next.as_deref())));
             }
