@@ -201,20 +201,14 @@ impl Connector {
         let want = access_arg(r.args.as_ref())?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(format!("{BOARD}:{board}")).await;
-        let rest = &self.miro().rest;
-        let b = rest
-            .board(&board)
-            .await?
-            .ok_or_else(|| ConnectorError::NotFound(format!("no Miro board with id {board}")))?;
-        self.content_team(b.team_id().unwrap_or_default(), &format!("board {board}"))?;
-        let now = b.sharing().map(|s| s.access).ok_or_else(|| {
-            ConnectorError::FailedPrecondition(format!(
-                "Miro answered board {board} without its sharing policy"
-            ))
-        })?;
+        let (team, now) = self.board_level(&board, Reach::Link).await?;
+        self.content_team(&team, &format!("board {board}"))?;
         let changed = now != want;
         if changed {
-            rest.set_board_access(&board, Reach::Link, want).await?;
+            self.miro()
+                .rest
+                .set_board_access(&board, Reach::Link, want)
+                .await?;
         }
         Ok(profile(vec![
             ("success", flag(true)),

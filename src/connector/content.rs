@@ -15,7 +15,8 @@ use super::{
 use crate::{
     miro::{
         ErrorKind, MiroError,
-        content_models::{GroupShare, ShareRole},
+        boards::Reach,
+        content_models::{Access, GroupShare, ShareRole},
         paging::Page,
     },
     pb,
@@ -215,6 +216,29 @@ impl Connector {
             }
         }
         Ok(self.after_groups(page.next))
+    }
+
+    /// The board's team and one of its sharing levels, read now.
+    pub(super) async fn board_level(
+        &self,
+        board: &str,
+        reach: Reach,
+    ) -> Result<(String, Access), ConnectorError> {
+        let b =
+            self.miro().rest.board(board).await?.ok_or_else(|| {
+                ConnectorError::NotFound(format!("no Miro board with id {board}"))
+            })?;
+        let s = b.sharing().ok_or_else(|| {
+            ConnectorError::FailedPrecondition(format!(
+                "Miro answered board {board} without its sharing policy"
+            ))
+        })?;
+        let level = match reach {
+            Reach::Team => s.team_access,
+            Reach::Organization => s.organization_access,
+            Reach::Link => s.access,
+        };
+        Ok((b.team_id().unwrap_or_default().to_string(), level))
     }
 
     /// A 403 on a content listing: the sync goes on without that part; the log (once) and a

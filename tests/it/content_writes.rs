@@ -415,3 +415,36 @@ async fn the_link_access_action_sets_a_boards_link_once() {
     assert_eq!(p.sim.stats().requests, 0);
     p.daemon.shutdown().await;
 }
+
+/// A Space's entitlements name its team, so a Grant that sends one back as listed (the platform
+/// does not always attach the full resource) finds the Space. Before, the team was dropped from
+/// what the entitlements named, and such a Grant was INVALID_ARGUMENT.
+#[tokio::test]
+async fn a_space_entitlement_as_listed_is_enough_to_grant() {
+    use pb::entitlements_service_client::EntitlementsServiceClient;
+    let p = setup_content().await;
+    let org = p.sim.org();
+    let user = internal_user(&org);
+    let s = org
+        .projects
+        .values()
+        .find(|s| !s.members.contains_key(&user))
+        .unwrap();
+    let mut space = res("project", &s.id);
+    space.parent_resource_id = Some(rid("team", &s.team_id));
+    let listed = EntitlementsServiceClient::new(p.ch.clone())
+        .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
+            resource: Some(space),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .list;
+    let viewer = listed.into_iter().find(|e| e.slug == "viewer").unwrap();
+    let named = viewer.resource.as_ref().unwrap();
+    assert_eq!(named.parent_resource_id, Some(rid("team", &s.team_id)));
+    p.grant(viewer, &user).await.unwrap();
+    assert_eq!(p.sim.org().projects[&s.id].members[&user], "viewer");
+    p.daemon.shutdown().await;
+}

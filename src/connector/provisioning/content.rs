@@ -102,44 +102,6 @@ impl Connector {
         }
     }
 
-    async fn email_of(&self, user: &str) -> Result<String, ConnectorError> {
-        let org = self.org_id().await?;
-        let m = self.miro().rest.member(org, user).await?.ok_or_else(|| {
-            precondition(format!(
-                "user {user} is not a member of the Miro organization; create the account first"
-            ))
-        })?;
-        if !m.active {
-            return Err(precondition(format!(
-                "user {user} is deactivated in Miro; reactivate them before sharing with them"
-            )));
-        }
-        Ok(m.email)
-    }
-
-    /// The board's team and one of its sharing levels, read now.
-    async fn board_level(
-        &self,
-        board: &str,
-        reach: Reach,
-    ) -> Result<(String, Access), ConnectorError> {
-        let b =
-            self.miro().rest.board(board).await?.ok_or_else(|| {
-                ConnectorError::NotFound(format!("no Miro board with id {board}"))
-            })?;
-        let s = b.sharing().ok_or_else(|| {
-            precondition(format!(
-                "Miro answered board {board} without its sharing policy"
-            ))
-        })?;
-        let level = match reach {
-            Reach::Team => s.team_access,
-            Reach::Organization => s.organization_access,
-            Reach::Link => s.access,
-        };
-        Ok((b.team_id().unwrap_or_default().to_string(), level))
-    }
-
     pub(super) async fn grant_content(
         &self,
         c: Content,
@@ -180,7 +142,9 @@ impl Connector {
                         replaced(BOARD, board, m.role.as_str(), rid(USER, &user))
                     }
                     None => {
-                        let email = self.email_of(&user).await?;
+                        let email = self
+                            .active_email(&user, "given access to boards and Spaces")
+                            .await?;
                         let inv = rest.share_board(board, &user, &email, role).await?;
                         if let Some(f) = inv.failed.first() {
                             return Err(precondition(format!(
@@ -273,7 +237,9 @@ impl Connector {
                         replaced(PROJECT, space, m.role.as_str(), rid(USER, &user))
                     }
                     None => {
-                        let email = self.email_of(&user).await?;
+                        let email = self
+                            .active_email(&user, "given access to boards and Spaces")
+                            .await?;
                         match rest.add_project_member(at, &user, &email, role).await {
                             Err(err) if err.kind() == ErrorKind::Conflict => {
                                 match rest.project_member(at, &user).await? {

@@ -128,15 +128,8 @@ impl Connector {
                 })
             }
             None => {
-                let member = rest.member(org, user).await?.ok_or_else(|| {
-                    precondition(format!("user {user} is not a member of the Miro organization; create the account first"))
-                })?;
-                if !member.active {
-                    return Err(precondition(format!(
-                        "user {user} is deactivated in Miro and cannot be added to teams; reactivate them first"
-                    )));
-                }
-                match rest.invite(org, team_id, user, &member.email, role).await {
+                let email = self.active_email(user, "added to teams").await?;
+                match rest.invite(org, team_id, user, &email, role).await {
                     // Someone added them in between: judge by what is there now.
                     Err(e) if e.kind() == ErrorKind::Conflict => {
                         match rest.team_member(org, team_id, user).await? {

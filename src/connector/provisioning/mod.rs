@@ -39,6 +39,25 @@ fn precondition(m: impl Into<String>) -> ConnectorError {
     ConnectorError::FailedPrecondition(m.into())
 }
 
+impl super::Connector {
+    /// The email of an active organization member, which Miro's invitations go to; `what` says
+    /// what a deactivated member cannot be.
+    async fn active_email(&self, user: &str, what: &str) -> Result<String, ConnectorError> {
+        let org = self.org_id().await?;
+        let m = self.miro().rest.member(org, user).await?.ok_or_else(|| {
+            precondition(format!(
+                "user {user} is not a member of the Miro organization; create the account first"
+            ))
+        })?;
+        if !m.active {
+            return Err(precondition(format!(
+                "user {user} is deactivated in Miro and cannot be {what}; reactivate them first"
+            )));
+        }
+        Ok(m.email)
+    }
+}
+
 /// What an entitlement stands for in Miro.
 enum Target {
     Team {
