@@ -13,6 +13,7 @@ mod budget;
 mod cli;
 mod common;
 mod content;
+mod content_action;
 mod content_writes;
 mod contract;
 mod daemon;

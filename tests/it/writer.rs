@@ -37,6 +37,17 @@ pub(super) async fn setup_content() -> P {
     P { sim, daemon, ch }
 }
 
+/// A board of the generated org that `f` accepts.
+pub(super) fn board_with(
+    org: &miro_connector::sim::Org,
+    f: impl Fn(&miro_connector::sim::state::Board) -> bool,
+) -> &miro_connector::sim::state::Board {
+    org.boards
+        .values()
+        .find(|b| f(b))
+        .expect("the generated org has such a board")
+}
+
 /// An entitlement of a board or a Space (a Space carries its team as its parent).
 pub(super) fn content_ent(t: &str, id: &str, role: &str, team: Option<&str>) -> pb::Entitlement {
     let mut r = res(t, id);
