@@ -45,6 +45,7 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
                     .map(|t| t.0)
                     .filter(|t| !t.is_empty()),
                 skip_teams: settings.content_skip_teams.0.clone(),
+                classification: settings.content_classification,
             },
             rpc_timeout: *settings.rpc_timeout,
         },

@@ -116,6 +116,10 @@ settings! {
     /// Never these teams' boards and Spaces (comma-separated team ids).
     #[arg(value_name = "IDS")]
     content_skip_teams: TeamIds = TeamIds::default();
+    /// Read each board's classification label (Level 2 a board, when the organization classifies
+    /// its boards); needs content sharing or members.
+    #[arg(num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    content_classification: bool = false;
     /// Server certificate (PEM) for TLS.
     #[arg(value_name = "PATH")]
     tls_cert: PathBuf;

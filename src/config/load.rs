@@ -153,6 +153,12 @@ impl Settings {
         if self.miro_max_attempts == 0 {
             return Err(invalid("miro_max_attempts", "must be at least 1"));
         }
+        if self.content_classification && self.content == crate::connector::ContentMode::Off {
+            return Err(invalid(
+                "content_classification",
+                "labels are read with boards: set content to sharing or members too",
+            ));
+        }
         if self.max_request_bytes < 1024 {
             return Err(invalid("max_request_bytes", "must be at least 1024"));
         }

@@ -5,6 +5,7 @@
 use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
+    classification,
     content::{Phase, Skipped, member_grants, org_access_grants, phase, team_access_grant},
     grants::{entitlement, grant, reference, type_ref},
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
@@ -13,6 +14,7 @@ use super::{
 };
 use crate::{
     miro::{
+        classification::Label,
         content_models::{Access, Board, BoardRole, ShareRole},
         paging::{PageAt, offset_limit},
     },
@@ -63,7 +65,7 @@ pub(super) fn share_role(r: ShareRole) -> Option<BoardRole> {
     }
 }
 
-pub(super) fn resource(b: &Board, team: &str) -> pb::Resource {
+pub(super) fn resource(b: &Board, team: &str, label: Option<&Label>) -> pb::Resource {
     let mut fields = vec![
         ("id", text(&b.id)),
         ("name", text(&b.name)),
@@ -104,6 +106,26 @@ pub(super) fn resource(b: &Board, team: &str) -> pb::Resource {
             )
             .trim()
             .to_string();
+        }
+        if let Some(l) = label {
+            fields.push(("classification", text(&l.name)));
+            fields.push(("classification_id", text(&l.id)));
+            fields.push((
+                "classification_sharing",
+                text(l.sharing_recommendation.as_str()),
+            ));
+            if let Some(beyond) = classification::beyond(l, s) {
+                fields.push(("shared_beyond_classification", flag(beyond)));
+                if beyond {
+                    description = format!(
+                        "Shared beyond its label {} ({}). {description}",
+                        l.name,
+                        l.sharing_recommendation.as_str()
+                    )
+                    .trim()
+                    .to_string();
+                }
+            }
         }
     }
     pb::Resource {
@@ -219,10 +241,17 @@ impl Connector {
             }
             r => r?,
         };
+        let ids: Vec<&str> = page
+            .items
+            .iter()
+            .map(|b| b.id.as_str())
+            .filter(|id| board_id("board id", id).is_ok())
+            .collect();
+        let labels = self.board_labels(team, &ids).await?;
         let mut list = Vec::with_capacity(page.items.len());
         for b in &page.items {
             match board_id("board id", &b.id) {
-                Ok(_) => list.push(resource(b, team)),
+                Ok(_) => list.push(resource(b, team, labels.get(&b.id))),
                 Err(_) => {
                     tracing::warn!(team = %team, board = %cap(&b.id), "skipping a board whose id is not Miro's shape")
                 }
@@ -251,7 +280,8 @@ impl Connector {
             })?
             .to_string();
         self.content_team(&team, &format!("board {id}"))?;
-        Ok(resource(&b, &team))
+        let label = self.board_labels(&team, &[id]).await?.remove(id);
+        Ok(resource(&b, &team, label.as_ref()))
     }
 
     async fn board_sharing(

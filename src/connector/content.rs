@@ -34,9 +34,10 @@ pub(super) enum Skipped {
     Spaces,
     BoardGroups,
     SpaceGroups,
+    Classification,
 }
 
-static WARNED: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
+static WARNED: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
 
 impl Skipped {
     fn label(self) -> &'static str {
@@ -45,6 +46,7 @@ impl Skipped {
             Self::Spaces => "spaces",
             Self::BoardGroups => "board_user_groups",
             Self::SpaceGroups => "space_user_groups",
+            Self::Classification => "classification",
         }
     }
     fn why(self) -> &'static str {
@@ -60,6 +62,9 @@ impl Skipped {
             }
             Self::SpaceGroups => {
                 "Miro refused to list the user groups Spaces are shared with: the sync goes on without that access; it needs organizations:groups:read and the Enterprise plan"
+            }
+            Self::Classification => {
+                "Miro refused to read board classification: boards are listed without their labels; it needs organizations:read, boards:read and the Enterprise plan"
             }
         }
     }

@@ -3,6 +3,7 @@
 mod actions;
 pub mod annotations;
 mod boards;
+mod classification;
 mod content;
 mod error;
 mod grants;
@@ -81,6 +82,8 @@ pub struct ContentScope {
     pub teams: Option<std::collections::BTreeSet<String>>,
     /// Never these teams.
     pub skip_teams: std::collections::BTreeSet<String>,
+    /// Boards' classification labels too (one Level 2 request a board).
+    pub classification: bool,
 }
 
 impl ContentScope {
@@ -109,6 +112,8 @@ pub struct Connector {
     writes: inflight::InFlight,
     /// The last action results, for GetActionStatus.
     actions: actions::Recent,
+    /// Whether the organization classifies its boards, as last read.
+    classification: classification::Classification,
 }
 
 impl Connector {
@@ -120,6 +125,7 @@ impl Connector {
             names: names::Names::default(),
             writes: inflight::InFlight::default(),
             actions: actions::Recent::default(),
+            classification: classification::Classification::default(),
         }
     }
 

@@ -48,7 +48,7 @@ miro_enum!(
 
 /// An id Miro types as a string but a proxy might send as a number; read exactly either way (a
 /// float would round ids beyond 2^53).
-fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn id_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Id {

@@ -4,6 +4,7 @@
 pub mod models;
 
 pub mod boards;
+pub mod classification;
 mod budget;
 pub mod content_models;
 pub mod error;

@@ -128,6 +128,7 @@ pub(super) fn add_boards(rng: &mut StdRng, org: &mut Org) {
                     },
                     members,
                     groups,
+                    classification: None,
                 },
             );
         }

@@ -235,6 +235,7 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
         groups: BTreeMap::new(),
         boards: BTreeMap::new(),
         projects: BTreeMap::new(),
+        classification: Default::default(),
     };
     // A stream of its own, so members and teams stay what they were before groups existed.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x6772_6f75_7073);
@@ -243,6 +244,11 @@ pub fn generate(seed: u64, members: usize, teams: usize) -> Org {
     // Boards from a third stream: members, teams and groups stay what they were before boards.
     super::content::add_boards(
         &mut StdRng::seed_from_u64(seed ^ 0x626f_6172_6473),
+        &mut org,
+    );
+    // Labels from a fourth: the boards themselves stay what they were before classification.
+    super::classification::add_labels(
+        &mut StdRng::seed_from_u64(seed ^ 0x6c61_6265_6c73),
         &mut org,
     );
     org

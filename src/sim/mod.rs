@@ -3,11 +3,13 @@
 //! misunderstanding in the adapter then shows up as a failing test.
 mod answer;
 mod boards;
+mod classification;
 mod content;
 pub mod data;
 mod faults;
 mod group_members;
 mod groups;
+mod levels;
 mod limits;
 mod minimum;
 mod projects;
@@ -195,6 +197,7 @@ fn router(shared: AppState) -> Router {
         .merge(groups::routes())
         .merge(group_members::routes())
         .merge(boards::routes())
+        .merge(classification::routes())
         .merge(projects::routes())
         .merge(Router::new().nest("/api/v1/scim", scim::routes()))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limits::gate));

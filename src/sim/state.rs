@@ -122,6 +122,33 @@ pub struct Org {
     /// Spaces (the API says projects) by id: folders of a team's boards with members of their own.
     #[serde(default)]
     pub projects: BTreeMap<String, Project>,
+    /// Board classification (Enterprise): off, or on with the labels boards may carry.
+    #[serde(default)]
+    pub classification: Classification,
+}
+
+/// An organization's board classification settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Classification {
+    pub enabled: bool,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+/// A classification label; `sharing_recommendation` is one of `NO_SHARING_RESTRICTIONS`,
+/// `ONLY_WITHIN_ORGANIZATION`, `ONLY_WITHIN_TEAM`, `ONLY_WITH_AUTHORIZED_TEAM_MEMBERS`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Label {
+    pub id: String,
+    pub name: String,
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
+    pub sharing_recommendation: String,
+    #[serde(default)]
+    pub default: bool,
 }
 
 /// A Space: its team, whether the whole team may view it, its members and user groups.
@@ -180,6 +207,9 @@ pub struct Board {
     /// User groups shared with the board, group id -> role (`VIEWER`, `COMMENTER`, `EDITOR`).
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
+    /// The id of its classification label, if it carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
 }
 
 /// The roles a board member may hold, lowest first.
