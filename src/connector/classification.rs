@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(beyond(&label(Organization), &by_link), Some(true));
         assert_eq!(beyond(&label(Team), &team_only), Some(false));
         assert_eq!(beyond(&label(Team), &org_wide), Some(true));
-        assert_eq!(beyond(&label(AuthorizedTeamMembers), &team_only), Some(true));
+        assert_eq!(
+            beyond(&label(AuthorizedTeamMembers), &team_only),
+            Some(true)
+        );
         assert_eq!(beyond(&label(AuthorizedTeamMembers), &closed), Some(false));
         assert_eq!(beyond(&label(Unknown), &by_link), None);
     }

@@ -4,8 +4,8 @@
 pub mod models;
 
 pub mod boards;
-pub mod classification;
 mod budget;
+pub mod classification;
 pub mod content_models;
 pub mod error;
 pub mod groups;

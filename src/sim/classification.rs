@@ -93,7 +93,9 @@ async fn board_label(
         .filter(|x| x.team_id == t)
         .ok_or_else(|| not_found("Board"))?;
     if !org.classification.enabled {
-        return Err(bad("Board classification is not enabled for this organization"));
+        return Err(bad(
+            "Board classification is not enabled for this organization",
+        ));
     }
     let label = board
         .classification

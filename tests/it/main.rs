@@ -10,6 +10,7 @@ mod accounts;
 mod adapter;
 mod adapter_writes;
 mod budget;
+mod classification;
 mod cli;
 mod common;
 mod content;
