@@ -229,6 +229,17 @@ mod tests {
             .collect()
     }
 
+    /// The README's configuration reference names every setting, by flag and by file key.
+    #[test]
+    fn the_readme_documents_every_setting() {
+        let readme = include_str!("../../README.md");
+        for key in KEYS {
+            let row = format!("| `--{}", key.replace('_', "-"));
+            assert!(readme.contains(&row), "README: no row for --{key}");
+            assert!(readme.contains(&format!("| `{key}`")), "README: no file key {key}");
+        }
+    }
+
     #[test]
     fn precedence_file_env_flag() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
