@@ -54,6 +54,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
         miro_scim_token: Some(sim.scim_token().into()),
         provisioning: Some(true),
         content: Some(crate::connector::ContentMode::Sharing),
+        content_classification: Some(true),
         ..Default::default()
     };
     let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
@@ -69,7 +70,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     );
     let _ = writeln!(
         out,
-        "  connector gRPC  {a} (plaintext, provisioning on, content access: sharing)"
+        "  connector gRPC  {a} (plaintext, provisioning on, content access: sharing, with classification labels)"
     );
     let _ = writeln!(out);
     let _ = writeln!(

@@ -236,7 +236,10 @@ mod tests {
         for key in KEYS {
             let row = format!("| `--{}", key.replace('_', "-"));
             assert!(readme.contains(&row), "README: no row for --{key}");
-            assert!(readme.contains(&format!("| `{key}`")), "README: no file key {key}");
+            assert!(
+                readme.contains(&format!("| `{key}`")),
+                "README: no file key {key}"
+            );
         }
     }
 
