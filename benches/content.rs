@@ -7,7 +7,8 @@
 //!
 //! `cargo bench --bench content` (100,000 members, 2,000 teams, modes off and sharing, 100 ms a
 //! request: about an hour). Knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCY_MS, BENCH_WORKERS,
-//! BENCH_MODES (comma-separated: off, sharing, members), BENCH_OUT (default target/bench-content.json).
+//! BENCH_MODES (comma-separated: off, sharing, members, classification: sharing with each board's
+//! label), BENCH_OUT (default target/bench-content.json).
 // Test code: a failed unwrap is a failed test, and nothing here is a public API.
 #![allow(
     clippy::unwrap_used,
@@ -15,7 +16,7 @@
     clippy::panic,
     unreachable_pub
 )]
-use miro_connector::sim::{self, FaultConfig, FaultRule, SimConfig, content_minimum};
+use miro_connector::sim::{self, ContentParts, FaultConfig, FaultRule, SimConfig, content_minimum};
 use serde_json::json;
 
 mod common;
@@ -63,11 +64,15 @@ async fn main() {
         .filter(|b| b.sharing.access != "private")
         .count();
     println!(
-        "organization: {members} members, {teams} teams, {} boards (per team: median {}, max {}), {:.2} members a board, {shared} shared with groups, {linked} open by link, {} Spaces",
+        "organization: {members} members, {teams} teams, {} boards (per team: median {}, max {}), {:.2} members a board, {shared} shared with groups, {linked} open by link, {} labelled, {} Spaces",
         org.boards.len(),
         per_team[per_team.len() / 2],
         per_team.last().copied().unwrap_or(0),
         board_members as f64 / org.boards.len().max(1) as f64,
+        org.boards
+            .values()
+            .filter(|b| b.classification.is_some())
+            .count(),
         org.projects.len()
     );
 
@@ -89,13 +94,27 @@ async fn main() {
     let mut figures = Vec::new();
     let mut off_wall = None;
     for mode in modes.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        let content = match mode {
-            "off" => None,
-            "sharing" => Some(false),
-            "members" => Some(true),
+        // `classification` is `sharing` with each board's label.
+        let (content, args): (Option<ContentParts>, &[&str]) = match mode {
+            "off" => (None, &["--content", "off"]),
+            "sharing" => (Some(ContentParts::default()), &["--content", "sharing"]),
+            "members" => (
+                Some(ContentParts {
+                    members: true,
+                    ..Default::default()
+                }),
+                &["--content", "members"],
+            ),
+            "classification" => (
+                Some(ContentParts {
+                    classification: true,
+                    ..Default::default()
+                }),
+                &["--content", "sharing", "--content-classification"],
+            ),
             other => panic!("unknown mode {other}"),
         };
-        let extra = content_minimum(&org, content.unwrap_or(false), &|_| true);
+        let extra = content_minimum(&org, content.unwrap_or_default(), &|_| true);
         let (min_requests, min_credits) = match content {
             None => (base_requests, base_credits),
             Some(_) => (
@@ -103,7 +122,7 @@ async fn main() {
                 base_credits + extra.credits(),
             ),
         };
-        let (run, _) = sync_run(cfg.clone(), Walk::Command { workers }, &["--content", mode]).await;
+        let (run, _) = sync_run(cfg.clone(), Walk::Command { workers }, args).await;
         let s = &run.stats;
         let ratio = s.requests as f64 / min_requests as f64;
         let floor = s.credits as f64 / RATE * 60.0;

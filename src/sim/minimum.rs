@@ -1,6 +1,6 @@
 //! The fewest requests Miro's API allows for reading an organization's boards and Spaces, from
 //! the organization itself: what the content tests and the cost benchmark hold a sync to. Every
-//! endpoint involved is Level 1 (50 credits).
+//! endpoint involved is Level 1 (50 credits) but the two classification reads, Level 2 (100).
 use super::state::Org;
 
 /// Requests, by the part of the content they read.
@@ -20,9 +20,17 @@ pub struct ContentMinimum {
     pub board_member_pages: u64,
     /// Space member pages (100 a page), in `members` mode.
     pub space_member_pages: u64,
+    /// With classification: the organization's setting, read once.
+    pub classification_settings: u64,
+    /// With classification, when the organization classifies: one label read per board.
+    pub board_labels: u64,
 }
 
 impl ContentMinimum {
+    fn level_2(&self) -> u64 {
+        self.classification_settings + self.board_labels
+    }
+
     pub fn requests(&self) -> u64 {
         self.board_pages
             + self.board_group_pages
@@ -31,10 +39,11 @@ impl ContentMinimum {
             + self.space_group_pages
             + self.board_member_pages
             + self.space_member_pages
+            + self.level_2()
     }
 
     pub fn credits(&self) -> u64 {
-        50 * self.requests()
+        50 * self.requests() + 50 * self.level_2()
     }
 }
 
@@ -42,14 +51,36 @@ fn pages(n: usize, per: usize) -> u64 {
     n.div_ceil(per).max(1) as u64
 }
 
-/// The minimum for the teams `covered` says are read; `members` adds direct members.
-pub fn content_minimum(org: &Org, members: bool, covered: &dyn Fn(&str) -> bool) -> ContentMinimum {
+/// What a sync reads of boards and Spaces: `members` adds direct members, `classification` the
+/// boards' labels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContentParts {
+    pub members: bool,
+    pub classification: bool,
+}
+
+/// The minimum for the teams `covered` says are read.
+pub fn content_minimum(
+    org: &Org,
+    parts: ContentParts,
+    covered: &dyn Fn(&str) -> bool,
+) -> ContentMinimum {
+    let ContentParts {
+        members,
+        classification,
+    } = parts;
     let mut m = ContentMinimum::default();
+    if classification {
+        m.classification_settings = 1;
+    }
     for t in org.teams.keys().filter(|t| covered(t)) {
         let boards: Vec<_> = org.boards.values().filter(|b| &b.team_id == t).collect();
         let spaces: Vec<_> = org.projects.values().filter(|p| &p.team_id == t).collect();
         m.board_pages += pages(boards.len(), 50);
         m.space_pages += pages(spaces.len(), 100);
+        if classification && org.classification.enabled {
+            m.board_labels += boards.len() as u64;
+        }
         for b in &boards {
             m.board_group_pages += pages(b.groups.len(), 100);
             if members {

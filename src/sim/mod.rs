@@ -36,7 +36,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use faults::{FaultConfig, FaultRule};
 pub use limits::Stats;
-pub use minimum::{ContentMinimum, content_minimum};
+pub use minimum::{ContentMinimum, ContentParts, content_minimum};
 pub use state::Org;
 
 /// What the last page of a cursor list carries: Miro documents "empty" but not whether the field

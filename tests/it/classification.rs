@@ -7,7 +7,7 @@ use miro_connector::{
     client::{self, Snapshot},
     connector::ContentMode,
     pb,
-    sim::{Org, SimConfig, Stats, content_minimum},
+    sim::{ContentParts, Org, SimConfig, Stats, content_minimum},
 };
 use prost_types::value::Kind;
 use reqwest::StatusCode;
@@ -121,9 +121,15 @@ async fn every_boards_label_and_exposure_from_one_read_a_board() {
         "the org has labelled and unlabelled boards, some shared beyond their label: {labelled} of {}, {beyond} beyond",
         want.len()
     );
+    let parts = ContentParts {
+        classification: true,
+        ..Default::default()
+    };
+    let min = content_minimum(&org, parts, &|_| true);
+    assert_eq!(min.board_labels, org.boards.len() as u64);
+    assert_eq!(stats.requests_to(SETTINGS), min.classification_settings);
     assert_eq!(stats.requests_to(SETTINGS), 1, "the setting is read once");
-    assert_eq!(stats.requests_to(LABEL), org.boards.len() as u64);
-    let min = content_minimum(&org, false, &|_| true);
+    assert_eq!(stats.requests_to(LABEL), min.board_labels);
     assert_eq!(stats.requests_to("GET /v2/boards"), min.board_pages);
     assert_eq!(stats.rate_limited, 0);
     // A flagged board says so where a reviewer reads first.

@@ -7,7 +7,7 @@ use miro_connector::{
     config::TeamIds,
     connector::{ContentMode, annotations::find},
     pb,
-    sim::{Org, content_minimum},
+    sim::{ContentParts, Org, content_minimum},
 };
 
 use super::common::*;
@@ -181,7 +181,11 @@ fn check(
             other => panic!("unexpected principal {other}"),
         }
     }
-    let min = content_minimum(org, members, covered);
+    let parts = ContentParts {
+        members,
+        ..Default::default()
+    };
+    let min = content_minimum(org, parts, covered);
     for (endpoint, n) in [
         ("GET /v2/boards", min.board_pages),
         (
@@ -245,7 +249,7 @@ async fn the_team_scope_bounds_the_scan() {
     );
     assert_eq!(
         stats.requests_to("GET /v2/boards"),
-        content_minimum(&org, false, &covered).board_pages,
+        content_minimum(&org, ContentParts::default(), &covered).board_pages,
         "no board listing for teams left out"
     );
     assert_eq!(
