@@ -85,3 +85,25 @@ impl RestClient {
         Ok(label.filter(|l| !l.id.is_empty() || !l.name.is_empty()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_as_miro_or_a_proxy_sends_them() {
+        let l: Label = serde_json::from_str(
+            r#"{"id": 3000457366756290996, "name": "Internal", "sharingRecommendation": "ONLY_WITHIN_TEAM"}"#,
+        )
+        .unwrap();
+        assert_eq!(l.id, "3000457366756290996", "an id beyond 2^53 stays exact");
+        assert_eq!(l.sharing_recommendation, SharingRecommendation::Team);
+        let later: Label =
+            serde_json::from_str(r#"{"id": "1", "sharingRecommendation": "ONLY_ON_TUESDAYS"}"#)
+                .unwrap();
+        assert_eq!(later.sharing_recommendation, SharingRecommendation::Unknown);
+        let none: Label =
+            serde_json::from_str(r#"{"type": "board-data-classification-label"}"#).unwrap();
+        assert!(none.id.is_empty() && none.name.is_empty());
+    }
+}
