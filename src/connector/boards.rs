@@ -262,6 +262,11 @@ impl Connector {
     }
 
     pub async fn get_board(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+        self.read_board(id, true).await
+    }
+
+    /// A board as listed; its label only when `label` asks (grants do not need it).
+    async fn read_board(&self, id: &str, label: bool) -> Result<pb::Resource, ConnectorError> {
         self.content_on("boards")?;
         let id = board_id("board id", id)?;
         let b = self
@@ -280,7 +285,10 @@ impl Connector {
             })?
             .to_string();
         self.content_team(&team, &format!("board {id}"))?;
-        let label = self.board_labels(&team, &[id]).await?.remove(id);
+        let label = match label {
+            true => self.board_labels(&team, &[id]).await?.remove(id),
+            false => None,
+        };
         Ok(resource(&b, &team, label.as_ref()))
     }
 
@@ -292,7 +300,7 @@ impl Connector {
         if let Some(s) = from_profile(board) {
             return Ok(s);
         }
-        let r = self.get_board(id).await?;
+        let r = self.read_board(id, false).await?;
         from_profile(&r).ok_or_else(|| {
             ConnectorError::FailedPrecondition(format!(
                 "Miro answered board {id} without its sharing policy"

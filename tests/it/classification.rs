@@ -216,6 +216,38 @@ async fn one_board_read_alone_carries_its_label() {
     daemon.shutdown().await;
 }
 
+/// A board's grants need its sharing, not its label: a client that sends the board without its
+/// profile costs one board read, and no label read.
+#[tokio::test]
+async fn grants_of_a_bare_board_read_no_label() {
+    let sim = sim_with(150, 4).await;
+    let org = sim.org();
+    let b = org
+        .boards
+        .values()
+        .find(|b| b.classification.is_some())
+        .unwrap();
+    let mut args = settings(&sim, false, true);
+    args.content = Some(ContentMode::Sharing);
+    args.content_classification = Some(true);
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    sim.reset_stats();
+    let grants = pb::grants_service_client::GrantsServiceClient::new(ch)
+        .list_grants(pb::GrantsServiceListGrantsRequest {
+            resource: Some(res("board", &b.id)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!grants.list.is_empty());
+    let stats = sim.stats();
+    assert_eq!(stats.requests_to("GET /v2/boards/{board_id}"), 1);
+    assert_eq!(stats.requests_to(SETTINGS) + stats.requests_to(LABEL), 0);
+    daemon.shutdown().await;
+}
+
 #[tokio::test]
 async fn classification_answers_match_the_openapi_spec_and_their_costs() {
     let Some(spec) = spec() else { return };
