@@ -90,12 +90,7 @@ async fn sync(cfg: SimConfig, classification: bool) -> (Org, Snapshot, Stats) {
     let snap = client::full_sync(ch, &mut ()).await.unwrap();
     let stats = sim.stats();
     if classification && got(&snap).values().all(Option::is_none) {
-        let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = scrape(&daemon).await;
         let refused = org_refused(&sim.org(), &body);
         assert!(refused, "no label read, and no refusal counted: {body}");
     }

@@ -89,6 +89,17 @@ pub async fn env(
     (sim, d, ch)
 }
 
+/// The daemon's Prometheus metrics, as a scraper reads them.
+pub async fn scrape(daemon: &Daemon) -> String {
+    let addr = daemon.metrics_addr.expect("the daemon serves metrics");
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub fn rid(t: &str, id: &str) -> pb::ResourceId {
     pb::ResourceId {
         resource_type: t.into(),

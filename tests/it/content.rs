@@ -391,12 +391,7 @@ async fn without_the_content_scopes_the_sync_completes_and_says_why() {
             !of_type(&snap, kept).is_empty(),
             "{dropped}: {kept} still sync"
         );
-        let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = scrape(&daemon).await;
         assert!(
             body.contains(&format!(
                 "connector_content_skipped_total{{part=\"{part}\"}}"

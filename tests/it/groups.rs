@@ -275,12 +275,7 @@ async fn without_the_groups_scope_the_sync_completes_and_says_why() {
     assert_eq!(count("user"), 150);
     assert_eq!(count("team"), 4);
     assert!(snap.grants.iter().any(|g| g.id.starts_with("license:")));
-    let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = scrape(&daemon).await;
     assert!(
         body.contains("connector_user_groups_skipped_total{reason=\"forbidden\"}"),
         "{body}"

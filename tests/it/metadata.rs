@@ -152,12 +152,7 @@ async fn metrics_count_rpcs_and_miro_requests() {
         .validate(pb::ConnectorServiceValidateRequest {})
         .await
         .unwrap();
-    let body = reqwest::get(format!("http://{}/metrics", daemon.metrics_addr.unwrap()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = scrape(&daemon).await;
     for needle in [
         "grpc_server_handled_total{method=\"/c1.connector.v2.ConnectorService/Validate\",code=\"Ok\"}",
         "grpc_server_handling_seconds",
