@@ -241,22 +241,23 @@ impl Connector {
             }
             r => r?,
         };
-        let ids: Vec<&str> = page
+        let boards: Vec<&Board> = page
             .items
             .iter()
-            .map(|b| b.id.as_str())
-            .filter(|id| board_id("board id", id).is_ok())
-            .collect();
-        let labels = self.board_labels(team, &ids).await?;
-        let mut list = Vec::with_capacity(page.items.len());
-        for b in &page.items {
-            match board_id("board id", &b.id) {
-                Ok(_) => list.push(resource(b, team, labels.get(&b.id))),
-                Err(_) => {
-                    tracing::warn!(team = %team, board = %cap(&b.id), "skipping a board whose id is not Miro's shape")
+            .filter(|b| {
+                let ok = board_id("board id", &b.id).is_ok();
+                if !ok {
+                    tracing::warn!(team = %team, board = %cap(&b.id), "skipping a board whose id is not Miro's shape");
                 }
-            }
-        }
+                ok
+            })
+            .collect();
+        let ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
+        let labels = self.board_labels(team, &ids).await?;
+        let list = boards
+            .iter()
+            .map(|b| resource(b, team, labels.get(&b.id)))
+            .collect();
         let next = page.next.map(|o| o.to_string());
         Ok((list, page_token::encode(&scope, next.as_deref())))
     }
@@ -285,9 +286,10 @@ impl Connector {
             })?
             .to_string();
         self.content_team(&team, &format!("board {id}"))?;
-        let label = match label {
-            true => self.board_labels(&team, &[id]).await?.remove(id),
-            false => None,
+        let label = if label {
+            self.board_labels(&team, &[id]).await?.remove(id)
+        } else {
+            None
         };
         Ok(resource(&b, &team, label.as_ref()))
     }

@@ -159,11 +159,7 @@ async fn space_members_groups_and_team_access_change_once() {
     let p = setup_content().await;
     let org = p.sim.org();
     let user = internal_user(&org);
-    let s = org
-        .projects
-        .values()
-        .find(|s| !s.members.contains_key(&user))
-        .unwrap();
+    let s = space_without(&org, &user);
     let (sid, team) = (s.id.clone(), s.team_id.clone());
     let e = |role: &str| content_ent("project", &sid, role, Some(&team));
     p.grant(e("commentator"), &user).await.unwrap();
@@ -309,11 +305,7 @@ async fn a_space_entitlement_as_listed_is_enough_to_grant() {
     let p = setup_content().await;
     let org = p.sim.org();
     let user = internal_user(&org);
-    let s = org
-        .projects
-        .values()
-        .find(|s| !s.members.contains_key(&user))
-        .unwrap();
+    let s = space_without(&org, &user);
     let mut space = res("project", &s.id);
     space.parent_resource_id = Some(rid("team", &s.team_id));
     let listed = EntitlementsServiceClient::new(p.ch.clone())

@@ -48,6 +48,17 @@ pub(super) fn board_with(
         .expect("the generated org has such a board")
 }
 
+/// A Space `user` is not a member of.
+pub(super) fn space_without<'a>(
+    org: &'a Org,
+    user: &str,
+) -> &'a miro_connector::sim::state::Project {
+    org.projects
+        .values()
+        .find(|s| !s.members.contains_key(user))
+        .expect("the generated org has such a Space")
+}
+
 /// An entitlement of a board or a Space (a Space carries its team as its parent).
 pub(super) fn content_ent(t: &str, id: &str, role: &str, team: Option<&str>) -> pb::Entitlement {
     let mut r = res(t, id);
