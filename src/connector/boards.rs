@@ -6,7 +6,9 @@ use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
     classification,
-    content::{Phase, Skipped, member_grants, org_access_grants, phase, team_access_grant},
+    content::{
+        Phase, Skipped, claimed_team, member_grants, org_access_grants, phase, team_access_grant,
+    },
     grants::{entitlement, grant, reference, type_ref},
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
     page_token,
@@ -294,16 +296,24 @@ impl Connector {
         Ok(resource(&b, &team, label.as_ref()))
     }
 
-    async fn board_sharing(
+    /// The scope check for a board the client sent, before any request about its access: the
+    /// team it names (its parent or its profile, as the daemon listed it) when it names one, else
+    /// the team Miro says, read with the board (which is then returned, so it is read once).
+    pub(super) async fn board_in_scope(
         &self,
         board: &pb::Resource,
         id: &str,
-    ) -> Result<Sharing, ConnectorError> {
-        if let Some(s) = from_profile(board) {
-            return Ok(s);
+    ) -> Result<Option<pb::Resource>, ConnectorError> {
+        match claimed_team(board)? {
+            Some(team) => self
+                .content_team(team, &format!("board {id}"))
+                .map(|_| None),
+            None => self.read_board(id, false).await.map(Some),
         }
-        let r = self.read_board(id, false).await?;
-        from_profile(&r).ok_or_else(|| {
+    }
+
+    fn board_sharing(board: &pb::Resource, id: &str) -> Result<Sharing, ConnectorError> {
+        from_profile(board).ok_or_else(|| {
             ConnectorError::FailedPrecondition(format!(
                 "Miro answered board {id} without its sharing policy"
             ))
@@ -323,6 +333,7 @@ impl Connector {
             "board id",
             board.id.as_ref().map_or("", |i| i.resource.as_str()),
         )?;
+        let read = self.board_in_scope(board, id).await?;
         let scope = format!("grants:board:{id}");
         let org = self.org_id().await?;
         let rest = &self.miro().rest;
@@ -349,7 +360,14 @@ impl Connector {
             }
             Phase::Groups(c) => Some(c),
             Phase::Start => {
-                let s = self.board_sharing(board, id).await?;
+                // The profile the client sent back, or the board as just read.
+                let s = match &read {
+                    Some(r) => Self::board_sharing(r, id)?,
+                    None => match from_profile(board) {
+                        Some(s) => s,
+                        None => Self::board_sharing(&self.read_board(id, false).await?, id)?,
+                    },
+                };
                 // In members mode the owner comes with the members.
                 if let Some(o) = s.owner.as_deref().filter(|o| miro_id("user id", o).is_ok())
                     && self.content_mode() == ContentMode::Sharing

@@ -22,6 +22,18 @@ use crate::{
     pb,
 };
 
+/// The team a board or Space the client sent names: its parent, else its profile's `team_id`;
+/// checked as a Miro id when there is one.
+pub(super) fn claimed_team(r: &pb::Resource) -> Result<Option<&str>, ConnectorError> {
+    r.parent_resource_id
+        .as_ref()
+        .filter(|p| p.resource_type == TEAM && !p.resource.is_empty())
+        .map(|p| p.resource.as_str())
+        .or_else(|| super::profile::profile_text(r.profile.as_ref(), "team_id"))
+        .map(|t| miro_id("team id", t))
+        .transpose()
+}
+
 /// Organization access reaches the organization's own members: its internal users and admins.
 /// External users and team guests are not "anyone at the company", so their roles are not named.
 pub(super) const ORG_ROLES: &[&str] =
@@ -163,7 +175,7 @@ impl Connector {
         Ok(())
     }
 
-    /// A team's boards and Spaces are read only when the scope covers the team.
+    /// A team's boards and Spaces are read and written only when the scope covers the team.
     pub(super) fn content_team(&self, team: &str, what: &str) -> Result<(), ConnectorError> {
         if self.settings().content.covers(team) {
             Ok(())
@@ -243,7 +255,18 @@ impl Connector {
             Reach::Organization => s.organization_access,
             Reach::Link => s.access,
         };
-        Ok((b.team_id().unwrap_or_default().to_string(), level))
+        // Every write to a board reads it here first, so this is where a team left out of the
+        // scope stops it: before anything is written.
+        let team = b
+            .team_id()
+            .and_then(|t| miro_id("team id", t).ok())
+            .ok_or_else(|| {
+                ConnectorError::FailedPrecondition(format!(
+                    "Miro answered board {board} without its team"
+                ))
+            })?;
+        self.content_team(team, &format!("board {board}"))?;
+        Ok((team.to_string(), level))
     }
 
     /// A 403 on a content listing: the sync goes on without that part; the log (once) and a

@@ -258,7 +258,7 @@ impl EntitlementsService for Connector {
         req: Request<pb::EntitlementsServiceListEntitlementsRequest>,
     ) -> Rpc<pb::EntitlementsServiceListEntitlementsResponse> {
         let r = req.into_inner();
-        let result = (|| {
+        let result = async {
             single_page(&r.page_token)?;
             let resource = r
                 .resource
@@ -272,24 +272,30 @@ impl EntitlementsService for Connector {
                     .collect()),
                 ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
                 GROUP => Ok(vec![groups::entitlement_of(resource)]),
-                BOARD => self.content_on("boards").map(|_| {
-                    boards::ROLES
+                BOARD => {
+                    self.content_on("boards")?;
+                    self.board_in_scope(resource, &id.resource).await?;
+                    Ok(boards::ROLES
                         .iter()
                         .map(|role| boards::entitlement_of(resource, *role))
-                        .collect()
-                }),
-                PROJECT => self.content_on("Spaces").and_then(|_| {
+                        .collect())
+                }
+                PROJECT => {
+                    self.content_on("Spaces")?;
                     let space = spaces::with_team(resource)?;
+                    let team = spaces::team_of(&space, None)?;
+                    self.content_team(team, &format!("Space {}", id.resource))?;
                     Ok(spaces::ROLES
                         .iter()
                         .map(|role| spaces::entitlement_of(&space, *role))
                         .collect())
-                }),
+                }
                 LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
                 USER => Ok(Vec::new()),
                 other => Err(ConnectorError::UnknownType(other.into())),
             }
-        })();
+        }
+        .await;
         ok(
             result.map(|list| pb::EntitlementsServiceListEntitlementsResponse {
                 list,

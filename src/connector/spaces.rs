@@ -5,11 +5,11 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    content::{Phase, Skipped, member_grants, phase, team_access_grant},
+    content::{Phase, Skipped, claimed_team, member_grants, phase, team_access_grant},
     grants::{entitlement, reference, type_ref},
     ids::{GROUP, PROJECT, TEAM, cap, miro_id, rid},
     page_token,
-    profile::{profile, profile_text, text},
+    profile::{profile, text},
 };
 use crate::{
     miro::{
@@ -110,17 +110,15 @@ pub(super) fn team_of<'a>(
     space: &'a pb::Resource,
     parent: Option<&'a pb::ResourceId>,
 ) -> Result<&'a str, ConnectorError> {
-    let team = parent
-        .or(space.parent_resource_id.as_ref())
+    let given = parent
         .filter(|p| p.resource_type == TEAM && !p.resource.is_empty())
-        .map(|p| p.resource.as_str())
-        .or_else(|| profile_text(space.profile.as_ref(), "team_id"))
-        .ok_or_else(|| {
-            ConnectorError::InvalidArgument(
-                "a Space is read through its team: send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/<id>".into(),
-            )
-        })?;
-    miro_id("team id", team)
+        .map(|p| miro_id("team id", &p.resource))
+        .transpose()?;
+    given.or(claimed_team(space)?).ok_or_else(|| {
+        ConnectorError::InvalidArgument(
+            "a Space is read through its team: send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/<id>".into(),
+        )
+    })
 }
 
 /// The part of a Space its entitlements name: its id, name and team.
@@ -199,6 +197,7 @@ impl Connector {
             space.id.as_ref().map_or("", |i| i.resource.as_str()),
         )?;
         let team = team_of(space, None)?;
+        self.content_team(team, &format!("Space {id}"))?;
         let scope = format!("grants:project:{id}");
         let org = self.org_id().await?;
         let at = SpaceAt {

@@ -324,3 +324,41 @@ async fn a_space_entitlement_as_listed_is_enough_to_grant() {
     assert_eq!(p.sim.org().projects[&s.id].members[&user], "viewer");
     p.daemon.shutdown().await;
 }
+
+/// The organization's access to a board is one setting, whichever of its two principals a revoke
+/// names: revoking both at once writes once, and the platform hears one "revoked".
+#[tokio::test]
+async fn org_access_revoked_through_both_principals_at_once_is_one_write() {
+    let p = setup_content().await;
+    let org = p.sim.org();
+    let b = board_with(&org, |b| b.sharing.organization_access == "view");
+    let e = content_ent("board", &b.id, "viewer", Some(&b.team_id));
+    // A slow board read widens the window in which both revokes would see the access open.
+    p.sim.set_faults(miro_connector::sim::FaultConfig {
+        seed: 1,
+        rules: vec![miro_connector::sim::FaultRule {
+            endpoint: Some("GET /v2/boards/{board_id}".into()),
+            latency_ms: 200,
+            ..Default::default()
+        }],
+    });
+    let w = p.writes();
+    let (a, b2) = tokio::join!(
+        p.revoke_from(e.clone(), res("role", "organization_internal_user")),
+        p.revoke_from(e.clone(), res("role", "organization_internal_admin")),
+    );
+    let revoked = [a.unwrap(), b2.unwrap()]
+        .iter()
+        .filter(|r| !has::<pb::GrantAlreadyRevoked>(&r.annotations))
+        .count();
+    assert_eq!(
+        revoked, 1,
+        "one revoke changes the setting, the other finds it done"
+    );
+    assert_eq!(p.writes(), w + 1, "one PATCH");
+    assert_eq!(
+        p.sim.org().boards[&b.id].sharing.organization_access,
+        "private"
+    );
+    p.daemon.shutdown().await;
+}

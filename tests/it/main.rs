@@ -15,6 +15,7 @@ mod cli;
 mod common;
 mod content;
 mod content_action;
+mod content_scope;
 mod content_writes;
 mod contract;
 mod daemon;

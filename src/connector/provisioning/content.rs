@@ -30,6 +30,8 @@ pub(super) enum Content {
     Board {
         id: String,
         role: BoardRole,
+        /// The team the entitlement names (its resource's parent), checked before any request.
+        team: Option<String>,
     },
     Space {
         id: String,
@@ -102,14 +104,40 @@ impl Connector {
         }
     }
 
+    /// The content scope, before any request: the team the entitlement names. A board's own
+    /// team is checked again as Miro reads it (`board_level`) before anything is written; a
+    /// Space's is the one Miro's paths go through.
+    fn claimed_scope(&self, c: &Content) -> Result<(), ConnectorError> {
+        match c {
+            Content::Board {
+                id, team: Some(t), ..
+            } => self.content_team(t, &format!("board {id}")),
+            Content::Board { team: None, .. } => Ok(()),
+            Content::Space { id, team, .. } => self.content_team(team, &format!("Space {id}")),
+        }
+    }
+
+    /// A Space's user groups are written without its team in the path, so that the team named is
+    /// its own is read first (Miro answers 404 for a Space under another team).
+    async fn space_under(&self, at: SpaceAt<'_>) -> Result<(), ConnectorError> {
+        match self.miro().rest.project(at).await? {
+            Some(_) => Ok(()),
+            None => Err(ConnectorError::NotFound(format!(
+                "no Miro Space with id {} in team {}",
+                at.project, at.team
+            ))),
+        }
+    }
+
     pub(super) async fn grant_content(
         &self,
         c: Content,
         who: Principal,
         e: &pb::Entitlement,
     ) -> Result<(Vec<Any>, Vec<pb::Grant>), ConnectorError> {
+        self.claimed_scope(&c)?;
         match c {
-            Content::Board { id, role } => self.grant_board(&id, role, who, e).await,
+            Content::Board { id, role, .. } => self.grant_board(&id, role, who, e).await,
             Content::Space { id, team, role } => self.grant_space(&id, &team, role, who, e).await,
         }
     }
@@ -123,6 +151,10 @@ impl Connector {
     ) -> Result<(Vec<Any>, Vec<pb::Grant>), ConnectorError> {
         let rest = &self.miro().rest;
         let org = self.org_id().await?;
+        if let Principal::User(_) | Principal::Group(_) = who {
+            // The board's own team, for the scope, before anything is written.
+            self.board_level(board, Reach::Team).await?;
+        }
         match who {
             Principal::User(user) => {
                 if role == BoardRole::Owner {
@@ -260,6 +292,7 @@ impl Connector {
                         role.as_str()
                     ))
                 })?;
+                self.space_under(at).await?;
                 let now = self.share_of(Shared::Space(space), &group).await?;
                 let a = match now {
                     Some(r) if r == want => already_exists(),
@@ -298,10 +331,14 @@ impl Connector {
         c: Content,
         who: Principal,
     ) -> Result<Vec<Any>, ConnectorError> {
+        self.claimed_scope(&c)?;
         let rest = &self.miro().rest;
         let org = self.org_id().await?;
+        if let (Content::Board { id, .. }, Principal::User(_) | Principal::Group(_)) = (&c, &who) {
+            self.board_level(id, Reach::Team).await?;
+        }
         match (c, who) {
-            (Content::Board { id, role }, Principal::User(user)) => {
+            (Content::Board { id, role, .. }, Principal::User(user)) => {
                 match rest.board_member(&id, &user).await? {
                     Some(m) if m.role == BoardRole::Owner && role == BoardRole::Owner => {
                         Err(precondition(format!(
@@ -315,7 +352,7 @@ impl Connector {
                     _ => Ok(already_revoked()),
                 }
             }
-            (Content::Board { id, role }, Principal::Group(group)) => {
+            (Content::Board { id, role, .. }, Principal::Group(group)) => {
                 let now = self.share_of(Shared::Board(&id), &group).await?;
                 if now.and_then(boards::share_role) == Some(role)
                     && rest.unshare_board_group(org, &id, &group).await?
@@ -324,7 +361,7 @@ impl Connector {
                 }
                 Ok(already_revoked())
             }
-            (Content::Board { id, role }, Principal::Team(team)) => {
+            (Content::Board { id, role, .. }, Principal::Team(team)) => {
                 let (owner_team, now) = self.board_level(&id, Reach::Team).await?;
                 self.remediate(
                     &id,
@@ -333,7 +370,7 @@ impl Connector {
                 )
                 .await
             }
-            (Content::Board { id, role }, Principal::OrgRole(_)) => {
+            (Content::Board { id, role, .. }, Principal::OrgRole(_)) => {
                 let (_, now) = self.board_level(&id, Reach::Organization).await?;
                 self.remediate(
                     &id,
@@ -358,6 +395,7 @@ impl Connector {
                         _ => Ok(already_revoked()),
                     },
                     Principal::Group(group) => {
+                        self.space_under(at).await?;
                         let now = self.share_of(Shared::Space(&id), &group).await?;
                         if now.and_then(spaces::share_role) == Some(role)
                             && rest.unshare_project_group(org, &id, &group).await?

@@ -3,7 +3,7 @@ use prost_types::Any;
 
 use super::{
     Principal, Target, already_exists, already_revoked, only_content, only_team_membership,
-    precondition, principal, target,
+    precondition, principal, target, turn_key,
 };
 use crate::{
     connector::{
@@ -29,7 +29,7 @@ impl Connector {
         let (target, entitlement) = target(req.entitlement.as_ref())?;
         let who = principal(req.principal.as_ref())?;
         self.require_provisioning()?;
-        let _turn = self.writes.turn(who.key()).await;
+        let _turn = self.writes.turn(turn_key(&target, &who)).await;
         let (annotations, new_grant) = match (target, who) {
             (Target::Content(c), who) => {
                 self.content_on("boards and Spaces")?;
@@ -223,7 +223,7 @@ impl Connector {
         let (target, _) = target(g.entitlement.as_ref())?;
         let who = principal(g.principal.as_ref())?;
         self.require_provisioning()?;
-        let _turn = self.writes.turn(who.key()).await;
+        let _turn = self.writes.turn(turn_key(&target, &who)).await;
         let annotations = match (target, who) {
             (Target::Content(c), who) => {
                 self.content_on("boards and Spaces")?;

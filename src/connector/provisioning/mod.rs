@@ -115,6 +115,13 @@ fn target(
         }
         BOARD => Target::Content(Content::Board {
             id: board_id("board id", &resource.resource)?.to_string(),
+            team: e
+                .resource
+                .as_ref()
+                .map(crate::connector::content::claimed_team)
+                .transpose()?
+                .flatten()
+                .map(str::to_string),
             role: boards::role_from_slug(slug).ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
                     "{:?} is not a board entitlement (viewer, commenter, editor, coowner, owner)",
@@ -164,6 +171,25 @@ impl Principal {
             Self::Team(id) => format!("{TEAM}:{id}"),
             Self::OrgRole(id) => format!("{ROLE}:{id}"),
         }
+    }
+}
+
+/// What a write takes its turn on (`inflight`): the principal, except for a board's or Space's
+/// team and organization access, which is one setting of the content whichever principal names
+/// it (the internal users' and admins' grants are one organization level), and which the
+/// link-access action also writes.
+fn turn_key(target: &Target, who: &Principal) -> String {
+    match (target, who) {
+        (
+            Target::Content(Content::Board { id, .. }),
+            Principal::Team(_) | Principal::OrgRole(_),
+        ) => {
+            format!("{BOARD}:{id}")
+        }
+        (Target::Content(Content::Space { id, .. }), Principal::Team(_)) => {
+            format!("{PROJECT}:{id}")
+        }
+        _ => who.key(),
     }
 }
 
