@@ -138,9 +138,12 @@ func (f *forwarder) awaitDaemon(ctx context.Context, until time.Time) bool {
 
 // retrying runs one call, and while the daemon cannot be reached waits for it (up to
 // --connector-wait) and runs it again: every write is idempotent on the daemon's side. When the
-// wait runs out the call fails FAILED_PRECONDITION, not UNAVAILABLE, which the SDK would retry
-// for ever: one clear error ends the sync, and the next one starts afresh.
-func (f *forwarder) retrying(ctx context.Context, once func(context.Context) error) error {
+// wait runs out the call fails with `gaveUp`: FAILED_PRECONDITION for every call but GetMetadata,
+// because the SDK's syncer retries UNAVAILABLE for ever, so one clear error ends the sync and the
+// next one starts afresh. GetMetadata is called only by service mode's Hello (at start-up and
+// for a hello task) and by `capabilities`; Hello gives up for good on FAILED_PRECONDITION and
+// retries UNAVAILABLE with backoff, so a daemon that is still starting must be UNAVAILABLE there.
+func (f *forwarder) retrying(ctx context.Context, gaveUp codes.Code, once func(context.Context) error) error {
 	ctx = passOn(ctx)
 	var waitUntil time.Time
 	for {
@@ -160,7 +163,7 @@ func (f *forwarder) retrying(ctx context.Context, once func(context.Context) err
 			if ctx.Err() != nil {
 				return err
 			}
-			return status.Errorf(codes.FailedPrecondition,
+			return status.Errorf(gaveUp,
 				"the miro-connector daemon at %s could not be reached for %s: %s", f.s.addr, f.s.wait, status.Convert(err).Message())
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/types"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -47,10 +48,14 @@ func passOn(ctx context.Context) context.Context {
 	return metadata.NewOutgoingContext(ctx, out)
 }
 
-// call forwards one unary RPC.
+// call forwards one unary RPC; an unreachable daemon fails it FAILED_PRECONDITION (see retrying).
 func call[Req, Resp any](f *forwarder, ctx context.Context, req Req, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	return callGivingUp(f, ctx, codes.FailedPrecondition, req, rpc)
+}
+
+func callGivingUp[Req, Resp any](f *forwarder, ctx context.Context, gaveUp codes.Code, req Req, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
 	var resp Resp
-	err := f.retrying(ctx, func(ctx context.Context) error {
+	err := f.retrying(ctx, gaveUp, func(ctx context.Context) error {
 		var err error
 		resp, err = rpc(ctx, req)
 		return err
@@ -82,8 +87,9 @@ func (f *forwarder) ListGrants(ctx context.Context, r *v2.GrantsServiceListGrant
 	return call(f, ctx, r, f.c.ListGrants)
 }
 
+// GetMetadata stays UNAVAILABLE while the daemon cannot be reached, so Hello retries (see retrying).
 func (f *forwarder) GetMetadata(ctx context.Context, r *v2.ConnectorServiceGetMetadataRequest) (*v2.ConnectorServiceGetMetadataResponse, error) {
-	return call(f, ctx, r, f.c.GetMetadata)
+	return callGivingUp(f, ctx, codes.Unavailable, r, f.c.GetMetadata)
 }
 
 func (f *forwarder) Validate(ctx context.Context, r *v2.ConnectorServiceValidateRequest) (*v2.ConnectorServiceValidateResponse, error) {

@@ -149,6 +149,13 @@ func TestAnUnreachableDaemonFailsOnceItsWaitIsOver(t *testing.T) {
 	if st.Code() != codes.FailedPrecondition || !contains(st.Message(), addr, "could not be reached for 500ms", "connection refused") {
 		t.Fatalf("%v", st)
 	}
+	// GetMetadata (service mode's Hello) stays UNAVAILABLE, which Hello retries with backoff;
+	// FAILED_PRECONDITION there would end the runner.
+	_, err = f.GetMetadata(context.Background(), &v2.ConnectorServiceGetMetadataRequest{})
+	st = status.Convert(err)
+	if st.Code() != codes.Unavailable || !contains(st.Message(), addr, "could not be reached for 500ms") {
+		t.Fatalf("GetMetadata: %v", st)
+	}
 	// The caller's own deadline ends the wait with the connection's error.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/conductorone/baton-sdk/pkg/config"
 	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/types"
+	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 )
 
@@ -51,7 +53,7 @@ func main() {
 		[]field.SchemaField{addrField, caField, certField, keyField, serverNameField, waitField},
 		field.WithConstraints(field.FieldsRequiredTogether(certField, keyField)),
 	)
-	_, cmd, err := config.DefineConfiguration(ctx, "baton-miro-bridge", newConnector, schema)
+	v, cmd, err := config.DefineConfiguration(ctx, "baton-miro-bridge", newConnector, schema)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baton-miro-bridge:", err)
 		os.Exit(1)
@@ -62,7 +64,26 @@ func main() {
 		_ = f.Value.Set(strconv.Itoa(defaultWorkers))
 		f.DefValue = strconv.Itoa(defaultWorkers)
 	}
+	// Service mode (a client id) runs the runner under a supervisor that starts it again when it
+	// exits on an error (supervise.go); the runner it starts, one-shot runs and subcommands run as
+	// baton runs them.
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if v.GetString("client-id") == "" || os.Getenv(supervisedEnv) != "" {
+			return run(c, args)
+		}
+		os.Exit(supervise())
+		return nil
+	}
+	// baton's command silences its errors, so a refusal (a bad flag, an unreachable TLS file, a
+	// plaintext address off loopback) would end the process without a word: say why, in one line.
 	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "baton-miro-bridge:", oneLine(err))
 		os.Exit(1)
 	}
+}
+
+// oneLine is an error as one line of text.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

@@ -51,14 +51,15 @@ type fakeC1 struct {
 	clientID string
 	key      ed25519.PublicKey
 
-	mu       sync.Mutex
-	handed   int // tasks handed out and not finished: one at a time, so each sees the last one done
-	tokens   int
-	hellos   []*v1.BatonServiceHelloRequest
-	queue    []*v1.Task
-	uploads  map[string][]byte
-	finished map[string]*v1.BatonServiceFinishTaskRequest
-	done     chan string
+	mu         sync.Mutex
+	handed     int // tasks handed out and not finished: one at a time, so each sees the last one done
+	tokens     int
+	failTokens int // the next token requests answered 503, as a tenant's blip
+	hellos     []*v1.BatonServiceHelloRequest
+	queue      []*v1.Task
+	uploads    map[string][]byte
+	finished   map[string]*v1.BatonServiceFinishTaskRequest
+	done       chan string
 }
 
 // token answers the SDK's client-credentials exchange: a JWT assertion signed with the secret.
@@ -77,6 +78,12 @@ func (f *fakeC1) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
+	if f.failTokens > 0 {
+		f.failTokens--
+		f.mu.Unlock()
+		http.Error(w, "token service unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	f.tokens++
 	f.mu.Unlock()
 	_ = json.NewEncoder(w).Encode(map[string]any{"access_token": fakeToken, "token_type": "Bearer", "expires_in": 3600})
@@ -291,9 +298,7 @@ func TestBridgeServiceModeAgainstAFakeTenant(t *testing.T) {
 		}
 	}
 	// The uploaded .c1z is the organization as it was at the sync.
-	c1z := filepath.Join(dir, "uploaded.c1z")
-	must(t, os.WriteFile(c1z, c1.uploads[ids["sync"]], 0o600), "write the upload")
-	checkOrg(t, readC1Z(t, c1z), st)
+	checkOrg(t, readC1Z(t, writeUpload(t, dir, c1.uploads[ids["sync"]])), st)
 	// Each write landed.
 	now := sim.state(t)
 	if r := now.Teams[teamID].Members[outsider].Role; r != "admin" {
@@ -312,6 +317,14 @@ func TestBridgeServiceModeAgainstAFakeTenant(t *testing.T) {
 	if !found["service+new@example.com"] || !found["group:Service Mode Reviewers"] {
 		t.Error("the create-account or create-resource task did not land")
 	}
+}
+
+// writeUpload puts an uploaded .c1z where the reader can open it.
+func writeUpload(t *testing.T, dir string, data []byte) string {
+	t.Helper()
+	c1z := filepath.Join(dir, fmt.Sprintf("uploaded-%d.c1z", time.Now().UnixNano()))
+	must(t, os.WriteFile(c1z, data, 0o600), "write the upload")
+	return c1z
 }
 
 // startServiceBridge runs the bridge in service mode (client id and secret from env) until the test ends.
