@@ -20,6 +20,7 @@ mod roles;
 mod service;
 mod spaces;
 mod teams;
+pub mod unserved;
 mod users;
 
 use tokio::sync::OnceCell;

@@ -1,6 +1,8 @@
 //! One log line, one tracing span and metrics per RPC. The span (method, request id) wraps
 //! everything the RPC does, so a Miro retry warning says which RPC it served. Metric labels are
-//! methods this server knows, or `unknown`: a client cannot mint label values.
+//! methods this server knows, or `unknown`: a client cannot mint label values. A call to a method
+//! no service here serves gets tonic's bare UNIMPLEMENTED; this adds the message that says what is
+//! not supported and why (`connector::unserved`).
 use std::{
     collections::HashSet,
     pin::Pin,
@@ -86,13 +88,17 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let method = method_label(req.uri().path());
+        let path = req.uri().path().to_string();
+        let method = method_label(&path);
         let request_id = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("rpc", method = %method, request_id);
         let started = Instant::now();
         Box::pin(
             async move {
-                let result = inner.call(req).await;
+                let mut result = inner.call(req).await;
+                if let Ok(r) = &mut result {
+                    explain_unimplemented(r, &path);
+                }
                 let elapsed = started.elapsed();
                 // An error answer is trailers-only, so its grpc-status is in the headers.
                 let code = match &result {
@@ -115,6 +121,27 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// A bare UNIMPLEMENTED (no message) gets one: what is not supported, and why.
+fn explain_unimplemented<B>(r: &mut http::Response<B>, path: &str) {
+    let h = r.headers();
+    let bare = h.get("grpc-status").is_some_and(|v| v.as_bytes() == b"12")
+        && h.get("grpc-message").is_none_or(|v| v.is_empty());
+    if !bare {
+        return;
+    }
+    // gRPC's message header is percent-encoded outside printable ASCII (and '%' itself).
+    let message: String = crate::connector::unserved::why(path)
+        .bytes()
+        .map(|b| match b {
+            b' '..=b'~' if b != b'%' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    if let Ok(v) = http::HeaderValue::from_str(&message) {
+        r.headers_mut().insert("grpc-message", v);
     }
 }
 

@@ -209,3 +209,46 @@ async fn static_entitlements_answer_for_every_resource_type() {
         );
     }
 }
+
+/// A method no service here serves answers UNIMPLEMENTED with a message that names it and says
+/// why, not tonic's empty one (the runner logs it for a rotate-credential task or a feed poll).
+#[tokio::test]
+async fn unserved_methods_say_what_is_not_supported_and_why() {
+    let (sim, daemon, ch) = env(20, 2, false, false).await;
+    for (path, why) in [
+        (
+            "/c1.connector.v2.CredentialManagerService/RotateCredential",
+            "cannot set, issue or rotate",
+        ),
+        (
+            "/c1.connector.v2.EventService/ListEventFeeds",
+            "event feeds",
+        ),
+        (
+            "/c1.connector.v2.TicketsService/ListTicketSchemas",
+            "tickets",
+        ),
+        ("/no.Such/Thing", "does not serve it"),
+    ] {
+        let mut g = tonic::client::Grpc::new(ch.clone());
+        g.ready().await.unwrap();
+        let r: Result<tonic::Response<()>, _> = g
+            .unary(
+                tonic::Request::new(()),
+                http::uri::PathAndQuery::from_static(path),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await;
+        let e = r.expect_err(path);
+        assert_eq!(e.code(), Code::Unimplemented, "{path}");
+        assert!(
+            e.message().contains(path.trim_start_matches('/'))
+                && e.message().contains("not supported")
+                && e.message().contains(why),
+            "{path}: {}",
+            e.message()
+        );
+    }
+    daemon.shutdown().await;
+    drop(sim);
+}
