@@ -14,8 +14,20 @@ use crate::pb::{
 /// Validate reports an SDK version of at least 0.4.3 so the official client sends active_sync_id.
 pub(super) const SDK_VERSION: &str = "0.5.21";
 
-/// The types served: boards and Spaces only when content access is on.
+/// Every type, boards and Spaces too when content access is off: a platform's sync keeps the
+/// resource-type filter it had when content was on, and baton-sdk fails a sync whose filter names
+/// a type the connector does not list. Off, they are listed empty, say so in their description,
+/// and carry no capability.
 pub(super) fn resource_types(content: ContentMode) -> Vec<pb::ResourceType> {
+    let mut content_types = [boards::resource_type(), spaces::resource_type()];
+    if content == ContentMode::Off {
+        for t in &mut content_types {
+            t.description = format!(
+                "Content access is off (--content): none are synced. {}",
+                t.description
+            );
+        }
+    }
     let mut types = vec![
         users::resource_type(),
         teams::resource_type(),
@@ -23,9 +35,7 @@ pub(super) fn resource_types(content: ContentMode) -> Vec<pb::ResourceType> {
         groups::resource_type(),
         licenses::resource_type(),
     ];
-    if content != ContentMode::Off {
-        types.extend([boards::resource_type(), spaces::resource_type()]);
-    }
+    types.extend(content_types);
     types
 }
 
@@ -53,7 +63,11 @@ impl Connector {
     pub fn metadata(&self) -> pb::ConnectorMetadata {
         let scim = self.miro().scim.is_some();
         // Capabilities follow what is implemented and configured, as the Go SDK computes them.
+        let content = self.content_mode() != ContentMode::Off;
         let caps = |t: &str| -> Vec<Capability> {
+            if matches!(t, BOARD | PROJECT) && !content {
+                return Vec::new();
+            }
             let mut c = vec![Capability::Sync, Capability::TargetedSync];
             match t {
                 USER if scim => {

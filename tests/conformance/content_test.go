@@ -7,6 +7,7 @@ package conformance
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -279,5 +280,30 @@ func TestContentTargetedSyncs(t *testing.T) {
 			}
 			sameSet(t, c.typ+" grants", listed, wantGrants)
 		})
+	}
+}
+
+// A sync filtered to content types while content access is off (a platform's filter from when it
+// was on) completes, without boards or Spaces, rather than failing on an "invalid resource type".
+func TestAContentTypeFilterWhileContentIsOff(t *testing.T) {
+	sim := startSim(t)
+	addr := startDaemon(t, sim)
+	path := filepath.Join(t.TempDir(), "filtered.c1z")
+	mustBridge(t, "--connector-addr", addr, "-f", path, "--sync-resource-types", "board,project,team")
+	c := readC1Z(t, path)
+	if strings.Join(c.types, ",") != "board,project,team" {
+		t.Fatalf("resource types %v", c.types)
+	}
+	teams := 0
+	for k := range c.resources {
+		if isContent(k) {
+			t.Fatalf("content off, yet %s was synced", k)
+		}
+		if strings.HasPrefix(k, "team/") {
+			teams++
+		}
+	}
+	if teams != len(sim.state(t).Teams) {
+		t.Fatalf("%d teams synced, the organization has %d", teams, len(sim.state(t).Teams))
 	}
 }

@@ -192,7 +192,11 @@ async fn static_entitlements_answer_for_every_resource_type() {
         .unwrap()
         .into_inner()
         .list;
-    assert_eq!(types.len(), 5);
+    assert_eq!(
+        types.len(),
+        7,
+        "boards and Spaces are listed with content off too"
+    );
     for t in types {
         let r = EntitlementsServiceClient::new(ch.clone())
             .list_static_entitlements(pb::EntitlementsServiceListStaticEntitlementsRequest {
@@ -251,4 +255,55 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
     }
     daemon.shutdown().await;
     drop(sim);
+}
+
+/// With content off, boards and Spaces are still listed as types (a platform's resource-type filter
+/// from when content was on must not fail every sync), empty, saying why, with no capability and
+/// no Miro request.
+#[tokio::test]
+async fn content_types_are_listed_empty_while_content_is_off() {
+    use pb::{
+        resource_types_service_client::ResourceTypesServiceClient,
+        resources_service_client::ResourcesServiceClient,
+    };
+    let (sim, daemon, ch) = env(10, 1, false, false).await;
+    let types = ResourceTypesServiceClient::new(ch.clone())
+        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .list;
+    let meta = ConnectorServiceClient::new(ch.clone())
+        .get_metadata(pb::ConnectorServiceGetMetadataRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .metadata
+        .unwrap();
+    let before = sim.stats().requests;
+    for id in ["board", "project"] {
+        let t = types.iter().find(|t| t.id == id).expect(id);
+        assert!(
+            t.description
+                .starts_with("Content access is off (--content)"),
+            "{}",
+            t.description
+        );
+        assert!(
+            caps(&meta, id).is_empty(),
+            "{id} advertises nothing while content is off"
+        );
+        let r = ResourcesServiceClient::new(ch.clone())
+            .list_resources(pb::ResourcesServiceListResourcesRequest {
+                resource_type_id: id.into(),
+                page_size: 50,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.list.is_empty() && r.next_page_token.is_empty());
+    }
+    assert_eq!(sim.stats().requests, before, "no Miro request");
+    daemon.shutdown().await;
 }

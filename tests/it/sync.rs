@@ -98,7 +98,8 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
             .iter()
             .map(|t| t.id.as_str())
             .collect::<Vec<_>>(),
-        ["user", "team", "role", "group", "license"]
+        ["user", "team", "role", "group", "license", "board", "project"],
+        "boards and Spaces are types, empty while content is off"
     );
 
     let mut want_ents = BTreeSet::new();
