@@ -37,6 +37,8 @@ func TestServiceModeRidesOutATokenBlipAndALateDaemon(t *testing.T) {
 	case <-time.After(3 * time.Minute):
 		t.Fatalf("the sync task never finished:\n%s", tail(out.String()))
 	}
+	// The uploaded .c1z is the organization as it was at the sync.
+	synced := c1.c1z(t, dir, id)
 	c1.mu.Lock()
 	defer c1.mu.Unlock()
 	if s := c1.finished[id].GetStatus(); s.GetCode() != int32(codes.OK) {
@@ -52,7 +54,7 @@ func TestServiceModeRidesOutATokenBlipAndALateDaemon(t *testing.T) {
 			t.Errorf("the bridge's output does not say %q:\n%s", want, tail(o))
 		}
 	}
-	checkOrg(t, readC1Z(t, writeUpload(t, dir, c1.uploads[id])), st)
+	checkOrg(t, readC1Z(t, synced), st)
 }
 
 // Every refusal the bridge's flags can cause is one line on stderr that says why.
