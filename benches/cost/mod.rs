@@ -17,7 +17,8 @@ pub fn credits(endpoint: &str) -> u64 {
 }
 
 /// The fewest requests any connector needs for this organization: every list at 100 a page, plus
-/// Validate's token info, organization and SCIM check.
+/// Validate's token info, organization and SCIM check, and the SCIM pages of 1,000 users that the
+/// custom admin roles are listed from (Miro has no listing of admin roles).
 pub fn minimum(org: &Org) -> BTreeMap<&'static str, u64> {
     let pages = |n: usize| n.div_ceil(100).max(1) as u64;
     let members: Vec<&sim::state::Member> = org.members.values().collect();
@@ -25,12 +26,18 @@ pub fn minimum(org: &Org) -> BTreeMap<&'static str, u64> {
         .chunks(100)
         .filter(|c| c.iter().any(|m| m.is_scim_visible()))
         .count() as u64;
+    let role_pages = members
+        .iter()
+        .filter(|m| m.is_scim_visible())
+        .count()
+        .div_ceil(1000)
+        .max(1) as u64;
     BTreeMap::from([
         ("GET /v1/oauth-token", 1),
         ("GET /v2/orgs/{org_id}", 1),
         ("GET /ServiceProviderConfig", 1),
         ("GET /v2/orgs/{org_id}/members", pages(org.members.len())),
-        ("GET /Users", scim_pages),
+        ("GET /Users", scim_pages + role_pages),
         ("GET /v2/orgs/{org_id}/teams", pages(org.teams.len())),
         (
             "GET /v2/orgs/{org_id}/teams/{team_id}/members",

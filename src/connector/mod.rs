@@ -109,6 +109,8 @@ pub struct Connector {
     settings: ConnectorSettings,
     org_id: OnceCell<String>,
     names: names::Names,
+    /// SCIM refused the custom admin role listing once: said once per daemon.
+    warned_custom_roles: std::sync::atomic::AtomicBool,
     /// Writes in flight, by the principal or name they change: identical writes run as one.
     writes: inflight::InFlight,
     /// The last action results, for GetActionStatus.
@@ -124,6 +126,7 @@ impl Connector {
             settings,
             org_id: OnceCell::new(),
             names: names::Names::default(),
+            warned_custom_roles: Default::default(),
             writes: inflight::InFlight::default(),
             actions: actions::Recent::default(),
             classification: classification::Classification::default(),

@@ -1,15 +1,18 @@
 //! `role`: the organization roles, and the prebuilt admin roles as roles of their own.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
+use std::{collections::BTreeSet, sync::atomic::Ordering};
+
 use super::{
     ConnectorError,
     annotations::pack,
     grants::{entitlement, grant as grant_of, with_resource},
     ids::{ASSIGNED, ROLE, cap, rid},
+    page_token,
     profile::{profile, text},
 };
 use crate::{
-    miro::models::OrgRole,
+    miro::{ErrorKind, models::OrgRole, scim::MAX_COUNT},
     pb::{self, resource_type::Trait},
 };
 
@@ -118,6 +121,54 @@ impl Role {
             Self::Listed(d) => entitlement_of(d),
             Self::Custom(name) => custom_entitlement(name),
         }
+    }
+}
+
+impl super::Connector {
+    /// The roles: the listed ones, then the custom admin roles that SCIM users hold, one SCIM
+    /// page (1,000 users) a page. A custom role has no listing of its own in Miro; a full sync
+    /// also learns it from its holders' grants, but a resources-only sync lists resources and
+    /// nothing else, so it must find them here. Names repeated across pages are the same
+    /// resource, which the client stores once. Without SCIM, or when SCIM refuses, the listed
+    /// roles alone (logged once).
+    pub(super) async fn list_roles(
+        &self,
+        token: &str,
+    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
+        const SCOPE: &str = "resources:role";
+        let (mut list, start) = match page_token::decode(SCOPE, token)? {
+            None => (ROLES.iter().map(resource).collect::<Vec<_>>(), 1),
+            Some(s) => (
+                Vec::new(),
+                s.parse::<usize>()
+                    .ok()
+                    .filter(|s| *s >= 1)
+                    .ok_or_else(|| ConnectorError::BadPageToken("no start index".into()))?,
+            ),
+        };
+        let Some(scim) = self.miro().scim.as_ref() else {
+            return Ok((list, String::new()));
+        };
+        let page = match scim.list(None, start, MAX_COUNT).await {
+            Err(e) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
+                if !self.warned_custom_roles.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "SCIM refused to list users: custom admin roles are listed only from their holders' grants (logged once)");
+                }
+                return Ok((list, String::new()));
+            }
+            r => r?,
+        };
+        let names: BTreeSet<&str> = page
+            .resources
+            .iter()
+            .flat_map(|u| u.admin_roles())
+            .filter(|n| admin_role_def(n).is_none() && !n.is_empty())
+            .collect();
+        list.extend(names.into_iter().map(custom_resource));
+        let next = start + page.resources.len();
+        let more = !page.resources.is_empty() && (next as u64) <= page.total_results;
+        let next = more.then(|| next.to_string());
+        Ok((list, page_token::encode(SCOPE, next.as_deref())))
     }
 }
 

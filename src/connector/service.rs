@@ -188,12 +188,7 @@ impl ResourcesService for Connector {
                         single_page(&r.page_token).map(|_| (Vec::new(), String::new()))
                     }
                     GROUP => self.list_groups(&r.page_token, r.page_size).await,
-                    ROLE => single_page(&r.page_token).map(|_| {
-                        (
-                            roles::ROLES.iter().map(roles::resource).collect(),
-                            String::new(),
-                        )
-                    }),
+                    ROLE => self.list_roles(&r.page_token).await,
                     LICENSE => single_page(&r.page_token).map(|_| {
                         (
                             licenses::all().map(licenses::resource).collect(),

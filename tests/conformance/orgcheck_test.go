@@ -135,6 +135,10 @@ func expected(st orgState) (entitlements, direct, expanded map[string]bool) {
 	for _, l := range licenses {
 		entitlements["license:"+l+":assigned"] = true
 	}
+	// Custom admin roles are listed (from SCIM's users), and so are their entitlements.
+	for name := range customRoles(st) {
+		entitlements["role:"+roleID(name)+":assigned"] = true
+	}
 	for uid, m := range st.Members {
 		if m.Role != "unknown" {
 			direct["role:"+m.Role+":assigned:user:"+uid] = true

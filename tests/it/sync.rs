@@ -98,7 +98,9 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
             .iter()
             .map(|t| t.id.as_str())
             .collect::<Vec<_>>(),
-        ["user", "team", "role", "group", "license", "board", "project"],
+        [
+            "user", "team", "role", "group", "license", "board", "project"
+        ],
         "boards and Spaces are types, empty while content is off"
     );
 
@@ -108,8 +110,8 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
             want_ents.insert(format!("team:{t}:{r}"));
         }
     }
-    // A custom role offers no entitlement listing: Miro cannot list admin roles.
-    for r in of_type("role").difference(&custom) {
+    // Custom roles too: they are listed (from SCIM), so their entitlements are.
+    for r in of_type("role") {
         want_ents.insert(format!("role:{r}:assigned"));
     }
     for l in of_type("license") {
@@ -192,10 +194,15 @@ async fn full_sync_matches_the_organization_with_minimal_requests() {
         members,
         "ceil(N/100) member pages"
     );
+    let scim_users = org
+        .members
+        .values()
+        .filter(|m| !m.role.contains("external") && !m.role.contains("guest"))
+        .count();
     assert_eq!(
         stats.requests_to("GET /Users"),
-        members,
-        "one SCIM request per page of users"
+        members + (scim_users.div_ceil(1000).max(1) as u64),
+        "one SCIM request per page of users, and the role listing's pages of 1,000"
     );
     assert_eq!(
         stats.requests_to("GET /v2/orgs/{org_id}/teams"),
@@ -249,10 +256,12 @@ async fn full_sync_matches_the_organization_with_minimal_requests() {
         "{:?}",
         stats.endpoints.keys()
     );
-    // Validate: token info, the organization, SCIM's config.
+    // Validate: token info, the organization, SCIM's config; and the SCIM pages of users (1,000
+    // a page) the custom admin roles are listed from.
     assert_eq!(
         stats.requests,
         3 + 2 * members
+            + (scim_users.div_ceil(1000).max(1) as u64)
             + pages(org.teams.len())
             + team_pages
             + pages(org.groups.len())
