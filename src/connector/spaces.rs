@@ -169,6 +169,14 @@ impl Connector {
     ) -> Result<pb::Resource, ConnectorError> {
         self.content_on("Spaces")?;
         let id = miro_id("Space id", id)?;
+        // Without its team no Space can be found: NOT_FOUND, which baton-sdk's targeted sync skips
+        // (with a warning naming it) while it syncs the other targets; INVALID_ARGUMENT would fail
+        // the whole task.
+        if !parent.is_some_and(|p| p.resource_type == TEAM && !p.resource.is_empty()) {
+            return Err(ConnectorError::NotFound(format!(
+                "no Space {id} can be found without its team: a Space is read through its team; send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/{id}"
+            )));
+        }
         let none = pb::Resource::default();
         let team = team_of(&none, parent)?;
         self.content_team(team, &format!("Space {id}"))?;

@@ -8,10 +8,13 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,5 +156,41 @@ func TestBridgeOverMutualTLS(t *testing.T) {
 		"--connector-ca", server.ca, "--connector-server-name", "daemon.example")
 	if err == nil || !strings.Contains(out, "certificate") || !strings.Contains(out, "daemon.example") {
 		t.Fatalf("a wrong --connector-server-name did not fail naming the certificate check (%v):\n%s", err, tail(out))
+	}
+}
+
+// A one-shot sync killed in its middle, into a .c1z that holds an earlier sync, then run again into
+// it: what the last run stores equals a clean sync's, exactly.
+func TestAResumedOneShotSyncEqualsACleanOne(t *testing.T) {
+	bridgeBin(t)
+	sim := startSim(t, "--latency-ms", "200")
+	st := sim.state(t)
+	addr := startDaemon(t, sim)
+	clean := filepath.Join(t.TempDir(), "clean.c1z")
+	mustBridge(t, "--connector-addr", addr, "-f", clean, "--workers", "0")
+	want := readC1Z(t, clean)
+	path := filepath.Join(t.TempDir(), "resumed.c1z")
+	mustBridge(t, "--connector-addr", addr, "-f", path, "--workers", "0")
+	for _, sig := range []os.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		cmd := exec.Command(bridgeBin(t), "--connector-addr", addr, "-f", path, "--workers", "0")
+		var out lockedBuffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start(), "start the bridge")
+		from := sim.stats(t).Requests
+		for deadline := time.Now().Add(time.Minute); sim.stats(t).Requests < from+12; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sync never got going:\n%s", tail(out.String()))
+			}
+		}
+		must(t, cmd.Process.Signal(sig), "stop the bridge mid-sync")
+		_ = cmd.Wait()
+		mustBridge(t, "--connector-addr", addr, "-f", path, "--workers", "0")
+		got := readC1Z(t, path)
+		checkOrg(t, got, st)
+		sameSet(t, fmt.Sprintf("entitlements after %v", sig), got.entitlements, want.entitlements)
+		sameSet(t, fmt.Sprintf("grants after %v", sig), got.grants, want.grants)
+		if len(got.resources) != len(want.resources) {
+			t.Errorf("after %v: %d resources, a clean sync %d", sig, len(got.resources), len(want.resources))
+		}
 	}
 }

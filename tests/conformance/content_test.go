@@ -307,3 +307,36 @@ func TestAContentTypeFilterWhileContentIsOff(t *testing.T) {
 		t.Fatalf("%d teams synced, the organization has %d", teams, len(sim.state(t).Teams))
 	}
 }
+
+// A targeted sync with one target the daemon cannot find (a Space sent without its team) syncs the
+// others: the daemon answers NOT_FOUND, which baton-sdk skips with a warning naming the target,
+// where any other code would fail the whole task.
+func TestATargetedSyncWithOneBadTargetSyncsTheOthers(t *testing.T) {
+	sim := startSim(t)
+	st, cs := sim.state(t), sim.content(t)
+	addr := startDaemon(t, sim, "--content", "sharing")
+	var space, team string
+	for id := range cs.Projects {
+		if space == "" || id < space {
+			space = id
+		}
+	}
+	// A team other than the Space's: a targeted team brings its own boards and Spaces.
+	for id := range st.Teams {
+		if id != cs.Projects[space].TeamID && (team == "" || id < team) {
+			team = id
+		}
+	}
+	path := filepath.Join(t.TempDir(), "targeted.c1z")
+	out := mustBridge(t, "--connector-addr", addr, "-f", path, "--sync-resources", "bid:r:project/"+space+",bid:r:team/"+team)
+	got := readC1Z(t, path)
+	if _, ok := got.resources["team/"+team]; !ok {
+		t.Fatalf("the good target is not in the partial sync:\n%s", tail(out))
+	}
+	if _, ok := got.resources["project/"+space]; ok {
+		t.Fatal("a Space without its team was synced")
+	}
+	if !strings.Contains(out, "skipping resource due to not found") || !strings.Contains(out, space) {
+		t.Fatalf("the runner did not say which target it skipped:\n%s", tail(out))
+	}
+}
