@@ -278,16 +278,7 @@ impl Connector {
             .board(id)
             .await?
             .ok_or_else(|| ConnectorError::NotFound(format!("no Miro board with id {id}")))?;
-        let team = b
-            .team_id()
-            .and_then(|t| miro_id("team id", t).ok())
-            .ok_or_else(|| {
-                ConnectorError::FailedPrecondition(format!(
-                    "Miro answered board {id} without its team"
-                ))
-            })?
-            .to_string();
-        self.content_team(&team, &format!("board {id}"))?;
+        let team = self.board_team(&b, id)?.to_string();
         let label = if label {
             self.board_labels(&team, &[id]).await?.remove(id)
         } else {

@@ -16,7 +16,7 @@ use crate::{
     miro::{
         ErrorKind, MiroError,
         boards::Reach,
-        content_models::{Access, GroupShare, ShareRole},
+        content_models::{Access, Board, GroupShare, ShareRole},
         paging::Page,
     },
     pb,
@@ -257,16 +257,22 @@ impl Connector {
         };
         // Every write to a board reads it here first, so this is where a team left out of the
         // scope stops it: before anything is written.
+        let team = self.board_team(&b, board)?;
+        Ok((team.to_string(), level))
+    }
+
+    /// The team of a board as Miro answered it, checked as an id and against the scope.
+    pub(super) fn board_team<'b>(&self, b: &'b Board, id: &str) -> Result<&'b str, ConnectorError> {
         let team = b
             .team_id()
             .and_then(|t| miro_id("team id", t).ok())
             .ok_or_else(|| {
                 ConnectorError::FailedPrecondition(format!(
-                    "Miro answered board {board} without its team"
+                    "Miro answered board {id} without its team"
                 ))
             })?;
-        self.content_team(team, &format!("board {board}"))?;
-        Ok((team.to_string(), level))
+        self.content_team(team, &format!("board {id}"))?;
+        Ok(team)
     }
 
     /// A 403 on a content listing: the sync goes on without that part; the log (once) and a

@@ -7,6 +7,15 @@ use tonic::Code;
 
 use super::common::*;
 
+async fn resource_types(ch: &tonic::transport::Channel) -> Vec<pb::ResourceType> {
+    pb::resource_types_service_client::ResourceTypesServiceClient::new(ch.clone())
+        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .list
+}
+
 fn caps(m: &pb::ConnectorMetadata, t: &str) -> Vec<i32> {
     let c = m.capabilities.as_ref().unwrap();
     c.resource_type_capabilities
@@ -181,17 +190,9 @@ async fn metrics_count_rpcs_and_miro_requests() {
 /// and its builder answers each: so does the daemon, with none (every entitlement is per resource).
 #[tokio::test]
 async fn static_entitlements_answer_for_every_resource_type() {
-    use pb::{
-        entitlements_service_client::EntitlementsServiceClient,
-        resource_types_service_client::ResourceTypesServiceClient,
-    };
+    use pb::entitlements_service_client::EntitlementsServiceClient;
     let (_sim, _daemon, ch) = env(10, 1, false, false).await;
-    let types = ResourceTypesServiceClient::new(ch.clone())
-        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .list;
+    let types = resource_types(&ch).await;
     assert_eq!(
         types.len(),
         7,
@@ -262,17 +263,9 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
 /// no Miro request.
 #[tokio::test]
 async fn content_types_are_listed_empty_while_content_is_off() {
-    use pb::{
-        resource_types_service_client::ResourceTypesServiceClient,
-        resources_service_client::ResourcesServiceClient,
-    };
+    use pb::resources_service_client::ResourcesServiceClient;
     let (sim, daemon, ch) = env(10, 1, false, false).await;
-    let types = ResourceTypesServiceClient::new(ch.clone())
-        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .list;
+    let types = resource_types(&ch).await;
     let meta = ConnectorServiceClient::new(ch.clone())
         .get_metadata(pb::ConnectorServiceGetMetadataRequest::default())
         .await
