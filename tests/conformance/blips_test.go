@@ -90,3 +90,30 @@ func TestTheBridgeSaysWhyItRefuses(t *testing.T) {
 		}
 	}
 }
+
+// An upload that fails all three of baton's attempts fails its sync task (baton's upload takes no
+// retry policy from outside); what recovers it is the tenant's next sync, which succeeds.
+func TestServiceModeAfterAnUploadThatFailsThreeTimes(t *testing.T) {
+	bridgeBin(t)
+	sim := startSim(t)
+	st := sim.state(t)
+	addr := startDaemon(t, sim)
+	dir := t.TempDir()
+	c1, _, env := startFakeC1(t, dir)
+	failed, next := taskID("sync"), taskID("sync")
+	c1.mu.Lock()
+	c1.failUpload = 3
+	c1.queue = []*v1.Task{syncTask(failed, nil), syncTask(next, nil)}
+	c1.mu.Unlock()
+	out := startServiceBridge(t, addr, t.TempDir(), env)
+	waitFor(t, c1, out, 2, 3*time.Minute)
+	c1.mu.Lock()
+	if s := c1.finished[failed].GetStatus(); s.GetCode() == int32(codes.OK) {
+		t.Errorf("a sync whose upload failed three times finished OK")
+	}
+	if s := c1.finished[next].GetStatus(); s.GetCode() != int32(codes.OK) {
+		t.Errorf("the next sync: %v\n%s", s, tail(out.String()))
+	}
+	c1.mu.Unlock()
+	checkOrg(t, readC1Z(t, c1.c1z(t, dir, next)), st)
+}

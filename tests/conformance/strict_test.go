@@ -2,7 +2,8 @@ package conformance
 
 // Service mode against a tenant as strict as a real one (tenant_test.go): three task slots, so a
 // grant, a revoke and a targeted sync run while a sync of 10,000 members does; 1 s heartbeats; a
-// resources-only sync; one failed upload attempt and one FinishTask failure; then a sync cancelled
+// resources-only sync; a debug log uploaded beside a .c1z; one failed upload attempt and one
+// FinishTask failure; then a sync cancelled
 // through its heartbeat, after which Miro hears nothing more from it, its temporary .c1z is gone,
 // and the next task succeeds.
 
@@ -77,7 +78,8 @@ func TestServiceModeAgainstAStrictTenant(t *testing.T) {
 	c1.failUpload = 1
 	c1.failFinish[ids["grant"]] = true
 	c1.queue = []*v1.Task{
-		syncTask(ids["sync"], nil),
+		// Debug: the runner keeps a debug log for the task and uploads it beside the .c1z.
+		v1.Task_builder{Id: ids["sync"], SyncFull: &v1.Task_SyncFullTask{}, Debug: true}.Build(),
 		v1.Task_builder{Id: ids["grant"], Grant: v1.Task_GrantTask_builder{Entitlement: entitlement("admin"), Principal: user(outsider)}.Build()}.Build(),
 		v1.Task_builder{Id: ids["revoke"], Revoke: v1.Task_RevokeTask_builder{Grant: v2.Grant_builder{
 			Id: "team:" + teamID + ":member:user:" + insider, Entitlement: entitlement("member"), Principal: user(insider)}.Build()}.Build()}.Build(),
@@ -121,6 +123,13 @@ func TestServiceModeAgainstAStrictTenant(t *testing.T) {
 	if _, in := now.Teams[teamID].Members[insider]; in {
 		t.Error("revoke task: still a team member")
 	}
+	// The runner uploads the debug log of a debug task beside its .c1z, under the same task id:
+	// both are kept, each matching its checksum, and c1z() below finds the .c1z whole.
+	c1.mu.Lock()
+	if n := len(c1.uploads[ids["sync"]]); n < 2 {
+		t.Errorf("the sync task made %d uploads: no debug log beside its .c1z", n)
+	}
+	c1.mu.Unlock()
 	if !strings.Contains(out.String(), "failed to upload asset") {
 		t.Error("no upload attempt failed: the injected failure was not exercised")
 	}
