@@ -351,13 +351,11 @@ impl Connector {
             }
             Phase::Groups(c) => Some(c),
             Phase::Start => {
-                // The profile the client sent back, or the board as just read.
-                let s = match &read {
-                    Some(r) => Self::board_sharing(r, id)?,
-                    None => match from_profile(board) {
-                        Some(s) => s,
-                        None => Self::board_sharing(&self.read_board(id, false).await?, id)?,
-                    },
+                // The board as just read, the profile the client sent back, or the board read now.
+                let s = match (&read, from_profile(board)) {
+                    (Some(r), _) => Self::board_sharing(r, id)?,
+                    (None, Some(s)) => s,
+                    (None, None) => Self::board_sharing(&self.read_board(id, false).await?, id)?,
                 };
                 // In members mode the owner comes with the members.
                 if let Some(o) = s.owner.as_deref().filter(|o| miro_id("user id", o).is_ok())

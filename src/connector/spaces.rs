@@ -105,16 +105,20 @@ pub(super) fn share_role_of(r: ProjectRole) -> Option<ShareRole> {
     }
 }
 
+/// The team a request names as a Space's parent, checked.
+fn given_team(parent: Option<&pb::ResourceId>) -> Result<Option<&str>, ConnectorError> {
+    parent
+        .filter(|p| p.resource_type == TEAM && !p.resource.is_empty())
+        .map(|p| miro_id("team id", &p.resource))
+        .transpose()
+}
+
 /// The team of a Space the client sent: its parent, or the team in its profile; checked.
 pub(super) fn team_of<'a>(
     space: &'a pb::Resource,
     parent: Option<&'a pb::ResourceId>,
 ) -> Result<&'a str, ConnectorError> {
-    let given = parent
-        .filter(|p| p.resource_type == TEAM && !p.resource.is_empty())
-        .map(|p| miro_id("team id", &p.resource))
-        .transpose()?;
-    given.or(claimed_team(space)?).ok_or_else(|| {
+    given_team(parent)?.or(claimed_team(space)?).ok_or_else(|| {
         ConnectorError::InvalidArgument(
             "a Space is read through its team: send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/<id>".into(),
         )
@@ -172,13 +176,11 @@ impl Connector {
         // Without its team no Space can be found: NOT_FOUND, which baton-sdk's targeted sync skips
         // (with a warning naming it) while it syncs the other targets; INVALID_ARGUMENT would fail
         // the whole task.
-        if !parent.is_some_and(|p| p.resource_type == TEAM && !p.resource.is_empty()) {
-            return Err(ConnectorError::NotFound(format!(
+        let team = given_team(parent)?.ok_or_else(|| {
+            ConnectorError::NotFound(format!(
                 "no Space {id} can be found without its team: a Space is read through its team; send its parent_resource_id (team), e.g. target it as bid:r:team/<team id>/project/{id}"
-            )));
-        }
-        let none = pb::Resource::default();
-        let team = team_of(&none, parent)?;
+            ))
+        })?;
         self.content_team(team, &format!("Space {id}"))?;
         let org = self.org_id().await?;
         let at = SpaceAt {

@@ -104,15 +104,21 @@ impl Connector {
         }
     }
 
-    /// The content scope, before any request: the team the entitlement names. A board's own
-    /// team is checked again as Miro reads it (`board_level`) before anything is written; a
-    /// Space's is the one Miro's paths go through.
-    fn claimed_scope(&self, c: &Content) -> Result<(), ConnectorError> {
+    /// The content scope, before anything is written: the team the entitlement names, before
+    /// any request; then a board's own team as Miro reads it (`board_level`, which the team and
+    /// organization access writes call themselves). A Space's team is the one Miro's paths go
+    /// through.
+    async fn content_scope(&self, c: &Content, who: &Principal) -> Result<(), ConnectorError> {
         match c {
-            Content::Board {
-                id, team: Some(t), ..
-            } => self.content_team(t, &format!("board {id}")),
-            Content::Board { team: None, .. } => Ok(()),
+            Content::Board { id, team, .. } => {
+                if let Some(t) = team {
+                    self.content_team(t, &format!("board {id}"))?;
+                }
+                if let Principal::User(_) | Principal::Group(_) = who {
+                    self.board_level(id, Reach::Team).await?;
+                }
+                Ok(())
+            }
             Content::Space { id, team, .. } => self.content_team(team, &format!("Space {id}")),
         }
     }
@@ -135,7 +141,7 @@ impl Connector {
         who: Principal,
         e: &pb::Entitlement,
     ) -> Result<(Vec<Any>, Vec<pb::Grant>), ConnectorError> {
-        self.claimed_scope(&c)?;
+        self.content_scope(&c, &who).await?;
         match c {
             Content::Board { id, role, .. } => self.grant_board(&id, role, who, e).await,
             Content::Space { id, team, role } => self.grant_space(&id, &team, role, who, e).await,
@@ -151,10 +157,6 @@ impl Connector {
     ) -> Result<(Vec<Any>, Vec<pb::Grant>), ConnectorError> {
         let rest = &self.miro().rest;
         let org = self.org_id().await?;
-        if let Principal::User(_) | Principal::Group(_) = who {
-            // The board's own team, for the scope, before anything is written.
-            self.board_level(board, Reach::Team).await?;
-        }
         match who {
             Principal::User(user) => {
                 if role == BoardRole::Owner {
@@ -331,12 +333,9 @@ impl Connector {
         c: Content,
         who: Principal,
     ) -> Result<Vec<Any>, ConnectorError> {
-        self.claimed_scope(&c)?;
+        self.content_scope(&c, &who).await?;
         let rest = &self.miro().rest;
         let org = self.org_id().await?;
-        if let (Content::Board { id, .. }, Principal::User(_) | Principal::Group(_)) = (&c, &who) {
-            self.board_level(id, Reach::Team).await?;
-        }
         match (c, who) {
             (Content::Board { id, role, .. }, Principal::User(user)) => {
                 match rest.board_member(&id, &user).await? {
