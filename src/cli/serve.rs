@@ -48,6 +48,7 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
                 classification: settings.content_classification,
             },
             rpc_timeout: *settings.rpc_timeout,
+            read_ahead: settings.read_ahead,
         },
     ))
 }

@@ -144,9 +144,14 @@ settings! {
     /// Attempts per Miro request, retries included [default: 6].
     #[arg(value_name = "N")]
     miro_max_attempts: u32 = 6;
-    /// Requests to Miro in flight at once, REST and SCIM together [default: 8].
+    /// Start the Miro requests a sync walk will make next before the client asks for them
+    /// (bounded; see the docs on read-ahead) [default: true].
+    #[arg(num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    read_ahead: bool = true;
+    /// Most requests to Miro in flight at once, REST and SCIM together; below it, the bound
+    /// follows Miro's latency and budget [default: 32].
     #[arg(value_name = "N")]
-    miro_max_concurrency: usize = 8;
+    miro_max_concurrency: usize = 32;
     /// Longest time spent retrying one Miro request [default: 120s].
     #[arg(value_name = "DURATION")]
     miro_max_retry_time: Span = Span::secs(120);

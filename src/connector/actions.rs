@@ -201,6 +201,7 @@ impl Connector {
         let want = access_arg(r.args.as_ref())?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(format!("{BOARD}:{board}")).await;
+        let _forget = self.forget_after(Some(vec![board.to_string()]));
         // board_level reads the board and refuses a team the scope leaves out, before any write.
         let (_, now) = self.board_level(&board, Reach::Link).await?;
         let changed = now != want;

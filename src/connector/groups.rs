@@ -14,6 +14,7 @@ use super::{
     ids::{GROUP, MEMBER, TEAM, entitlement_id, miro_id, resource_miro_id, rid},
     page_token,
     profile::{profile, text},
+    readahead::reads,
     teams,
 };
 use crate::{
@@ -134,6 +135,12 @@ impl Connector {
             }
             r => r?,
         };
+        self.ahead.plans.listed(
+            GROUP,
+            cursor.is_none(),
+            &[],
+            page.items.iter().map(|g| (g.id.as_str(), None)),
+        );
         Ok((
             page.items.iter().map(resource).collect(),
             page_token::encode(SCOPE, page.next.as_deref()),
@@ -161,17 +168,27 @@ impl Connector {
         let group_id = resource_miro_id("group id", group)?;
         let scope = format!("grants:group:{group_id}");
         let org = self.org_id().await?;
-        let rest = &self.miro().rest;
         let limit = page_size as usize;
         match phase(page_token::decode(&scope, token)?)? {
             Phase::Members(cursor) => {
-                let page = rest
-                    .group_members_page(
-                        org,
-                        group_id,
-                        PageAt::after(cursor.as_deref()).with_limit(limit),
-                    )
+                if cursor.is_none() {
+                    // A group's team assignments are asked for after its members: both are on
+                    // their way at once, and so are the next groups' when a walk is under way.
+                    let next = self.ahead.plans.asked(GROUP, group_id);
+                    let this = std::iter::once(group_id.to_string());
+                    for (g, i) in this.chain(next.into_iter().map(|(g, _)| g)).zip(0..) {
+                        if i > 0 {
+                            self.read_ahead(org, reads::group_members(&g, None, limit));
+                        }
+                        self.read_ahead(org, reads::group_teams(&g, None, limit));
+                    }
+                }
+                let page = self
+                    .read(reads::group_members(group_id, cursor.as_deref(), limit))
                     .await?;
+                if let Some(next) = page.next.as_deref() {
+                    self.read_ahead(org, reads::group_members(group_id, Some(next), limit));
+                }
                 let member = entitlement_of(&reference(group));
                 let grants = page
                     .items
@@ -185,13 +202,12 @@ impl Connector {
                 Ok((grants, page_token::encode(&scope, Some(&next))))
             }
             Phase::Teams(cursor) => {
-                let page = rest
-                    .group_teams_page(
-                        org,
-                        group_id,
-                        PageAt::after(cursor.as_deref()).with_limit(limit),
-                    )
+                let page = self
+                    .read(reads::group_teams(group_id, cursor.as_deref(), limit))
                     .await?;
+                if let Some(next) = page.next.as_deref() {
+                    self.read_ahead(org, reads::group_teams(group_id, Some(next), limit));
+                }
                 let grants = page
                     .items
                     .iter()

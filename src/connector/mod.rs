@@ -16,6 +16,7 @@ mod names;
 pub mod page_token;
 mod profile;
 mod provisioning;
+mod readahead;
 mod roles;
 mod service;
 mod spaces;
@@ -102,10 +103,12 @@ pub struct ConnectorSettings {
     pub content: ContentScope,
     /// The server's deadline for one RPC: waits on Miro's limits never outlast it.
     pub rpc_timeout: std::time::Duration,
+    /// Start what a sync walk will ask for next (`readahead`).
+    pub read_ahead: bool,
 }
 
 pub struct Connector {
-    miro: Miro,
+    miro: std::sync::Arc<Miro>,
     settings: ConnectorSettings,
     org_id: OnceCell<String>,
     names: names::Names,
@@ -117,12 +120,15 @@ pub struct Connector {
     actions: actions::Recent,
     /// Whether the organization classifies its boards, as last read.
     classification: classification::Classification,
+    /// Miro answers read ahead of a walk.
+    ahead: readahead::ReadAhead,
 }
 
 impl Connector {
     pub fn new(miro: Miro, settings: ConnectorSettings) -> Self {
         Self {
-            miro,
+            miro: std::sync::Arc::new(miro),
+            ahead: readahead::ReadAhead::new(settings.read_ahead),
             settings,
             org_id: OnceCell::new(),
             names: names::Names::default(),

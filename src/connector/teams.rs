@@ -3,9 +3,10 @@ use super::{
     Connector, ConnectorError,
     annotations::pack,
     grants::{entitlement, grant, type_ref},
-    ids::{GROUP, TEAM, miro_id, resource_miro_id, rid},
+    ids::{BOARD, GROUP, PROJECT, TEAM, miro_id, resource_miro_id, rid},
     page_token,
     profile::{profile, text},
+    readahead::reads,
 };
 use crate::{
     miro::{
@@ -121,6 +122,13 @@ impl Connector {
                 PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
             )
             .await?;
+        // A new listing of teams starts a new walk: of teams, and of what is listed under them.
+        self.ahead.plans.listed(
+            TEAM,
+            cursor.is_none(),
+            &[BOARD, PROJECT],
+            page.items.iter().map(|t| (t.id.as_str(), None)),
+        );
         Ok((
             page.items
                 .iter()
@@ -153,16 +161,18 @@ impl Connector {
         let scope = format!("grants:team:{team_id}");
         let cursor = page_token::decode(&scope, token)?;
         let org = self.org_id().await?;
+        let limit = page_size as usize;
+        if cursor.is_none() {
+            for (next, _) in self.ahead.plans.asked(TEAM, team_id) {
+                self.read_ahead(org, reads::team_members(&next, None, limit));
+            }
+        }
         let page = self
-            .miro()
-            .rest
-            .team_members_page(
-                org,
-                team_id,
-                None,
-                PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
-            )
+            .read(reads::team_members(team_id, cursor.as_deref(), limit))
             .await?;
+        if let Some(next) = page.next.as_deref() {
+            self.read_ahead(org, reads::team_members(team_id, Some(next), limit));
+        }
         let entitlements: Vec<pb::Entitlement> =
             ROLES.iter().map(|r| entitlement_of(team, *r)).collect();
         let mut grants = Vec::with_capacity(page.items.len());

@@ -6,14 +6,11 @@ use super::{
     ids::{USER, miro_id, resource_miro_id, rid},
     licenses, page_token,
     profile::{flag, list, profile, profile_list, profile_text, text},
+    readahead::reads,
     roles,
 };
 use crate::{
-    miro::{
-        models::{OrgMember, ScimUser},
-        paging::PageAt,
-        rest::MemberFilter,
-    },
+    miro::models::{OrgMember, ScimUser},
     pb::{self, resource_type::Trait, user_trait},
 };
 
@@ -124,15 +121,13 @@ impl Connector {
     ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
-        let page = self
-            .miro()
-            .rest
-            .members_page(
-                org,
-                &MemberFilter::default(),
-                PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
-            )
-            .await?;
+        let limit = page_size as usize;
+        let page = self.read(reads::members(cursor.as_deref(), limit)).await?;
+        // The next page is on its way while SCIM answers for this one: a page waits for one
+        // round trip, not two.
+        if let Some(next) = page.next.as_deref() {
+            self.read_ahead(org, reads::members(Some(next), limit));
+        }
         let names = self.scim_names(&page.items).await;
         let list = page
             .items

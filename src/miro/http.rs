@@ -12,11 +12,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
-use tokio::{sync::Semaphore, time::Instant};
+use tokio::time::Instant;
 
 use super::{
     budget::{Budget, Claim, Ticket},
     error::{ErrorKind, MiroError},
+    gate::Gate,
     ratelimit::{self, BudgetSnapshot, wait_after_429},
     retry::{self, Failed, Outcome, RetryPolicy, Stop},
     scrub::Scrubber,
@@ -67,7 +68,7 @@ pub(crate) struct Transport {
     token: SecretString,
     scim: bool,
     budget: Arc<Budget>,
-    inflight: Arc<Semaphore>,
+    gate: Arc<Gate>,
     pub retry: RetryPolicy,
     scrub: Arc<Scrubber>,
 }
@@ -76,7 +77,7 @@ pub(crate) struct Transport {
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub budget: Arc<Budget>,
-    pub inflight: Arc<Semaphore>,
+    pub gate: Arc<Gate>,
     pub scrub: Arc<Scrubber>,
 }
 
@@ -95,7 +96,7 @@ impl Transport {
             token,
             scim,
             budget: shared.budget,
-            inflight: shared.inflight,
+            gate: shared.gate,
             retry,
             scrub: shared.scrub,
         }
@@ -187,9 +188,12 @@ impl Transport {
                 tokio::time::sleep(pace).await;
             }
             let body = {
-                // Closed only when the process ends; a closed semaphore would mean no limit.
-                let _slot = self.inflight.acquire().await.ok();
-                self.once(call, url.clone(), &mut ticket).await?
+                let _slot = self.gate.enter(self.budget.rest_rate()).await;
+                let sent = Instant::now();
+                let body = self.once(call, url.clone(), &mut ticket).await;
+                let cost = (!self.scim).then_some(call.cost);
+                self.gate.record(sent.elapsed(), cost);
+                body?
             };
             decode(body).map_err(|error| Failed {
                 outcome: Outcome::Unreadable,

@@ -8,6 +8,7 @@ mod budget;
 pub mod classification;
 pub mod content_models;
 pub mod error;
+mod gate;
 pub mod groups;
 mod http;
 pub mod paging;
@@ -61,7 +62,7 @@ impl Miro {
             .map_err(|e| MiroError::Internal(format!("could not build the HTTP client: {e}")))?;
         let shared = http::Shared {
             budget: Arc::new(budget::Budget::default()),
-            inflight: Arc::new(tokio::sync::Semaphore::new(s.max_concurrency.max(1))),
+            gate: Arc::new(gate::Gate::new(s.max_concurrency)),
             scrub: Arc::new(scrub::Scrubber::new(
                 std::iter::once(s.access_token.clone()).chain(s.scim_token.clone()),
             )),

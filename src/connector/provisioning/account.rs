@@ -76,6 +76,7 @@ impl Connector {
             .writes
             .turn(format!("account:{}", email.to_lowercase()))
             .await;
+        let _forget = self.forget_after(Some(vec![String::new()]));
         let scim = self.scim()?;
         let org = self.org_id().await?;
         let existing = |m: OrgMember| async move {

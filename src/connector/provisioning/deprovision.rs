@@ -25,6 +25,7 @@ impl Connector {
                 let group = miro_id("group id", &id.resource)?;
                 self.require_provisioning()?;
                 let _turn = self.writes.turn(format!("{GROUP}:{group}")).await;
+                let _forget = self.forget_after(None);
                 return self.delete_group(group).await;
             }
             TEAM | ROLE | LICENSE => {
@@ -38,6 +39,7 @@ impl Connector {
         let user = miro_id("user id", &id.resource)?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(format!("{USER}:{user}")).await;
+        let _forget = self.forget_after(None);
         let scim = self.scim()?;
         let gone = || vec![pack(&pb::ResourceDoesNotExist {})];
         let done = match self.settings().deprovision {

@@ -30,6 +30,7 @@ impl Connector {
         let who = principal(req.principal.as_ref())?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(turn_key(&target, &who)).await;
+        let _forget = self.forget_write(&target, &who);
         let (annotations, new_grant) = match (target, who) {
             (Target::Content(c), who) => {
                 self.content_on("boards and Spaces")?;
@@ -224,6 +225,7 @@ impl Connector {
         let who = principal(g.principal.as_ref())?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(turn_key(&target, &who)).await;
+        let _forget = self.forget_write(&target, &who);
         let annotations = match (target, who) {
             (Target::Content(c), who) => {
                 self.content_on("boards and Spaces")?;

@@ -153,6 +153,56 @@ fn target(
     Ok((t, e.clone()))
 }
 
+impl Target {
+    /// The resource whose grants a write to this target changes (None: grants read from the
+    /// user's own profile, which the member listing holds).
+    fn resource(&self) -> Option<&str> {
+        match self {
+            Self::Team { team_id, .. } => Some(team_id),
+            Self::Group(id) => Some(id),
+            Self::Content(Content::Board { id, .. } | Content::Space { id, .. }) => Some(id),
+            Self::Role(_) | Self::CustomAdmin(_) | Self::License(_) => None,
+        }
+    }
+}
+
+/// Throws away, when the write is over (done or failed part-way), what was read ahead about the
+/// resources it touched, so the next read sees Miro after the write.
+pub(crate) struct Forget<'a> {
+    connector: &'a super::Connector,
+    /// None: everything (a user or group deleted leaves every listing that named it).
+    ids: Option<Vec<String>>,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let ids: Option<Vec<&str>> = self
+            .ids
+            .as_ref()
+            .map(|ids| ids.iter().map(String::as_str).collect());
+        self.connector.ahead.forget(ids.as_deref());
+    }
+}
+
+impl super::Connector {
+    /// `ids`: the resources a write touches; a user's profile lives in the member listing (`""`).
+    pub(crate) fn forget_after(&self, ids: Option<Vec<String>>) -> Forget<'_> {
+        Forget {
+            connector: self,
+            ids,
+        }
+    }
+
+    fn forget_write(&self, target: &Target, who: &Principal) -> Forget<'_> {
+        let mut ids: Vec<String> = target.resource().into_iter().map(str::to_string).collect();
+        ids.push(who.id().to_string());
+        if matches!(who, Principal::User(_)) {
+            ids.push(String::new());
+        }
+        self.forget_after(Some(ids))
+    }
+}
+
 /// Who a grant is to: a user, or a user group (team membership and content only), by a valid
 /// Miro id; a team or an internal org role only for the access they have to boards and Spaces.
 enum Principal {
@@ -163,6 +213,13 @@ enum Principal {
 }
 
 impl Principal {
+    fn id(&self) -> &str {
+        match self {
+            Self::User(id) | Self::Group(id) | Self::Team(id) => id,
+            Self::OrgRole(id) => id,
+        }
+    }
+
     /// Writes to one principal run one at a time (`inflight`).
     fn key(&self) -> String {
         match self {

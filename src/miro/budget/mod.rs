@@ -244,6 +244,13 @@ impl Budget {
         }
     }
 
+    /// Miro's REST rate in credits a second, once an answer has said.
+    pub(crate) fn rest_rate(&self) -> Option<f64> {
+        self.rest()
+            .as_ref()
+            .map(|r| r.limit as f64 / r.window.as_secs_f64().max(1.0))
+    }
+
     /// The REST budget as this process sees it now.
     pub(crate) fn snapshot(&self, now: Instant) -> Option<BudgetSnapshot> {
         let rest = self.rest.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,250 @@
+//! Read-ahead: Miro requests a walk will make next, started before the client asks for them, so
+//! the budget, not Miro's latency, sets a sync's pace. Two sources of "next": the next page of a
+//! listing the client is reading (its cursor is known as soon as this page arrives), and the next
+//! resources of a walk (`plan`), learned from the order in which the client asks for them.
+//!
+//! The store keeps what was read by the exact request (what, resource, cursor, page size) and
+//! serves each answer at most once: the RPC that asks takes it, in flight or done. It is bounded:
+//! `MAX_ENTRIES` entries and `MAX_BYTES` (estimated) bytes; an answer unclaimed `MAX_AGE` after it
+//! arrived is thrown away. A write throws away what it touches, and never reads from here.
+use std::{
+    any::Any,
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use tokio::sync::oneshot;
+
+use crate::miro::{
+    MiroError,
+    paging::Page,
+    ratelimit::{deadline, note_wait, tracking_waits, with_deadline},
+};
+
+pub(crate) mod plan;
+pub(crate) mod reads;
+
+/// Entries in flight or waiting to be claimed.
+pub(crate) const MAX_ENTRIES: usize = 96;
+/// What the waiting answers may hold, as estimated by `page_weight`.
+pub(crate) const MAX_BYTES: usize = 8 << 20;
+/// An answer nobody claimed this long after it arrived is stale: the walk went elsewhere.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(30);
+
+/// One Miro request, exactly: the same key means the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub what: &'static str,
+    /// The resource the answer is about (a team, a group; empty for the organization's members).
+    pub resource: String,
+    pub cursor: String,
+    pub limit: usize,
+}
+
+type Answer = Box<dyn Any + Send>;
+
+struct Entry {
+    id: u64,
+    /// When the answer arrived (None: in flight).
+    arrived: Option<Instant>,
+    weight: usize,
+    rx: oneshot::Receiver<Answer>,
+    task: tokio::task::AbortHandle,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<Key, Entry>,
+    bytes: usize,
+    next_id: u64,
+}
+
+impl Inner {
+    fn remove(&mut self, key: &Key) -> Option<Entry> {
+        let e = self.entries.remove(key)?;
+        self.bytes -= e.weight;
+        Some(e)
+    }
+
+    fn discard(&mut self, key: &Key, reason: &'static str) {
+        if let Some(e) = self.remove(key) {
+            e.task.abort();
+            metrics::counter!("miro_readahead_discarded_total", "reason" => reason).increment(1);
+        }
+    }
+
+    fn purge_stale(&mut self, now: Instant) {
+        let stale: Vec<Key> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.arrived.is_some_and(|t| now.duration_since(t) > MAX_AGE))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            self.discard(&k, "age");
+        }
+    }
+}
+
+pub(crate) struct ReadAhead {
+    enabled: bool,
+    inner: std::sync::Arc<Mutex<Inner>>,
+    pub(crate) plans: plan::Plans,
+}
+
+/// An answer claimed while in flight: dropping it (an RPC cancelled) stops the request, as a
+/// request made by the RPC itself would stop.
+struct Claimed {
+    rx: oneshot::Receiver<Answer>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Claimed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An estimate of what a page holds in memory: its items and the strings they carry.
+pub(crate) fn page_weight<T, C>(p: &Page<T, C>) -> usize {
+    std::mem::size_of::<Page<T, C>>() + p.items.len() * (std::mem::size_of::<T>() + 96)
+}
+
+impl ReadAhead {
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            inner: Default::default(),
+            plans: plan::Plans::default(),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Start `fetch` unless its answer is already here or on its way, or the store is full.
+    pub(crate) fn start<T, F>(&self, key: Key, fetch: F)
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<Page<T>, MiroError>> + Send + 'static,
+    {
+        if !self.enabled {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        inner.purge_stale(Instant::now());
+        if inner.entries.contains_key(&key)
+            || inner.entries.len() >= MAX_ENTRIES
+            || inner.bytes >= MAX_BYTES
+        {
+            return;
+        }
+        inner.next_id += 1;
+        let id = inner.next_id;
+        let (tx, rx) = oneshot::channel();
+        let store = self.inner.clone();
+        let k = key.clone();
+        let task = tokio::spawn(async move {
+            // A wait on the budget longer than an answer may be kept is not worth making.
+            let deadline = tokio::time::Instant::now() + MAX_AGE;
+            let (answer, waited) = tracking_waits(with_deadline(deadline, fetch)).await;
+            let weight = answer.as_ref().map_or(0, page_weight);
+            {
+                let mut inner = lock(&store);
+                let over = match inner.entries.get_mut(&k).filter(|e| e.id == id) {
+                    Some(e) => {
+                        e.arrived = Some(Instant::now());
+                        e.weight = weight;
+                        true
+                    }
+                    None => false,
+                };
+                if over {
+                    inner.bytes += weight;
+                    if inner.bytes > MAX_BYTES {
+                        inner.discard(&k, "full");
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Box::new((answer, waited)) as Answer);
+        })
+        .abort_handle();
+        inner.entries.insert(
+            key,
+            Entry {
+                id,
+                arrived: None,
+                weight: 0,
+                rx,
+                task,
+            },
+        );
+        metrics::counter!("miro_readahead_started_total").increment(1);
+    }
+
+    /// The answer to `key`: read ahead when it was (in flight or done, and then it is gone from
+    /// the store), else fetched now by `direct`.
+    pub(crate) async fn fetch<T, F>(&self, key: &Key, direct: F) -> Result<Page<T>, MiroError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<Page<T>, MiroError>>,
+    {
+        let claimed = {
+            let mut inner = lock(&self.inner);
+            inner.purge_stale(Instant::now());
+            inner.remove(key).map(|e| Claimed {
+                rx: e.rx,
+                task: e.task,
+            })
+        };
+        if let Some(mut c) = claimed {
+            let answer = match deadline() {
+                Some(d) => tokio::time::timeout_at(d, &mut c.rx).await.ok(),
+                None => Some((&mut c.rx).await),
+            };
+            if let Some(Ok(answer)) = answer
+                && let Ok(done) = answer.downcast::<(Result<Page<T>, MiroError>, Duration)>()
+                && !matches!(done.0, Err(MiroError::RateLimited { .. }))
+            {
+                metrics::counter!("miro_readahead_served_total").increment(1);
+                // The budget's wait was the read-ahead's; the answer it delays is this RPC's.
+                note_wait(done.1);
+                return done.0;
+            }
+            // Thrown away, past this RPC's deadline, or given up on the budget (which this RPC's
+            // own deadline may allow): ask now, as if nothing had been read ahead.
+            metrics::counter!("miro_readahead_discarded_total", "reason" => "unusable")
+                .increment(1);
+        }
+        direct.await
+    }
+
+    /// Throw away what the store holds about these resources, or everything (a write changed
+    /// them).
+    pub(crate) fn forget(&self, resources: Option<&[&str]>) {
+        let mut inner = lock(&self.inner);
+        let gone: Vec<Key> = inner
+            .entries
+            .keys()
+            .filter(|k| resources.is_none_or(|r| r.contains(&k.resource.as_str())))
+            .cloned()
+            .collect();
+        for k in gone {
+            inner.discard(&k, "write");
+        }
+    }
+
+    /// Entries in flight or waiting, and their estimated bytes.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize) {
+        let inner = lock(&self.inner);
+        (inner.entries.len(), inner.bytes)
+    }
+}

@@ -1,0 +1,245 @@
+//! Which resources a walk asks for next. The listing tells us every resource of a type (in Miro's
+//! order); the client then asks for each one's grants in an order of its own: ours walks them in
+//! listing order, baton-sdk's store in id order, a page at a time and sometimes backwards, and
+//! parallel workers a few at a time. So the order is learned, not assumed: each ask is compared with
+//! the one before in both orders, and only once two asks in a row agree on an order and a direction
+//! are the next resources in it read ahead. A resource is read ahead or asked for once a walk, so
+//! nothing is read twice; one that is not listed (a targeted sync) is never guessed at.
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Resources read ahead of the last one asked for.
+pub(crate) const WINDOW: usize = 24;
+/// Resources of one type a plan holds; past them, that type is not read ahead.
+pub(crate) const MAX_PLANNED: usize = 50_000;
+/// Two asks this close in an order are neighbours (parallel workers ask a few at a time).
+const NEAR: i64 = 24;
+/// A plan nobody asked from for this long belongs to a walk that ended.
+const IDLE: Duration = Duration::from_secs(600);
+
+const ASKED: u8 = 1;
+const STARTED: u8 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Listing,
+    Sorted,
+}
+
+#[derive(Default)]
+struct Plan {
+    ids: Vec<Box<str>>,
+    parents: Vec<Option<Box<str>>>,
+    at: HashMap<Box<str>, u32>,
+    flags: Vec<u8>,
+    /// Positions by id (lazily built once the listing is done) and each position's rank.
+    by_rank: Vec<u32>,
+    rank: Vec<u32>,
+    last: Option<u32>,
+    guess: Option<(Order, bool)>,
+    streak: u8,
+    touched: Option<Instant>,
+}
+
+impl Plan {
+    fn ranks(&mut self) {
+        if self.rank.len() == self.ids.len() {
+            return;
+        }
+        let mut by: Vec<u32> = (0..self.ids.len() as u32).collect();
+        by.sort_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
+        let mut rank = vec![0; by.len()];
+        for (r, p) in by.iter().enumerate() {
+            rank[*p as usize] = r as u32;
+        }
+        (self.by_rank, self.rank) = (by, rank);
+    }
+
+    fn step(&self, order: Order, p: u32) -> i64 {
+        match order {
+            Order::Listing => i64::from(p),
+            Order::Sorted => i64::from(self.rank[p as usize]),
+        }
+    }
+
+    fn at_step(&self, order: Order, s: i64) -> Option<u32> {
+        let s = usize::try_from(s).ok()?;
+        match order {
+            Order::Listing => (s < self.ids.len()).then_some(s as u32),
+            Order::Sorted => self.by_rank.get(s).copied(),
+        }
+    }
+
+    /// The client asked for `p`: learn from it, and say what to read ahead.
+    fn ask(&mut self, p: u32) -> Vec<(String, Option<String>)> {
+        self.ranks();
+        self.flags[p as usize] |= ASKED;
+        // The order in which this ask is nearest the last one (listing order on a tie).
+        let hit = self.last.and_then(|q| {
+            [Order::Listing, Order::Sorted]
+                .into_iter()
+                .map(|o| (o, self.step(o, p) - self.step(o, q)))
+                .filter(|(_, d)| *d != 0 && d.abs() <= NEAR)
+                .min_by_key(|(_, d)| d.abs())
+                .map(|(o, d)| (o, d > 0))
+        });
+        self.last = Some(p);
+        match hit {
+            Some(h) if Some(h) == self.guess => self.streak = self.streak.saturating_add(1),
+            Some(h) => (self.guess, self.streak) = (Some(h), 1),
+            None => self.streak = 0,
+        }
+        let Some((order, up)) = self.guess.filter(|_| self.streak >= 2) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let from = self.step(order, p);
+        for i in 1..=WINDOW as i64 {
+            let Some(n) = self.at_step(order, if up { from + i } else { from - i }) else {
+                break;
+            };
+            let n = n as usize;
+            if self.flags[n] == 0 {
+                self.flags[n] |= STARTED;
+                out.push((
+                    self.ids[n].to_string(),
+                    self.parents[n].as_ref().map(|s| s.to_string()),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The walk's plans, one per resource type.
+#[derive(Default)]
+pub(crate) struct Plans {
+    plans: Mutex<HashMap<&'static str, Plan>>,
+}
+
+impl Plans {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Plan>> {
+        self.plans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A listing page the client received. The first page of a listing (`fresh`) starts the
+    /// type's plan again, and of the types `also` names (children listed under it).
+    pub(crate) fn listed<'a>(
+        &self,
+        kind: &'static str,
+        fresh: bool,
+        also: &[&'static str],
+        items: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    ) {
+        let mut plans = self.lock();
+        if fresh {
+            for k in std::iter::once(kind).chain(also.iter().copied()) {
+                plans.remove(k);
+            }
+        }
+        let plan = plans.entry(kind).or_default();
+        plan.touched = Some(Instant::now());
+        for (id, parent) in items {
+            if plan.ids.len() >= MAX_PLANNED || plan.at.contains_key(id) {
+                continue;
+            }
+            plan.at.insert(id.into(), plan.ids.len() as u32);
+            plan.ids.push(id.into());
+            plan.parents.push(parent.map(Into::into));
+            plan.flags.push(0);
+        }
+    }
+
+    /// The client asked for the first page of `id`'s grants: the resources to read ahead now
+    /// (id and parent), none unless the walk's order is clear.
+    pub(crate) fn asked(&self, kind: &'static str, id: &str) -> Vec<(String, Option<String>)> {
+        let mut plans = self.lock();
+        let now = Instant::now();
+        plans.retain(|_, p| p.touched.is_some_and(|t| now.duration_since(t) < IDLE));
+        let Some(plan) = plans.get_mut(kind) else {
+            return Vec::new();
+        };
+        plan.touched = Some(now);
+        match plan.at.get(id).copied() {
+            Some(p) => plan.ask(p),
+            None => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans(ids: &[&str]) -> Plans {
+        let p = Plans::default();
+        p.listed("team", true, &[], ids.iter().map(|i| (*i, None)));
+        p
+    }
+
+    fn ids(v: Vec<(String, Option<String>)>) -> Vec<String> {
+        v.into_iter().map(|(i, _)| i).collect()
+    }
+
+    #[test]
+    fn a_walk_in_listing_order_reads_the_next_ones_once() {
+        let list: Vec<String> = (0..100).map(|i| format!("{}", 1000 - i)).collect();
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        let p = plans(&refs);
+        assert!(p.asked("team", "1000").is_empty(), "one ask says nothing");
+        assert!(
+            p.asked("team", "999").is_empty(),
+            "one step is not yet an order"
+        );
+        let ahead = ids(p.asked("team", "998"));
+        assert_eq!(ahead.len(), WINDOW);
+        assert_eq!(ahead[0], "997");
+        // The next ask reads one more, never one already read.
+        assert_eq!(ids(p.asked("team", "997")), [format!("{}", 997 - WINDOW)]);
+    }
+
+    #[test]
+    fn id_order_backwards_a_page_at_a_time_is_learned() {
+        // Listed in one order; asked in id order, backwards (a store's page walked last-in first).
+        let p = plans(&["5", "3", "9", "1", "7", "2", "8", "4", "6"]);
+        assert!(p.asked("team", "9").is_empty());
+        assert!(p.asked("team", "8").is_empty());
+        assert_eq!(ids(p.asked("team", "7")), ["6", "5", "4", "3", "2", "1"]);
+    }
+
+    #[test]
+    fn unlisted_or_scattered_asks_read_nothing() {
+        let list: Vec<String> = (0..500).map(|i| format!("{i:04}")).collect();
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        let p = plans(&refs);
+        assert!(p.asked("team", "9999").is_empty(), "not listed");
+        assert!(p.asked("group", "0001").is_empty(), "no plan for the type");
+        for id in ["0100", "0300", "0050", "0450", "0200"] {
+            assert!(p.asked("team", id).is_empty(), "a targeted sync's asks");
+        }
+    }
+
+    #[test]
+    fn a_fresh_listing_starts_the_plan_again() {
+        let p = plans(&["1", "2", "3", "4"]);
+        p.asked("team", "1");
+        p.asked("team", "2");
+        assert_eq!(ids(p.asked("team", "3")), ["4"]);
+        p.listed(
+            "team",
+            true,
+            &[],
+            ["1", "2", "3", "4"].into_iter().map(|i| (i, None)),
+        );
+        p.asked("team", "1");
+        p.asked("team", "2");
+        assert_eq!(
+            ids(p.asked("team", "3")),
+            ["4"],
+            "a new walk reads it again"
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! How many requests may be in flight to Miro at once, sized by Little's law: to spend the budget,
+//! the requests in flight must be its rate (credits a second ÷ what a request costs) times how long
+//! one takes. A fixed bound either idles the budget when Miro is slow or sends bursts when it is
+//! fast. The budget (`budget`) still decides when each request may start, to the credit, so a
+//! slower Miro gets more requests waiting on it, never more requests a minute; `max` (the
+//! `--miro-max-concurrency` setting) bounds them whatever Miro's latency.
+use std::{sync::Mutex, time::Duration};
+
+use tokio::sync::Notify;
+
+/// Never fewer: SCIM requests, which have their own budget, and a first answer to learn from.
+const MIN: usize = 4;
+/// Above the computed need: latency varies from one request to the next.
+const HEADROOM: f64 = 1.5;
+/// The weight of the newest sample in the moving averages.
+const ALPHA: f64 = 0.1;
+
+#[derive(Debug)]
+struct State {
+    in_flight: usize,
+    /// Seconds a request takes, once sent (moving average).
+    latency: Option<f64>,
+    /// Credits a REST request costs (moving average).
+    cost: Option<f64>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Gate {
+    max: usize,
+    state: Mutex<State>,
+    freed: Notify,
+}
+
+/// A request in flight; its slot frees when this drops.
+pub(crate) struct Slot<'a> {
+    gate: &'a Gate,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.gate.lock().in_flight -= 1;
+        self.gate.freed.notify_waiters();
+    }
+}
+
+impl Gate {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max: max.max(1),
+            state: Mutex::new(State {
+                in_flight: 0,
+                latency: None,
+                cost: None,
+            }),
+            freed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bound now, for a budget of `rate` credits a second (None: not known yet).
+    #[cfg(test)]
+    fn limit(&self, rate: Option<f64>) -> usize {
+        let s = self.lock();
+        limit_of(&s, rate, self.max)
+    }
+
+    /// Wait for a slot under the bound.
+    pub(crate) async fn enter(&self, rate: Option<f64>) -> Slot<'_> {
+        loop {
+            let freed = self.freed.notified();
+            {
+                let mut s = self.lock();
+                if s.in_flight < limit_of(&s, rate, self.max) {
+                    s.in_flight += 1;
+                    metrics::gauge!("miro_requests_in_flight").set(s.in_flight as f64);
+                    return Slot { gate: self };
+                }
+            }
+            freed.await;
+        }
+    }
+
+    /// A request was answered after `took`; a REST request cost `cost` credits.
+    pub(crate) fn record(&self, took: Duration, cost: Option<u64>) {
+        let mut s = self.lock();
+        let avg = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| o + ALPHA * (new - o)));
+        s.latency = avg(s.latency, took.as_secs_f64());
+        if let Some(c) = cost {
+            s.cost = avg(s.cost, c as f64);
+        }
+        let limit = limit_of(&s, None, self.max);
+        metrics::gauge!("miro_in_flight_limit").set(limit as f64);
+    }
+}
+
+fn limit_of(s: &State, rate: Option<f64>, max: usize) -> usize {
+    let need = match (rate, s.latency, s.cost) {
+        (Some(rate), Some(latency), Some(cost)) if cost > 0.0 => {
+            (rate / cost * latency * HEADROOM).ceil() as usize
+        }
+        // Until the budget and a few answers are known, the upper bound: the budget paces anyway.
+        _ => max,
+    };
+    need.clamp(MIN.min(max), max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_follows_latency_and_cost_within_its_limits() {
+        let g = Gate::new(32);
+        let rate = Some(100_000.0 / 60.0);
+        assert_eq!(g.limit(rate), 32, "nothing measured yet: the upper bound");
+        for _ in 0..200 {
+            g.record(Duration::from_millis(250), Some(50));
+        }
+        // 33 requests a second of 50 credits, 0.25 s each: 8.3 in flight, 12.5 with headroom.
+        assert_eq!(g.limit(rate), 13);
+        for _ in 0..200 {
+            g.record(Duration::from_millis(500), Some(50));
+        }
+        assert_eq!(g.limit(rate), 25);
+        for _ in 0..200 {
+            g.record(Duration::from_secs(5), Some(50));
+        }
+        assert_eq!(
+            g.limit(rate),
+            32,
+            "a slow Miro never gets more than the upper bound"
+        );
+        for _ in 0..200 {
+            g.record(Duration::from_millis(1), Some(500));
+        }
+        assert_eq!(g.limit(rate), MIN, "a fast Miro still gets a few");
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_waits_for_a_slot() {
+        let g = std::sync::Arc::new(Gate::new(4));
+        let slots: Vec<_> = futures::future::join_all((0..4).map(|_| g.enter(None))).await;
+        let g2 = g.clone();
+        let waiting = tokio::spawn(async move {
+            let _s = g2.enter(None).await;
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiting.is_finished(), "a fifth request waits");
+        drop(slots);
+        tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .expect("it goes once a slot frees")
+            .unwrap();
+    }
+}
