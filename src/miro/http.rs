@@ -167,10 +167,26 @@ impl Transport {
         };
         let deadline = ratelimit::deadline();
         let attempt = || async {
-            let (pace, mut ticket) = self.budget.ticket(claim, Instant::now());
+            let (pace, mut ticket) = loop {
+                let (pace, ticket) = self.budget.ticket(claim, Instant::now());
+                if !ticket.provisional {
+                    break (pace, ticket);
+                }
+                // A slot in a window whose length is still a guess: wait for Miro to say.
+                ticket.unused();
+                if deadline.is_some_and(|d| Instant::now() + pace > d) {
+                    return Err(Failed {
+                        outcome: Outcome::Local,
+                        hint: None,
+                        error: self.rate_limited(call.endpoint, pace),
+                    });
+                }
+                tokio::time::sleep(pace).await;
+            };
             if !pace.is_zero() {
                 if deadline.is_some_and(|d| Instant::now() + pace > d) {
                     // Waiting here would outlast the RPC: end it now and say when to come back.
+                    ticket.unused();
                     return Err(Failed {
                         outcome: Outcome::Local,
                         hint: None,

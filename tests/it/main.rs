@@ -25,6 +25,7 @@ mod longrun;
 mod metadata;
 mod pages;
 mod provisioning;
+mod readahead;
 mod resilience;
 mod sim;
 mod sim_boards;

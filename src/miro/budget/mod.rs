@@ -33,6 +33,8 @@ const SETTLE: Duration = Duration::from_millis(20);
 /// a request takes a moment to arrive: what starts this close to our reset may count in the next
 /// window, so it is charged to both.
 const GUARD: Duration = Duration::from_millis(1_100);
+/// How long a request reserved in a guessed window waits before it asks again.
+const RECHECK: Duration = Duration::from_millis(250);
 
 #[derive(Debug)]
 struct Rest {
@@ -50,6 +52,8 @@ struct Rest {
     next_ticket: u64,
     /// The end of the last window we left: an answer naming it (or earlier) is stale.
     left_behind: Instant,
+    /// Whether `window` was measured (from two resets) rather than assumed.
+    learned: bool,
 }
 
 impl Rest {
@@ -121,6 +125,7 @@ impl Rest {
             // Miro moved on to a new window. Each reset is late by less than a second, so a step
             // plus a second is never shorter than the window: the shortest such is the estimate.
             self.window = self.window.min(reset_at - self.last_reset + tolerance);
+            self.learned = true;
         }
         self.last_reset = reset_at;
         self.limit = limit;
@@ -148,9 +153,19 @@ impl Rest {
 pub(crate) struct Ticket<'a> {
     budget: &'a Budget,
     id: Option<u64>,
+    cost: u64,
+    /// Reserved in a window whose length is still a guess: sleep the wait, then reserve again.
+    pub(crate) provisional: bool,
 }
 
 impl Ticket<'_> {
+    /// The request will not be sent: its credits go back to the window.
+    pub(crate) fn unused(mut self) {
+        if let Some(id) = self.id.take() {
+            self.budget.refund(id, self.cost);
+        }
+    }
+
     pub(crate) fn observe(&mut self, limit: u64, remaining: u64, reset_in: Duration) {
         self.budget
             .observe(self.id.take(), limit, remaining, reset_in, Instant::now());
@@ -176,14 +191,18 @@ impl Budget {
     /// Reserve a slot for one request: how long to wait before sending it, and its ticket, to hold
     /// until the answer.
     pub(crate) fn ticket(&self, claim: Claim, now: Instant) -> (Duration, Ticket<'_>) {
-        let (start, id) = match claim {
+        let (start, id, cost, provisional) = match claim {
             Claim::Rest(cost) => match self.rest().as_mut() {
                 Some(rest) => {
                     let (start, id) = rest.reserve(cost, now);
-                    (start, Some(id))
+                    // Past the reset Miro named, windows are our guess until one was measured:
+                    // wait only until Miro can say, then reserve again.
+                    let known = rest.last_reset.max(now) + SETTLE + RECHECK;
+                    let guessed = !rest.learned && start > known;
+                    (if guessed { known } else { start }, Some(id), cost, guessed)
                 }
                 // Nothing known yet: the first answers will tell.
-                None => (now, None),
+                None => (now, None, cost, false),
             },
             Claim::Scim(endpoint) => (
                 self.scim
@@ -191,12 +210,28 @@ impl Budget {
                     .unwrap_or_else(|e| e.into_inner())
                     .reserve(endpoint, now),
                 None,
+                0,
+                false,
             ),
         };
         (
             start.saturating_duration_since(now),
-            Ticket { budget: self, id },
+            Ticket {
+                budget: self,
+                id,
+                cost,
+                provisional,
+            },
         )
+    }
+
+    /// A reservation never sent: its credits go back.
+    fn refund(&self, id: u64, cost: u64) {
+        if let Some(r) = self.rest().as_mut()
+            && r.pending.remove(&id).is_some()
+        {
+            r.remaining = (r.remaining + cost).min(r.limit);
+        }
     }
 
     fn rest(&self) -> std::sync::MutexGuard<'_, Option<Rest>> {
@@ -239,6 +274,7 @@ impl Budget {
                     pending: HashMap::new(),
                     next_ticket: 0,
                     left_behind: now,
+                    learned: false,
                 })
             }
         }

@@ -1,0 +1,262 @@
+//! Read-ahead (#26): a sequential walk runs at the budget's pace, not Miro's latency; it spends no
+//! credit a walk would not; and writes see fresh state.
+use std::time::{Duration, Instant};
+
+use miro_connector::{
+    client::{self, Snapshot},
+    pb::{
+        self, grant_manager_service_client::GrantManagerServiceClient,
+        grants_service_client::GrantsServiceClient,
+        resources_service_client::ResourcesServiceClient,
+    },
+    sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
+};
+use tonic::transport::Channel;
+
+use super::common::*;
+
+const TEAM_PAGES: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/members";
+
+/// An organization behind a Miro that takes `latency` a request, with a budget of 1,000 credits a
+/// second (10,000 per 10 s window: Miro's reset header counts whole seconds, so a shorter window
+/// is paced less exactly), so that a walk's floor is about 20 seconds.
+async fn slow_sim(members: usize, teams: usize, latency_ms: u64) -> SimHandle {
+    let mut cfg = SimConfig::new(org(members, teams));
+    cfg.rest_budget = Some(10_000);
+    cfg.rest_window = Duration::from_secs(10);
+    cfg.faults = FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            latency_ms,
+            ..Default::default()
+        }],
+    };
+    start_sim(cfg).await
+}
+
+async fn daemon(
+    sim: &SimHandle,
+    read_ahead: bool,
+    provisioning: bool,
+) -> (miro_connector::server::Daemon, Channel) {
+    let mut args = settings(sim, provisioning, true);
+    args.read_ahead = Some(read_ahead);
+    let (d, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    (d, ch)
+}
+
+/// A sequential walk's wall time over its floor (credits at 1,000 a second), and its snapshot.
+async fn timed_walk(sim: &SimHandle, read_ahead: bool) -> (f64, Snapshot, u64) {
+    let (d, ch) = daemon(sim, read_ahead, false).await;
+    sim.reset_stats();
+    let started = Instant::now();
+    let snap = client::full_sync(ch, &mut ()).await.unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let stats = sim.stats();
+    eprintln!("read-ahead {read_ahead}: {wall:.2} s, {} credits, {} requests: {:?}", stats.credits, stats.requests, stats.endpoints);
+    assert_eq!(stats.rate_limited, 0);
+    d.shutdown().await;
+    (
+        wall / (stats.credits as f64 / 1_000.0),
+        snap,
+        stats.requests,
+    )
+}
+
+#[tokio::test]
+async fn a_sequential_walk_runs_at_the_budgets_pace_and_does_not_without_read_ahead() {
+    let sim = slow_sim(1_000, 150, 150).await;
+    let (on, snap_on, requests_on) = timed_walk(&sim, true).await;
+    let (off, snap_off, requests_off) = timed_walk(&sim, false).await;
+    let ids = |s: &Snapshot| s.grants.iter().map(|g| g.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&snap_on), ids(&snap_off), "the same grants either way");
+    assert_eq!(
+        requests_on, requests_off,
+        "read-ahead spends no request the walk would not"
+    );
+    assert!(
+        on <= 1.15,
+        "with read-ahead the walk took {on:.3}× its floor"
+    );
+    assert!(
+        off > 1.15,
+        "without it {off:.3}×: the test would not tell them apart"
+    );
+}
+
+async fn list_teams(ch: &Channel) -> Vec<pb::Resource> {
+    let mut rc = ResourcesServiceClient::new(ch.clone());
+    let (mut out, mut token) = (Vec::new(), String::new());
+    loop {
+        let r = rc
+            .list_resources(pb::ResourcesServiceListResourcesRequest {
+                resource_type_id: "team".into(),
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.extend(r.list);
+        if r.next_page_token.is_empty() {
+            return out;
+        }
+        token = r.next_page_token;
+    }
+}
+
+async fn first_grants(ch: &Channel, team: &pb::Resource) -> Vec<pb::Grant> {
+    GrantsServiceClient::new(ch.clone())
+        .list_grants(pb::GrantsServiceListGrantsRequest {
+            resource: Some(team.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .list
+}
+
+/// Wait until the simulator has answered `n` team-member pages (read-ahead runs on its own time).
+async fn settle(sim: &SimHandle) -> u64 {
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = sim.stats().requests_to(TEAM_PAGES);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+#[tokio::test]
+async fn a_walk_stopped_part_way_or_a_targeted_sync_reads_at_most_the_window() {
+    let sim = sim_with(300, 60).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let teams = list_teams(&ch).await;
+    assert_eq!(teams.len(), 60);
+    // Targeted: a few teams out of order read nothing ahead.
+    sim.reset_stats();
+    for i in [40, 7, 22, 51] {
+        first_grants(&ch, &teams[i]).await;
+    }
+    assert_eq!(
+        settle(&sim).await,
+        4,
+        "a targeted sync reads only what it asks for"
+    );
+    // A walk in order that stops after its third team: the next 24 teams' first pages at most.
+    let teams = list_teams(&ch).await;
+    sim.reset_stats();
+    for t in &teams[..3] {
+        first_grants(&ch, t).await;
+    }
+    let read = settle(&sim).await;
+    assert!(
+        read > 3,
+        "the walk's order was learned and the next teams read ahead"
+    );
+    assert!(
+        read <= 3 + 24,
+        "{read} team pages for three teams asked: more than the window"
+    );
+    d.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_write_throws_away_what_was_read_ahead_about_its_team() {
+    let sim = sim_with(300, 60).await;
+    let (d, ch) = daemon(&sim, true, true).await;
+    let teams = list_teams(&ch).await;
+    for t in &teams[..3] {
+        first_grants(&ch, t).await;
+    }
+    settle(&sim).await;
+    // Team 5's page is in the store; a user who is not in it joins it.
+    let team = &teams[5];
+    let team_id = &team.id.as_ref().unwrap().resource;
+    let org = sim.org();
+    let user = org
+        .members
+        .values()
+        .find(|m| {
+            m.active
+                && m.role == "organization_internal_user"
+                && !org.teams[team_id].members.contains_key(&m.id)
+        })
+        .unwrap()
+        .id
+        .clone();
+    GrantManagerServiceClient::new(ch.clone())
+        .grant(pb::GrantManagerServiceGrantRequest {
+            entitlement: Some(pb::Entitlement {
+                id: format!("team:{team_id}:member"),
+                resource: Some(team.clone()),
+                ..Default::default()
+            }),
+            principal: Some(res("user", &user)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let grants = first_grants(&ch, team).await;
+    let mut all: Vec<String> = grants.iter().map(|g| g.id.clone()).collect();
+    let mut token = String::new();
+    // The team may span pages: the grant is on one of them.
+    loop {
+        let r = GrantsServiceClient::new(ch.clone())
+            .list_grants(pb::GrantsServiceListGrantsRequest {
+                resource: Some(team.clone()),
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(r.list.iter().map(|g| g.id.clone()));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    assert!(
+        all.contains(&format!("team:{team_id}:member:user:{user}")),
+        "the page read ahead before the write was thrown away"
+    );
+    d.shutdown().await;
+}
+
+struct Timeline(Instant, Vec<String>);
+impl client::Observer for Timeline {
+    fn page(&mut self, phase: client::Phase, items: usize, _: u64) {
+        self.1.push(format!("{:?}/{items}@{}", phase, self.0.elapsed().as_millis()));
+    }
+}
+
+#[tokio::test]
+async fn scratch_walk() {
+    let _ = tracing_subscriber::fmt().with_env_filter("miro_connector::miro=debug").with_test_writer().try_init();
+    let sim = slow_sim(1_000, 150, 150).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let mut t = Timeline(Instant::now(), Vec::new());
+    client::full_sync(ch, &mut t).await.unwrap();
+    eprintln!("{}", t.1.join(" "));
+    d.shutdown().await;
+}
+
+#[tokio::test]
+async fn scratch_timing() {
+    let sim = slow_sim(1_000, 150, 150).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let teams = list_teams(&ch).await;
+    let t0 = Instant::now();
+    for t in &teams {
+        let s = Instant::now();
+        first_grants(&ch, t).await;
+        eprint!("{:.0} ", s.elapsed().as_millis());
+    }
+    eprintln!("\nteams: {:.2}s", t0.elapsed().as_secs_f64());
+    d.shutdown().await;
+}
