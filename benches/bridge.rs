@@ -26,7 +26,7 @@ use miro_connector::sim::{self, FaultConfig, FaultRule, SimConfig};
 use serde_json::json;
 
 mod common;
-use common::{Daemon, usage};
+use common::{Daemon, timeline, usage};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -79,6 +79,7 @@ fn children(pid: u32) -> Vec<u32> {
 }
 
 struct Run {
+    phases: String,
     wall: Duration,
     credits: u64,
     requests: u64,
@@ -103,6 +104,7 @@ async fn run(bridge: &PathBuf, members: usize, teams: usize, latency: u64, worke
     let c1z = dir.path().join("sync.c1z");
     sim.reset_stats();
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let mut child = Command::new(bridge)
         .args([
             "--connector-addr",
@@ -135,10 +137,12 @@ async fn run(bridge: &PathBuf, members: usize, teams: usize, latency: u64, worke
     let wall = started.elapsed();
     assert!(status.success(), "the bridge's sync failed: {status}");
     let stats = sim.stats();
+    let phases = timeline(&stats, started_at, wall.as_secs_f64(), 100_000.0 / 60.0);
     let (_, daemon_mib) = daemon.usage();
     daemon.stop();
     sim.shutdown().await;
     Run {
+        phases,
         wall,
         credits: stats.credits,
         requests: stats.requests,
@@ -176,6 +180,10 @@ async fn main() {
                 r.requests,
                 r.runner_mib,
                 r.daemon_mib
+            );
+            println!(
+                "\nwhere the time went ({latency} ms, --workers {workers}):\n{}",
+                r.phases
             );
             rows.push(json!({
                 "latency_ms": latency, "workers": workers, "wall_s": r.wall.as_secs_f64(),

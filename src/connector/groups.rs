@@ -178,17 +178,15 @@ impl Connector {
                     let this = std::iter::once(group_id.to_string());
                     for (g, i) in this.chain(next.into_iter().map(|(g, _)| g)).zip(0..) {
                         if i > 0 {
-                            self.read_ahead(org, reads::group_members(&g, None, limit));
+                            let members = reads::group_members(&self.miro, org, &g, limit);
+                            self.ahead.lead(&members, None, reads::LEAD);
                         }
-                        self.read_ahead(org, reads::group_teams(&g, None, limit));
+                        let teams = reads::group_teams(&self.miro, org, &g, limit);
+                        self.ahead.lead(&teams, None, reads::LEAD);
                     }
                 }
-                let page = self
-                    .read(reads::group_members(group_id, cursor.as_deref(), limit))
-                    .await?;
-                if let Some(next) = page.next.as_deref() {
-                    self.read_ahead(org, reads::group_members(group_id, Some(next), limit));
-                }
+                let pages = reads::group_members(&self.miro, org, group_id, limit);
+                let page = self.read(&pages, cursor.as_deref(), reads::LEAD).await?;
                 let member = entitlement_of(&reference(group));
                 let grants = page
                     .items
@@ -202,12 +200,8 @@ impl Connector {
                 Ok((grants, page_token::encode(&scope, Some(&next))))
             }
             Phase::Teams(cursor) => {
-                let page = self
-                    .read(reads::group_teams(group_id, cursor.as_deref(), limit))
-                    .await?;
-                if let Some(next) = page.next.as_deref() {
-                    self.read_ahead(org, reads::group_teams(group_id, Some(next), limit));
-                }
+                let pages = reads::group_teams(&self.miro, org, group_id, limit);
+                let page = self.read(&pages, cursor.as_deref(), reads::LEAD).await?;
                 let grants = page
                     .items
                     .iter()

@@ -164,15 +164,12 @@ impl Connector {
         let limit = page_size as usize;
         if cursor.is_none() {
             for (next, _) in self.ahead.plans.asked(TEAM, team_id) {
-                self.read_ahead(org, reads::team_members(&next, None, limit));
+                let pages = reads::team_members(&self.miro, org, &next, limit);
+                self.ahead.lead(&pages, None, reads::LEAD);
             }
         }
-        let page = self
-            .read(reads::team_members(team_id, cursor.as_deref(), limit))
-            .await?;
-        if let Some(next) = page.next.as_deref() {
-            self.read_ahead(org, reads::team_members(team_id, Some(next), limit));
-        }
+        let pages = reads::team_members(&self.miro, org, team_id, limit);
+        let page = self.read(&pages, cursor.as_deref(), reads::LEAD).await?;
         let entitlements: Vec<pb::Entitlement> =
             ROLES.iter().map(|r| entitlement_of(team, *r)).collect();
         let mut grants = Vec::with_capacity(page.items.len());

@@ -122,12 +122,10 @@ impl Connector {
         let cursor = page_token::decode(SCOPE, token)?;
         let org = self.org_id().await?;
         let limit = page_size as usize;
-        let page = self.read(reads::members(cursor.as_deref(), limit)).await?;
         // The next page is on its way while SCIM answers for this one: a page waits for one
         // round trip, not two.
-        if let Some(next) = page.next.as_deref() {
-            self.read_ahead(org, reads::members(Some(next), limit));
-        }
+        let pages = reads::members(&self.miro, org, limit);
+        let page = self.read(&pages, cursor.as_deref(), 1).await?;
         let names = self.scim_names(&page.items).await;
         let list = page
             .items

@@ -26,6 +26,12 @@ pub struct EndpointStats {
     pub requests: u64,
     pub credits: u64,
     pub by_status: BTreeMap<u16, u64>,
+    /// When the first and the last request arrived, in milliseconds since the Unix epoch: a
+    /// benchmark's timeline of the walk's phases.
+    #[serde(default)]
+    pub first_ms: u64,
+    #[serde(default)]
+    pub last_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -115,6 +121,9 @@ pub(super) async fn gate(
 ) -> Response {
     let is_scim = req.uri().path().starts_with("/api/v1/scim");
     let endpoint = endpoint_label(req.method(), matched.as_ref().map(MatchedPath::as_str));
+    let arrived = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     let (response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
     let mut stats = s.stats.lock().unwrap_or_else(|e| e.into_inner());
     let status = response.status().as_u16();
@@ -122,6 +131,10 @@ pub(super) async fn gate(
     stats.credits += credits;
     stats.rate_limited += u64::from(status == 429);
     let e = stats.endpoints.entry(endpoint).or_default();
+    if e.requests == 0 {
+        e.first_ms = arrived;
+    }
+    e.last_ms = e.last_ms.max(arrived);
     e.requests += 1;
     e.credits += credits;
     *e.by_status.entry(status).or_default() += 1;

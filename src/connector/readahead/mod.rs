@@ -10,10 +10,11 @@
 use std::{
     any::Any,
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use crate::miro::{
@@ -49,6 +50,10 @@ struct Entry {
     /// When the answer arrived (None: in flight).
     arrived: Option<Instant>,
     weight: usize,
+    /// The cursor after this page, once it arrived.
+    next: Option<String>,
+    /// Pages after this one to start when it arrives.
+    extend: usize,
     rx: oneshot::Receiver<Answer>,
     task: tokio::task::AbortHandle,
 }
@@ -89,7 +94,7 @@ impl Inner {
 
 pub(crate) struct ReadAhead {
     enabled: bool,
-    inner: std::sync::Arc<Mutex<Inner>>,
+    inner: Arc<Mutex<Inner>>,
     pub(crate) plans: plan::Plans,
 }
 
@@ -110,6 +115,84 @@ fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// One listing's pages: the key of a page and the request for it, from its cursor.
+pub(crate) struct Pages<T> {
+    pub key: Box<dyn Fn(Option<&str>) -> Key + Send + Sync>,
+    pub request:
+        Box<dyn Fn(Option<&str>) -> BoxFuture<'static, Result<Page<T>, MiroError>> + Send + Sync>,
+}
+
+impl<T> Pages<T> {
+    pub(crate) fn key(&self, cursor: Option<&str>) -> Key {
+        (self.key)(cursor)
+    }
+}
+
+/// Start the page at `cursor`, and when it arrives, the `more` pages after it (or as many as the
+/// store is told by then).
+fn spawn<T: Send + 'static>(
+    store: &Arc<Mutex<Inner>>,
+    inner: &mut Inner,
+    pages: &Arc<Pages<T>>,
+    cursor: Option<&str>,
+    more: usize,
+) {
+    if inner.entries.len() >= MAX_ENTRIES || inner.bytes >= MAX_BYTES {
+        return;
+    }
+    let key = pages.key(cursor);
+    inner.next_id += 1;
+    let id = inner.next_id;
+    let (tx, rx) = oneshot::channel();
+    let fetch = (pages.request)(cursor);
+    let (store2, pages2, k) = (store.clone(), pages.clone(), key.clone());
+    let task = tokio::spawn(async move {
+        // A wait on the budget longer than an answer may be kept is not worth making.
+        let deadline = tokio::time::Instant::now() + MAX_AGE;
+        let (answer, waited) = tracking_waits(with_deadline(deadline, fetch)).await;
+        let weight = answer.as_ref().map_or(0, page_weight);
+        let next = answer.as_ref().ok().and_then(|p| p.next.clone());
+        {
+            let mut inner = lock(&store2);
+            // Claimed while in flight (no longer in the store): the RPC waiting for it takes it,
+            // and keeps the listing's lead itself.
+            let more = inner.entries.get_mut(&k).filter(|e| e.id == id).map(|e| {
+                e.arrived = Some(Instant::now());
+                e.weight = weight;
+                e.next = next.clone();
+                e.extend
+            });
+            if let Some(more) = more {
+                inner.bytes += weight;
+                if inner.bytes > MAX_BYTES {
+                    inner.discard(&k, "full");
+                    return;
+                }
+                if let Some(c) = next.as_deref().filter(|_| more > 0)
+                    && !inner.entries.contains_key(&pages2.key(Some(c)))
+                {
+                    spawn(&store2, &mut inner, &pages2, Some(c), more - 1);
+                }
+            }
+        }
+        let _ = tx.send(Box::new((answer, waited)) as Answer);
+    })
+    .abort_handle();
+    inner.entries.insert(
+        key,
+        Entry {
+            id,
+            arrived: None,
+            weight: 0,
+            next: None,
+            extend: more,
+            rx,
+            task,
+        },
+    );
+    metrics::counter!("miro_readahead_started_total").increment(1);
+}
+
 /// An estimate of what a page holds in memory: its items and the strings they carry.
 pub(crate) fn page_weight<T, C>(p: &Page<T, C>) -> usize {
     std::mem::size_of::<Page<T, C>>() + p.items.len() * (std::mem::size_of::<T>() + 96)
@@ -124,69 +207,39 @@ impl ReadAhead {
         }
     }
 
-    pub(crate) fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    /// Start `fetch` unless its answer is already here or on its way, or the store is full.
-    pub(crate) fn start<T, F>(&self, key: Key, fetch: F)
-    where
-        T: Send + 'static,
-        F: Future<Output = Result<Page<T>, MiroError>> + Send + 'static,
-    {
-        if !self.enabled {
+    /// Have the `n` pages of a listing from `cursor` on their way: what the store holds is
+    /// followed by its cursor, an answer still in flight is told to go on when it arrives, and the
+    /// first page missing is started (unless the store is full).
+    pub(crate) fn lead<T: Send + 'static>(
+        &self,
+        pages: &Arc<Pages<T>>,
+        cursor: Option<&str>,
+        n: usize,
+    ) {
+        if !self.enabled || n == 0 {
             return;
         }
         let mut inner = lock(&self.inner);
         inner.purge_stale(Instant::now());
-        if inner.entries.contains_key(&key)
-            || inner.entries.len() >= MAX_ENTRIES
-            || inner.bytes >= MAX_BYTES
-        {
-            return;
-        }
-        inner.next_id += 1;
-        let id = inner.next_id;
-        let (tx, rx) = oneshot::channel();
-        let store = self.inner.clone();
-        let k = key.clone();
-        let task = tokio::spawn(async move {
-            // A wait on the budget longer than an answer may be kept is not worth making.
-            let deadline = tokio::time::Instant::now() + MAX_AGE;
-            let (answer, waited) = tracking_waits(with_deadline(deadline, fetch)).await;
-            let weight = answer.as_ref().map_or(0, page_weight);
-            {
-                let mut inner = lock(&store);
-                let over = match inner.entries.get_mut(&k).filter(|e| e.id == id) {
-                    Some(e) => {
-                        e.arrived = Some(Instant::now());
-                        e.weight = weight;
-                        true
-                    }
-                    None => false,
-                };
-                if over {
-                    inner.bytes += weight;
-                    if inner.bytes > MAX_BYTES {
-                        inner.discard(&k, "full");
-                        return;
-                    }
+        let mut cursor = cursor.map(str::to_string);
+        for i in 0..n {
+            let key = pages.key(cursor.as_deref());
+            let more = n - 1 - i;
+            match inner.entries.get_mut(&key) {
+                None => {
+                    spawn(&self.inner, &mut inner, pages, cursor.as_deref(), more);
+                    return;
                 }
+                Some(e) if e.arrived.is_none() => {
+                    e.extend = e.extend.max(more);
+                    return;
+                }
+                Some(e) => match e.next.clone() {
+                    Some(c) => cursor = Some(c),
+                    None => return,
+                },
             }
-            let _ = tx.send(Box::new((answer, waited)) as Answer);
-        })
-        .abort_handle();
-        inner.entries.insert(
-            key,
-            Entry {
-                id,
-                arrived: None,
-                weight: 0,
-                rx,
-                task,
-            },
-        );
-        metrics::counter!("miro_readahead_started_total").increment(1);
+        }
     }
 
     /// The answer to `key`: read ahead when it was (in flight or done, and then it is gone from

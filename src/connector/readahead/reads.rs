@@ -1,10 +1,10 @@
-//! The Miro requests a walk may read ahead, each built in one place: the RPC that needs the answer
-//! and the read-ahead that anticipates it make the same request under the same key.
+//! The Miro listings a walk may read ahead, each built in one place: the RPC that needs a page and
+//! the read-ahead that anticipates it make the same request under the same key.
 use std::sync::Arc;
 
-use futures::{FutureExt, future::BoxFuture};
+use futures::FutureExt;
 
-use super::Key;
+use super::{Key, Pages};
 use crate::{
     connector::{Connector, ConnectorError},
     miro::{
@@ -15,125 +15,116 @@ use crate::{
     },
 };
 
-type Run<T> =
-    Box<dyn FnOnce(Arc<Miro>, String) -> BoxFuture<'static, Result<Page<T>, MiroError>> + Send>;
-
-/// One page request: its key, and how to make it given the client and the organization.
-pub(crate) struct Read<T> {
-    pub key: Key,
-    run: Run<T>,
+/// A listing of `what` about `resource`, `limit` a page, each page asked for by `ask`.
+fn pages<T, F>(what: &'static str, resource: &str, limit: usize, ask: F) -> Arc<Pages<T>>
+where
+    T: Send + 'static,
+    F: Fn(Option<String>, usize) -> futures::future::BoxFuture<'static, Result<Page<T>, MiroError>>
+        + Send
+        + Sync
+        + 'static,
+{
+    let limit = PageAt::first().with_limit(limit).limit;
+    let resource = resource.to_string();
+    Arc::new(Pages {
+        key: Box::new(move |cursor| Key {
+            what,
+            resource: resource.clone(),
+            cursor: cursor.unwrap_or_default().into(),
+            limit,
+        }),
+        request: Box::new(move |cursor| ask(cursor.map(str::to_string), limit)),
+    })
 }
 
-impl<T> Read<T> {
-    fn new(
-        what: &'static str,
-        resource: &str,
-        cursor: Option<&str>,
-        limit: usize,
-        run: Run<T>,
-    ) -> Self {
-        Self {
-            key: Key {
-                what,
-                resource: resource.into(),
-                cursor: cursor.unwrap_or_default().into(),
-                limit: PageAt::first().with_limit(limit).limit,
-            },
-            run,
+/// The organization's members.
+pub(crate) fn members(m: &Arc<Miro>, org: &str, limit: usize) -> Arc<Pages<OrgMember>> {
+    let (m, org) = (m.clone(), org.to_string());
+    pages("members", "", limit, move |c, limit| {
+        let (m, org) = (m.clone(), org.clone());
+        async move {
+            let at = PageAt::after(c.as_deref()).with_limit(limit);
+            m.rest
+                .members_page(&org, &MemberFilter::default(), at)
+                .await
         }
-    }
+        .boxed()
+    })
 }
 
-/// A page of the organization's members.
-pub(crate) fn members(cursor: Option<&str>, limit: usize) -> Read<OrgMember> {
-    let c = cursor.map(str::to_string);
-    Read::new(
-        "members",
-        "",
-        cursor,
-        limit,
-        Box::new(move |m, org| {
-            async move {
-                let at = PageAt::after(c.as_deref()).with_limit(limit);
-                m.rest
-                    .members_page(&org, &MemberFilter::default(), at)
-                    .await
-            }
-            .boxed()
-        }),
-    )
+/// A team's members.
+pub(crate) fn team_members(
+    m: &Arc<Miro>,
+    org: &str,
+    team: &str,
+    limit: usize,
+) -> Arc<Pages<TeamMember>> {
+    let (m, org, t) = (m.clone(), org.to_string(), team.to_string());
+    pages("team members", team, limit, move |c, limit| {
+        let (m, org, t) = (m.clone(), org.clone(), t.clone());
+        async move {
+            let at = PageAt::after(c.as_deref()).with_limit(limit);
+            m.rest.team_members_page(&org, &t, None, at).await
+        }
+        .boxed()
+    })
 }
 
-/// A page of a team's members.
-pub(crate) fn team_members(team: &str, cursor: Option<&str>, limit: usize) -> Read<TeamMember> {
-    let (t, c) = (team.to_string(), cursor.map(str::to_string));
-    Read::new(
-        "team members",
-        team,
-        cursor,
-        limit,
-        Box::new(move |m, org| {
-            async move {
-                let at = PageAt::after(c.as_deref()).with_limit(limit);
-                m.rest.team_members_page(&org, &t, None, at).await
-            }
-            .boxed()
-        }),
-    )
+/// A user group's members.
+pub(crate) fn group_members(
+    m: &Arc<Miro>,
+    org: &str,
+    group: &str,
+    limit: usize,
+) -> Arc<Pages<GroupMember>> {
+    let (m, org, g) = (m.clone(), org.to_string(), group.to_string());
+    pages("group members", group, limit, move |c, limit| {
+        let (m, org, g) = (m.clone(), org.clone(), g.clone());
+        async move {
+            let at = PageAt::after(c.as_deref()).with_limit(limit);
+            m.rest.group_members_page(&org, &g, at).await
+        }
+        .boxed()
+    })
 }
 
-/// A page of a user group's members.
-pub(crate) fn group_members(group: &str, cursor: Option<&str>, limit: usize) -> Read<GroupMember> {
-    let (g, c) = (group.to_string(), cursor.map(str::to_string));
-    Read::new(
-        "group members",
-        group,
-        cursor,
-        limit,
-        Box::new(move |m, org| {
-            async move {
-                let at = PageAt::after(c.as_deref()).with_limit(limit);
-                m.rest.group_members_page(&org, &g, at).await
-            }
-            .boxed()
-        }),
-    )
+/// The teams a user group is assigned to.
+pub(crate) fn group_teams(
+    m: &Arc<Miro>,
+    org: &str,
+    group: &str,
+    limit: usize,
+) -> Arc<Pages<Assignment>> {
+    let (m, org, g) = (m.clone(), org.to_string(), group.to_string());
+    pages("group teams", group, limit, move |c, limit| {
+        let (m, org, g) = (m.clone(), org.clone(), g.clone());
+        async move {
+            let at = PageAt::after(c.as_deref()).with_limit(limit);
+            m.rest.group_teams_page(&org, &g, at).await
+        }
+        .boxed()
+    })
 }
 
-/// A page of the teams a user group is assigned to.
-pub(crate) fn group_teams(group: &str, cursor: Option<&str>, limit: usize) -> Read<Assignment> {
-    let (g, c) = (group.to_string(), cursor.map(str::to_string));
-    Read::new(
-        "group teams",
-        group,
-        cursor,
-        limit,
-        Box::new(move |m, org| {
-            async move {
-                let at = PageAt::after(c.as_deref()).with_limit(limit);
-                m.rest.group_teams_page(&org, &g, at).await
-            }
-            .boxed()
-        }),
-    )
-}
+/// Pages a listing keeps on their way ahead of the client reading it.
+pub(crate) const LEAD: usize = 2;
 
 impl Connector {
-    /// The answer to `r`: from the store when it was read ahead, else asked now.
+    /// The page of `pages` at `cursor`: from the store when it was read ahead, else asked now;
+    /// then the next `lead` pages are on their way while the client works on this one.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
-        r: Read<T>,
+        pages: &Arc<Pages<T>>,
+        cursor: Option<&str>,
+        lead: usize,
     ) -> Result<Page<T>, ConnectorError> {
-        let org = self.org_id().await?.to_string();
-        let direct = (r.run)(self.miro.clone(), org);
-        Ok(self.ahead.fetch(&r.key, direct).await?)
-    }
-
-    /// Start `r` ahead of the client.
-    pub(crate) fn read_ahead<T: Send + 'static>(&self, org: &str, r: Read<T>) {
-        if self.ahead.enabled() {
-            let fetch = (r.run)(self.miro.clone(), org.to_string());
-            self.ahead.start(r.key, fetch);
+        let page = self
+            .ahead
+            .fetch(&pages.key(cursor), (pages.request)(cursor))
+            .await?;
+        if let Some(next) = page.next.as_deref() {
+            self.ahead.lead(pages, Some(next), lead);
         }
+        Ok(page)
     }
 }
