@@ -85,3 +85,69 @@ pub fn usage(pid: u32) -> (f64, f64) {
         .unwrap_or(0.0);
     (ticks / 100.0, hwm_kb / 1024.0)
 }
+
+/// The walk's phases as the simulator saw them: per family of endpoints, when its first and last
+/// requests arrived (seconds from `started`), the wall time between, and the time its credits take
+/// at `rate` credits a second; then what the client spent after the last Miro request.
+#[allow(dead_code)] // Not every bench prints one.
+pub fn timeline(
+    stats: &miro_connector::sim::Stats,
+    started: std::time::SystemTime,
+    wall: f64,
+    rate: f64,
+) -> String {
+    type InPhase = fn(&str) -> bool;
+    let phases: [(&str, InPhase); 5] = [
+        ("member listing", |e| {
+            e == "GET /v2/orgs/{org_id}/members" || e == "GET /Users"
+        }),
+        ("team grants", |e| {
+            e.contains("/teams") && !e.contains("groups") && !e.contains("boards")
+        }),
+        ("group grants", |e| {
+            e.contains("/groups") && !e.contains("boards")
+        }),
+        ("content", |e| {
+            e.contains("boards") || e.contains("projects") || e.contains("classification")
+        }),
+        ("validate and the rest", |_| true),
+    ];
+    let t0 = started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let secs = |ms: u64| ms.saturating_sub(t0) as f64 / 1000.0;
+    let mut taken = std::collections::HashSet::new();
+    let mut out = String::from(
+        "| phase | first request | last request | wall | credits | budget time |\n|---|---|---|---|---|---|\n",
+    );
+    let mut last_any = 0;
+    for (name, in_phase) in phases {
+        let (mut first, mut last, mut credits) = (u64::MAX, 0, 0);
+        for (e, s) in &stats.endpoints {
+            if taken.contains(e) || !in_phase(e) {
+                continue;
+            }
+            taken.insert(e.clone());
+            first = first.min(s.first_ms);
+            last = last.max(s.last_ms);
+            credits += s.credits;
+        }
+        if first == u64::MAX {
+            continue;
+        }
+        last_any = last_any.max(last);
+        out.push_str(&format!(
+            "| {name} | {:.1} s | {:.1} s | {:.1} s | {credits} | {:.1} s |\n",
+            secs(first),
+            secs(last),
+            secs(last) - secs(first),
+            credits as f64 / rate
+        ));
+    }
+    out.push_str(&format!(
+        "| after the last Miro request (the client alone) | {:.1} s | {wall:.1} s | {:.1} s | 0 | 0 |\n",
+        secs(last_any),
+        wall - secs(last_any)
+    ));
+    out
+}

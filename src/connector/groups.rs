@@ -179,10 +179,10 @@ impl Connector {
                     for (g, i) in this.chain(next.into_iter().map(|(g, _)| g)).zip(0..) {
                         if i > 0 {
                             let members = reads::group_members(&self.miro, org, &g, limit);
-                            self.ahead.lead(&members, None, reads::LEAD);
+                            self.ahead.lead(&members, None, reads::AHEAD);
                         }
                         let teams = reads::group_teams(&self.miro, org, &g, limit);
-                        self.ahead.lead(&teams, None, reads::LEAD);
+                        self.ahead.lead(&teams, None, reads::AHEAD);
                     }
                 }
                 let pages = reads::group_members(&self.miro, org, group_id, limit);

@@ -54,10 +54,6 @@ async fn timed_walk(sim: &SimHandle, read_ahead: bool) -> (f64, Snapshot, u64) {
     let snap = client::full_sync(ch, &mut ()).await.unwrap();
     let wall = started.elapsed().as_secs_f64();
     let stats = sim.stats();
-    eprintln!(
-        "read-ahead {read_ahead}: {wall:.2} s, {} credits, {} requests: {:?}",
-        stats.credits, stats.requests, stats.endpoints
-    );
     assert_eq!(stats.rate_limited, 0);
     d.shutdown().await;
     (
@@ -232,42 +228,21 @@ async fn a_write_throws_away_what_was_read_ahead_about_its_team() {
     d.shutdown().await;
 }
 
-struct Timeline(Instant, Vec<String>);
-impl client::Observer for Timeline {
-    fn page(&mut self, phase: client::Phase, items: usize, _: u64) {
-        self.1.push(format!(
-            "{:?}/{items}@{}",
-            phase,
-            self.0.elapsed().as_millis()
-        ));
-    }
+/// Miro requests of one walk with `workers` at once.
+async fn requests_of_a_walk(sim: &SimHandle, read_ahead: bool, workers: usize) -> u64 {
+    let (d, ch) = daemon(sim, read_ahead, false).await;
+    sim.reset_stats();
+    let mut snap = Snapshot::default();
+    client::walk(ch, &mut (), &mut snap, workers).await.unwrap();
+    let n = sim.stats().requests;
+    d.shutdown().await;
+    n
 }
 
 #[tokio::test]
-async fn scratch_walk() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("miro_connector::miro=debug")
-        .with_test_writer()
-        .try_init();
-    let sim = slow_sim(1_000, 150, 150).await;
-    let (d, ch) = daemon(&sim, true, false).await;
-    let mut t = Timeline(Instant::now(), Vec::new());
-    client::full_sync(ch, &mut t).await.unwrap();
-    eprintln!("{}", t.1.join(" "));
-    d.shutdown().await;
-}
-
-#[tokio::test]
-async fn scratch_timing() {
-    let sim = slow_sim(1_000, 150, 150).await;
-    let (d, ch) = daemon(&sim, true, false).await;
-    let teams = list_teams(&ch).await;
-    let t0 = Instant::now();
-    for t in &teams {
-        let s = Instant::now();
-        first_grants(&ch, t).await;
-        eprint!("{:.0} ", s.elapsed().as_millis());
-    }
-    eprintln!("\nteams: {:.2}s", t0.elapsed().as_secs_f64());
-    d.shutdown().await;
+async fn a_walk_spends_the_same_requests_with_read_ahead_for_1_and_16_workers() {
+    let sim = sim_with(1_000, 150).await;
+    let without = requests_of_a_walk(&sim, false, 1).await;
+    assert_eq!(requests_of_a_walk(&sim, true, 1).await, without);
+    assert_eq!(requests_of_a_walk(&sim, true, 16).await, without);
 }

@@ -27,7 +27,7 @@ pub(crate) mod plan;
 pub(crate) mod reads;
 
 /// Entries in flight or waiting to be claimed.
-pub(crate) const MAX_ENTRIES: usize = 96;
+pub(crate) const MAX_ENTRIES: usize = 256;
 /// What the waiting answers may hold, as estimated by `page_weight`.
 pub(crate) const MAX_BYTES: usize = 8 << 20;
 /// An answer nobody claimed this long after it arrived is stale: the walk went elsewhere.
@@ -299,5 +299,74 @@ impl ReadAhead {
     pub(crate) fn held(&self) -> (usize, usize) {
         let inner = lock(&self.inner);
         (inner.entries.len(), inner.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::FutureExt;
+
+    use super::*;
+
+    /// A listing of three pages that counts its requests.
+    fn listing(asked: Arc<AtomicUsize>) -> Arc<Pages<u32>> {
+        Arc::new(Pages {
+            key: Box::new(|c| Key {
+                what: "test",
+                resource: "r".into(),
+                cursor: c.unwrap_or_default().into(),
+                limit: 100,
+            }),
+            request: Box::new(move |c| {
+                let asked = asked.clone();
+                let n: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
+                async move {
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    Ok(Page {
+                        items: vec![n],
+                        next: (n < 2).then(|| (n + 1).to_string()),
+                    })
+                }
+                .boxed()
+            }),
+        })
+    }
+
+    #[tokio::test]
+    async fn pages_are_read_ahead_once_served_once_and_forgotten_on_a_write() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let pages = listing(asked.clone());
+        let store = ReadAhead::new(true);
+        store.lead(&pages, None, 5);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            3,
+            "the chain follows to its last page"
+        );
+        assert_eq!(store.held().0, 3);
+        let direct = async { Err::<Page<u32>, _>(MiroError::Internal("asked directly".into())) };
+        let page = store.fetch(&pages.key(Some("1")), direct).await.unwrap();
+        assert_eq!(page.items, [1]);
+        assert_eq!(store.held().0, 2, "served once: gone from the store");
+        let one = pages.key(Some("1"));
+        let fresh = async {
+            Ok(Page {
+                items: vec![9],
+                next: None,
+            })
+        };
+        let again = store.fetch(&one, fresh);
+        assert_eq!(again.await.unwrap().items, [9], "a second ask goes to Miro");
+        store.forget(Some(&["r"]));
+        assert_eq!(store.held(), (0, 0), "a write throws away what it touched");
+        assert_eq!(asked.load(Ordering::SeqCst), 3);
+        // Turned off, nothing is read ahead.
+        let off = ReadAhead::new(false);
+        off.lead(&pages, None, 5);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(asked.load(Ordering::SeqCst), 3);
     }
 }

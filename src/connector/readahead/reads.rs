@@ -108,6 +108,9 @@ pub(crate) fn group_teams(
 
 /// Pages a listing keeps on their way ahead of the client reading it.
 pub(crate) const LEAD: usize = 2;
+/// Pages of a resource the client has not reached yet read ahead: a large team's cursor chain is
+/// sequential, so its pages must start before the client gets there to be ready when it does.
+pub(crate) const AHEAD: usize = 6;
 
 impl Connector {
     /// The page of `pages` at `cursor`: from the store when it was read ahead, else asked now;
