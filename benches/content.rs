@@ -134,6 +134,10 @@ async fn main() {
             wall / floor,
             s.rate_limited
         );
+        println!(
+            "\n  where the time went ({mode}):\n{}",
+            common::timeline(s, run.started, wall, RATE / 60.0)
+        );
         if content.is_some() {
             assert!(
                 ratio <= 1.05,

@@ -97,15 +97,16 @@ pub fn timeline(
     rate: f64,
 ) -> String {
     type InPhase = fn(&str) -> bool;
-    let phases: [(&str, InPhase); 5] = [
-        ("member listing", |e| {
+    let phases: [(&str, InPhase); 6] = [
+        ("member listing (REST and SCIM names)", |e| {
             e == "GET /v2/orgs/{org_id}/members" || e == "GET /Users"
         }),
-        ("team grants", |e| {
-            e.contains("/teams") && !e.contains("groups") && !e.contains("boards")
+        ("team and group listings", |e| {
+            e == "GET /v2/orgs/{org_id}/teams" || e == "GET /v2/orgs/{org_id}/groups"
         }),
+        ("team grants", |e| e.ends_with("/teams/{team_id}/members")),
         ("group grants", |e| {
-            e.contains("/groups") && !e.contains("boards")
+            e.contains("/groups/{group_id}/") && !e.contains("boards") && !e.contains("projects")
         }),
         ("content", |e| {
             e.contains("boards") || e.contains("projects") || e.contains("classification")

@@ -61,6 +61,9 @@ pub fn by_endpoint(stats: &Stats) -> Value {
 pub struct Run {
     pub stats: Stats,
     pub wall: Duration,
+    /// When the walk started, for `common::timeline`.
+    #[allow(dead_code)] // Not every bench prints a timeline.
+    pub started: std::time::SystemTime,
     pub cpu: f64,
     pub rss_mib: f64,
     pub rpcs: u64,
@@ -120,6 +123,7 @@ pub async fn sync_run(cfg: SimConfig, walk: Walk, daemon_args: &[&str]) -> (Run,
     sim.reset_stats();
     let (cpu0, _) = daemon.usage();
     let t0 = Instant::now();
+    let started = std::time::SystemTime::now();
     let (snap, command) = match walk {
         Walk::Sequential => (
             Some(client::full_sync(ch.clone(), &mut ()).await.expect("sync")),
@@ -167,6 +171,7 @@ pub async fn sync_run(cfg: SimConfig, walk: Walk, daemon_args: &[&str]) -> (Run,
         Run {
             stats,
             wall,
+            started,
             cpu: cpu1 - cpu0,
             rss_mib: rss,
             rpcs: snap.as_ref().map_or(0, |s| s.rpcs),

@@ -115,11 +115,14 @@ fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+type KeyAt = Box<dyn Fn(Option<&str>) -> Key + Send + Sync>;
+type PageOf<T> = BoxFuture<'static, Result<Page<T>, MiroError>>;
+type RequestAt<T> = Box<dyn Fn(Option<&str>) -> PageOf<T> + Send + Sync>;
+
 /// One listing's pages: the key of a page and the request for it, from its cursor.
 pub(crate) struct Pages<T> {
-    pub key: Box<dyn Fn(Option<&str>) -> Key + Send + Sync>,
-    pub request:
-        Box<dyn Fn(Option<&str>) -> BoxFuture<'static, Result<Page<T>, MiroError>> + Send + Sync>,
+    pub key: KeyAt,
+    pub request: RequestAt<T>,
 }
 
 impl<T> Pages<T> {
