@@ -3,10 +3,10 @@
 //! (100,000 credits a minute) and a latency added to every Miro request.
 //!
 //! `cargo bench --bench bridge` runs the benchmark organization (100,000 members, 2,000 teams,
-//! 500 user groups) at 100 ms and 250 ms, each with `--workers 0` (baton's default: one call at a
+//! 500 user groups) at 100, 250 and 500 ms, each with `--workers 0` (baton's default: one call at a
 //! time) and `--workers 16`, and prints the wall time against the budget's floor (credits ÷
 //! 100,000 a minute), the 429s, and the peak RSS of the runner (parent and `_connector-service`
-//! child together) and of the daemon. Knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCIES ("100,250"),
+//! child together) and of the daemon. Knobs: BENCH_MEMBERS, BENCH_TEAMS, BENCH_LATENCIES ("100,250,500"),
 //! BENCH_WORKERS ("0,16"), BATON_MIRO_BRIDGE_BIN (otherwise `go build` in bridge/). Figures also
 //! go to `target/bench-bridge.json`.
 // Bench code: a failed expectation is a failed run, and nothing here is a public API.
@@ -168,7 +168,7 @@ async fn main() {
         "| latency | --workers | wall | budget floor | wall ÷ floor | 429s | requests | runner peak RSS | daemon peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for latency in list("BENCH_LATENCIES", "100,250") {
+    for latency in list("BENCH_LATENCIES", "100,250,500") {
         for workers in list("BENCH_WORKERS", "0,16") {
             let r = run(&bridge, members, teams, latency, workers).await;
             let floor = r.credits as f64 / 100_000.0 * 60.0;
