@@ -13,12 +13,13 @@ use super::{
     ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
     page_token,
     profile::{flag, profile, profile_text, text},
+    readahead::reads,
 };
 use crate::{
     miro::{
         classification::Label,
         content_models::{Access, Board, BoardRole, ShareRole},
-        paging::{PageAt, offset_limit},
+        paging::offset_limit,
     },
     pb,
 };
@@ -254,6 +255,13 @@ impl Connector {
                 ok
             })
             .collect();
+        // The boards' grants are asked for after every listing: a walk's plan.
+        self.ahead.plans.listed(
+            BOARD,
+            false,
+            &[],
+            boards.iter().map(|b| (b.id.as_str(), Some(team))),
+        );
         let ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         let labels = self.board_labels(team, &ids).await?;
         let list = boards
@@ -351,6 +359,10 @@ impl Connector {
             }
             Phase::Groups(c) => Some(c),
             Phase::Start => {
+                for (next, _) in self.ahead.plans.asked(BOARD, id) {
+                    let shares = reads::board_groups(&self.miro, org, &next, page_size as usize);
+                    self.ahead.lead(&shares, None, 1);
+                }
                 // The board as just read, the profile the client sent back, or the board read now.
                 let s = match (&read, from_profile(board)) {
                     (Some(r), _) => Self::board_sharing(r, id)?,
@@ -375,8 +387,10 @@ impl Connector {
                 None
             }
         };
-        let at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
-        let page = rest.board_groups_page(org, id, at).await;
+        let shares = reads::board_groups(&self.miro, org, id, page_size as usize);
+        let page = self
+            .read_answer(&shares, cursor.as_deref(), reads::LEAD)
+            .await;
         let next = self.group_shares(
             Skipped::BoardGroups,
             cursor.is_none(),

@@ -9,6 +9,7 @@ use crate::{
     connector::{Connector, ConnectorError},
     miro::{
         Miro, MiroError,
+        content_models::GroupShare,
         models::{Assignment, GroupMember, OrgMember, TeamMember},
         paging::{Page, PageAt},
         rest::MemberFilter,
@@ -106,6 +107,24 @@ pub(crate) fn group_teams(
     })
 }
 
+/// The user groups a board is shared with.
+pub(crate) fn board_groups(
+    m: &Arc<Miro>,
+    org: &str,
+    board: &str,
+    limit: usize,
+) -> Arc<Pages<GroupShare>> {
+    let (m, org, b) = (m.clone(), org.to_string(), board.to_string());
+    pages("board groups", board, limit, move |c, limit| {
+        let (m, org, b) = (m.clone(), org.clone(), b.clone());
+        async move {
+            let at = PageAt::after(c.as_deref()).with_limit(limit);
+            m.rest.board_groups_page(&org, &b, at).await
+        }
+        .boxed()
+    })
+}
+
 /// Pages a listing keeps on their way ahead of the client reading it.
 pub(crate) const LEAD: usize = 2;
 /// Pages of a resource the client has not reached yet read ahead: a large team's cursor chain is
@@ -121,6 +140,16 @@ impl Connector {
         cursor: Option<&str>,
         lead: usize,
     ) -> Result<Page<T>, ConnectorError> {
+        Ok(self.read_answer(pages, cursor, lead).await?)
+    }
+
+    /// `read`, with Miro's error as it came (for a caller that tells a refusal from a failure).
+    pub(crate) async fn read_answer<T: Send + 'static>(
+        &self,
+        pages: &Arc<Pages<T>>,
+        cursor: Option<&str>,
+        lead: usize,
+    ) -> Result<Page<T>, MiroError> {
         let page = self
             .ahead
             .fetch(&pages.key(cursor), (pages.request)(cursor))
