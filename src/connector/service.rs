@@ -32,7 +32,8 @@ fn grpc_timeout(meta: &tonic::metadata::MetadataMap) -> Option<std::time::Durati
 
 impl Connector {
     /// Run an RPC's work within its deadline (the server's, or the client's when sooner), and say
-    /// how long it waited on Miro's limits.
+    /// how long it waited on Miro's limits. Read-ahead learns from it whether the client is still
+    /// walking: this RPC under way, ended, or cancelled (dropped before its end).
     pub(super) async fn within<F: Future>(
         &self,
         meta: &tonic::metadata::MetadataMap,
@@ -41,7 +42,10 @@ impl Connector {
         let limit = self.settings().rpc_timeout;
         let budget = grpc_timeout(meta).map_or(limit, |t| t.min(limit));
         let deadline = tokio::time::Instant::now() + budget.saturating_sub(ANSWER_TIME);
-        with_deadline(deadline, tracking_waits(f)).await
+        let rpc = self.ahead.rpc();
+        let out = with_deadline(deadline, tracking_waits(f)).await;
+        rpc.done();
+        out
     }
 }
 use crate::pb::{
@@ -252,48 +256,51 @@ impl EntitlementsService for Connector {
         &self,
         req: Request<pb::EntitlementsServiceListEntitlementsRequest>,
     ) -> Rpc<pb::EntitlementsServiceListEntitlementsResponse> {
-        let r = req.into_inner();
-        let result = async {
-            single_page(&r.page_token)?;
-            let resource = r
-                .resource
-                .as_ref()
-                .ok_or_else(|| ConnectorError::InvalidArgument("resource is required".into()))?;
-            let id = checked_id("resource.id", resource.id.as_ref())?;
-            match id.resource_type.as_str() {
-                TEAM => Ok(teams::ROLES
-                    .iter()
-                    .map(|role| teams::entitlement_of(resource, *role))
-                    .collect()),
-                ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
-                GROUP => Ok(vec![groups::entitlement_of(resource)]),
-                BOARD => {
-                    self.content_on("boards")?;
-                    self.board_in_scope(resource, &id.resource).await?;
-                    Ok(boards::ROLES
+        let (meta, _, r) = req.into_parts();
+        let (result, waited) = self
+            .within(&meta, async {
+                single_page(&r.page_token)?;
+                let resource = r.resource.as_ref().ok_or_else(|| {
+                    ConnectorError::InvalidArgument("resource is required".into())
+                })?;
+                let id = checked_id("resource.id", resource.id.as_ref())?;
+                match id.resource_type.as_str() {
+                    TEAM => Ok(teams::ROLES
                         .iter()
-                        .map(|role| boards::entitlement_of(resource, *role))
-                        .collect())
+                        .map(|role| teams::entitlement_of(resource, *role))
+                        .collect()),
+                    ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
+                    GROUP => Ok(vec![groups::entitlement_of(resource)]),
+                    BOARD => {
+                        self.content_on("boards")?;
+                        self.board_in_scope(resource, &id.resource).await?;
+                        Ok(boards::ROLES
+                            .iter()
+                            .map(|role| boards::entitlement_of(resource, *role))
+                            .collect())
+                    }
+                    PROJECT => {
+                        self.content_on("Spaces")?;
+                        let space = spaces::with_team(resource)?;
+                        let team = spaces::team_of(&space, None)?;
+                        self.content_team(team, &format!("Space {}", id.resource))?;
+                        Ok(spaces::ROLES
+                            .iter()
+                            .map(|role| spaces::entitlement_of(&space, *role))
+                            .collect())
+                    }
+                    LICENSE => {
+                        licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)])
+                    }
+                    USER => Ok(Vec::new()),
+                    other => Err(ConnectorError::UnknownType(other.into())),
                 }
-                PROJECT => {
-                    self.content_on("Spaces")?;
-                    let space = spaces::with_team(resource)?;
-                    let team = spaces::team_of(&space, None)?;
-                    self.content_team(team, &format!("Space {}", id.resource))?;
-                    Ok(spaces::ROLES
-                        .iter()
-                        .map(|role| spaces::entitlement_of(&space, *role))
-                        .collect())
-                }
-                LICENSE => licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)]),
-                USER => Ok(Vec::new()),
-                other => Err(ConnectorError::UnknownType(other.into())),
-            }
-        }
-        .await;
+            })
+            .await;
         ok(
             result.map(|list| pb::EntitlementsServiceListEntitlementsResponse {
                 list,
+                annotations: wait_report(waited),
                 ..Default::default()
             }),
         )

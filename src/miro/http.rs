@@ -167,31 +167,32 @@ impl Transport {
         };
         let deadline = ratelimit::deadline();
         let attempt = || async {
+            // Not sent after all (past the deadline, or called off): the ticket, dropped unsent,
+            // gives its credits back, and the caller learns when to come back.
+            let not_sent = |pace| Failed {
+                outcome: Outcome::Local,
+                hint: None,
+                error: self.rate_limited(call.endpoint, pace),
+            };
             let (pace, mut ticket) = loop {
-                let (pace, ticket) = self.budget.ticket(claim, Instant::now());
+                let (pace, ticket) = self
+                    .budget
+                    .ticket(claim, Instant::now(), deadline)
+                    .map_err(not_sent)?;
                 if !ticket.provisional {
                     break (pace, ticket);
                 }
                 // A slot in a window whose length is still a guess: wait for Miro to say.
-                ticket.unused();
-                if deadline.is_some_and(|d| Instant::now() + pace > d) {
-                    return Err(Failed {
-                        outcome: Outcome::Local,
-                        hint: None,
-                        error: self.rate_limited(call.endpoint, pace),
-                    });
-                }
-                tokio::time::sleep(pace).await;
+                drop(ticket);
+                ratelimit::waiting(tokio::time::sleep(pace))
+                    .await
+                    .ok_or_else(|| not_sent(pace))?;
             };
             if !pace.is_zero() {
                 if deadline.is_some_and(|d| Instant::now() + pace > d) {
-                    // Waiting here would outlast the RPC: end it now and say when to come back.
-                    ticket.unused();
-                    return Err(Failed {
-                        outcome: Outcome::Local,
-                        hint: None,
-                        error: self.rate_limited(call.endpoint, pace),
-                    });
+                    // Waiting here would outlast the RPC (a SCIM request; a REST one knew at
+                    // once): end it now and say when to come back.
+                    return Err(not_sent(pace));
                 }
                 metrics::counter!("miro_rate_limit_waits_total", "reason" => "pacing").increment(1);
                 metrics::histogram!("miro_rate_limit_wait_seconds").record(pace.as_secs_f64());
@@ -201,10 +202,16 @@ impl Transport {
                     wait_ms = pace.as_millis() as u64,
                     "pacing to stay within Miro's budget"
                 );
-                tokio::time::sleep(pace).await;
+                ratelimit::waiting(tokio::time::sleep(pace))
+                    .await
+                    .ok_or_else(|| not_sent(pace))?;
             }
             let body = {
-                let _slot = self.gate.enter(self.budget.rest_rate()).await;
+                let rate = self.budget.rest_rate();
+                let _slot = ratelimit::waiting(self.gate.enter(rate))
+                    .await
+                    .ok_or_else(|| not_sent(Duration::ZERO))?;
+                ticket.sending();
                 let sent = Instant::now();
                 let body = self.once(call, url.clone(), &mut ticket).await;
                 let cost = (!self.scim).then_some(call.cost);

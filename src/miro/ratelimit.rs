@@ -44,6 +44,31 @@ pub(crate) fn deadline() -> Option<tokio::time::Instant> {
     DEADLINE.try_with(|d| *d).ok()
 }
 
+tokio::task_local! {
+    static CALL_OFF: tokio::sync::watch::Receiver<u64>;
+}
+
+/// Run `f` as work that may be called off: when `call_off` changes, a request of `f`'s still
+/// waiting for its turn (on the budget or for a slot) is not sent, and ends as rate limited.
+pub async fn unless_called_off<F: Future>(
+    call_off: tokio::sync::watch::Receiver<u64>,
+    f: F,
+) -> F::Output {
+    CALL_OFF.scope(call_off, f).await
+}
+
+/// Wait for `f`, unless the work was called off first (None).
+pub(crate) async fn waiting<F: Future>(f: F) -> Option<F::Output> {
+    let Ok(mut call_off) = CALL_OFF.try_with(|c| c.clone()) else {
+        return Some(f.await);
+    };
+    tokio::select! {
+        biased;
+        Ok(()) = call_off.changed() => None,
+        out = f => Some(out),
+    }
+}
+
 pub fn parse_headers(headers: &HeaderMap) -> Option<BudgetSnapshot> {
     let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     Some(BudgetSnapshot {

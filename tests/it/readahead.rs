@@ -246,3 +246,77 @@ async fn a_walk_spends_the_same_requests_with_read_ahead_for_1_and_16_workers() 
     assert_eq!(requests_of_a_walk(&sim, true, 1).await, without);
     assert_eq!(requests_of_a_walk(&sim, true, 16).await, without);
 }
+
+/// A Miro whose budget holds ten team-member pages a 3 s window, so that what a walk reads ahead
+/// waits its turn for several windows.
+async fn tight_sim() -> SimHandle {
+    let mut cfg = SimConfig::new(org(300, 60));
+    cfg.rest_budget = Some(1_000);
+    cfg.rest_window = Duration::from_secs(3);
+    start_sim(cfg).await
+}
+
+/// Team pages the simulator answers from now until `quiet` has passed.
+async fn heard_within(sim: &SimHandle, quiet: Duration) -> u64 {
+    let before = sim.stats().requests_to(TEAM_PAGES);
+    tokio::time::sleep(quiet).await;
+    sim.stats().requests_to(TEAM_PAGES) - before
+}
+
+#[tokio::test]
+async fn a_client_that_stops_between_calls_has_its_waiting_read_ahead_called_off() {
+    let sim = tight_sim().await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let teams = list_teams(&ch).await;
+    sim.reset_stats();
+    for t in &teams[..3] {
+        first_grants(&ch, t).await;
+    }
+    // The walk's next 24 teams were read ahead, and most are still waiting for their turn.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let sent = sim.stats().requests_to(TEAM_PAGES);
+    assert!(sent < 3 + 24, "{sent} pages: nothing was left waiting");
+    // No RPC for a second: the client stopped, and nothing more reaches Miro.
+    let later = heard_within(&sim, Duration::from_secs(7)).await;
+    assert_eq!(
+        later, 0,
+        "Miro heard {later} pages after the client stopped"
+    );
+    // The credits came back: a new ask is answered within a window, not behind the 24.
+    let asked = Instant::now();
+    first_grants(&ch, &teams[50]).await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        asked.elapsed()
+    );
+    d.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_rpc_calls_off_what_was_read_ahead() {
+    let sim = tight_sim().await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let teams = list_teams(&ch).await;
+    for t in &teams[..3] {
+        first_grants(&ch, t).await;
+    }
+    // Another client's RPC stays under way (it waits behind the read-ahead), so only the
+    // cancellation can tell the daemon that the walk stopped.
+    let (ch2, far) = (ch.clone(), teams[59].clone());
+    let other = tokio::spawn(async move { first_grants(&ch2, &far).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A team read ahead but still waiting for its turn: the RPC that claims it is cancelled.
+    let cancelled =
+        tokio::time::timeout(Duration::from_millis(200), first_grants(&ch, &teams[20])).await;
+    assert!(cancelled.is_err(), "the team's page did not wait");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // From here on, Miro hears the other client's page, and nothing read ahead.
+    let later = heard_within(&sim, Duration::from_secs(7)).await;
+    assert!(
+        later <= 1,
+        "Miro heard {later} pages after the walk was cancelled"
+    );
+    other.await.unwrap();
+    d.shutdown().await;
+}

@@ -6,7 +6,8 @@
 //! The store keeps what was read by the exact request (what, resource, cursor, page size) and
 //! serves each answer at most once: the RPC that asks takes it, in flight or done. It is bounded:
 //! `MAX_ENTRIES` entries and `MAX_BYTES` (estimated) bytes; an answer unclaimed `MAX_AGE` after it
-//! arrived is thrown away. A write throws away what it touches, and never reads from here.
+//! arrived is thrown away. A write throws away what it touches, and never reads from here. What
+//! is still waiting for its turn when the client stops walking is called off (`calls`).
 use std::{
     any::Any,
     collections::HashMap,
@@ -20,9 +21,10 @@ use tokio::sync::oneshot;
 use crate::miro::{
     MiroError,
     paging::Page,
-    ratelimit::{deadline, note_wait, tracking_waits, with_deadline},
+    ratelimit::{deadline, note_wait, tracking_waits, unless_called_off, with_deadline},
 };
 
+pub(crate) mod calls;
 pub(crate) mod plan;
 pub(crate) mod reads;
 
@@ -58,11 +60,11 @@ struct Entry {
     task: tokio::task::AbortHandle,
 }
 
-#[derive(Default)]
 struct Inner {
     entries: HashMap<Key, Entry>,
     bytes: usize,
     next_id: u64,
+    calls: Arc<calls::Calls>,
 }
 
 impl Inner {
@@ -149,14 +151,24 @@ fn spawn<T: Send + 'static>(
     let (tx, rx) = oneshot::channel();
     let fetch = (pages.request)(cursor);
     let (store2, pages2, k) = (store.clone(), pages.clone(), key.clone());
+    let call_off = inner.calls.subscribe();
     let task = tokio::spawn(async move {
         // A wait on the budget longer than an answer may be kept is not worth making.
         let deadline = tokio::time::Instant::now() + MAX_AGE;
-        let (answer, waited) = tracking_waits(with_deadline(deadline, fetch)).await;
+        let epoch = *call_off.borrow();
+        let fetch = unless_called_off(call_off.clone(), with_deadline(deadline, fetch));
+        let (answer, waited) = tracking_waits(fetch).await;
         let weight = answer.as_ref().map_or(0, page_weight);
         let next = answer.as_ref().ok().and_then(|p| p.next.clone());
         {
             let mut inner = lock(&store2);
+            if *call_off.borrow() != epoch
+                && matches!(answer, Err(MiroError::RateLimited { .. }))
+                && inner.entries.get(&k).is_some_and(|e| e.id == id)
+            {
+                inner.discard(&k, "called off");
+                return;
+            }
             // Claimed while in flight (no longer in the store): the RPC waiting for it takes it,
             // and keeps the listing's lead itself.
             let more = inner.entries.get_mut(&k).filter(|e| e.id == id).map(|e| {
@@ -205,9 +217,19 @@ impl ReadAhead {
     pub(crate) fn new(enabled: bool) -> Self {
         Self {
             enabled,
-            inner: Default::default(),
+            inner: Arc::new(Mutex::new(Inner {
+                entries: HashMap::new(),
+                bytes: 0,
+                next_id: 0,
+                calls: calls::Calls::new(),
+            })),
             plans: plan::Plans::default(),
         }
+    }
+
+    /// An RPC begins: while none is under way, or when one is cancelled, read-ahead is called off.
+    pub(crate) fn rpc(&self) -> calls::Rpc {
+        lock(&self.inner).calls.rpc()
     }
 
     /// Have the `n` pages of a listing from `cursor` on their way: what the store holds is

@@ -44,8 +44,9 @@ struct Rest {
     reset_at: Instant,
     window: Duration,
     next_free: Instant,
-    /// The reset the last answer named.
+    /// The reset the last answer named, and what it said was left before it.
     last_reset: Instant,
+    last_remaining: u64,
     /// Reservations not yet answered, by ticket: when each starts and what it costs. Miro may not
     /// have counted them yet, and those starting near a reset may count in the next window.
     pending: HashMap<u64, (Instant, u64)>,
@@ -56,22 +57,92 @@ struct Rest {
     learned: bool,
 }
 
+/// What a reservation changes in the plan, to put back when it is not made after all.
+#[derive(Clone, Copy)]
+struct Plan {
+    remaining: u64,
+    reset_at: Instant,
+    next_free: Instant,
+    left_behind: Instant,
+}
+
 impl Rest {
-    /// Held back from every window: other requests of the same app and user, and rounding.
-    fn margin(&self) -> u64 {
-        (self.limit / 100).max(1)
+    fn plan(&self) -> Plan {
+        Plan {
+            remaining: self.remaining,
+            reset_at: self.reset_at,
+            next_free: self.next_free,
+            left_behind: self.left_behind,
+        }
+    }
+
+    fn restore(&mut self, p: Plan) {
+        self.remaining = p.remaining;
+        self.reset_at = p.reset_at;
+        self.next_free = p.next_free;
+        self.left_behind = p.left_behind;
+    }
+
+    /// Charged to the window that ends at `reset_at`: a request starting in it, or close enough
+    /// before it to count in it (`GUARD`).
+    fn charged_to(&self, start: Instant, reset_at: Instant) -> bool {
+        start
+            >= reset_at
+                .checked_sub(self.window + GUARD)
+                .unwrap_or(reset_at)
     }
 
     /// Credits pending that may land in the window ending at `reset_at`, or later.
     fn pending_from(&self, reset_at: Instant) -> u64 {
-        let from = reset_at
-            .checked_sub(self.window + GUARD)
-            .unwrap_or(reset_at);
         self.pending
             .values()
-            .filter(|(start, _)| *start >= from)
+            .filter(|(start, _)| self.charged_to(*start, reset_at))
             .map(|(_, cost)| cost)
             .sum()
+    }
+
+    /// A reservation was given back: its credits return to the window that counted them, and
+    /// when no other is left waiting for its turn, the plan starts again from the window under
+    /// way, rather than queue behind requests never sent.
+    fn give_back(&mut self, id: u64, now: Instant) {
+        let Some((start, cost)) = self.pending.remove(&id) else {
+            return;
+        };
+        if self.charged_to(start, self.reset_at) {
+            self.remaining = (self.remaining + cost).min(self.limit);
+        }
+        if self.pending.values().any(|(start, _)| *start > now) {
+            return;
+        }
+        // Windows ahead were rolled into by those reservations alone: back to the one under way,
+        // which keeps its phase (each rolled window is a whole window after the one Miro named).
+        let mut unrolled = false;
+        while let Some(before) = self.reset_at.checked_sub(self.window)
+            && before > now
+        {
+            self.reset_at = before;
+            unrolled = true;
+        }
+        if unrolled {
+            let before = self.reset_at.checked_sub(self.window);
+            self.left_behind = before.map_or(self.left_behind, |b| self.left_behind.min(b));
+            // What Miro last said of this window, or, for a window it has not spoken of yet, all.
+            let tolerance = Duration::from_secs(1);
+            let spoken = self.reset_at.max(self.last_reset) - self.reset_at.min(self.last_reset)
+                <= tolerance;
+            let base = if spoken {
+                self.last_remaining
+            } else {
+                self.limit
+            };
+            self.remaining = base.saturating_sub(self.pending_from(self.reset_at));
+        }
+        self.next_free = now;
+    }
+
+    /// Held back from every window: other requests of the same app and user, and rounding.
+    fn margin(&self) -> u64 {
+        (self.limit / 100).max(1)
     }
 
     /// A window that has ended locally is assumed renewed, less what is already on its way to it.
@@ -126,8 +197,10 @@ impl Rest {
             // plus a second is never shorter than the window: the shortest such is the estimate.
             self.window = self.window.min(reset_at - self.last_reset + tolerance);
             self.learned = true;
+            self.last_remaining = remaining;
         }
         self.last_reset = reset_at;
+        self.last_remaining = self.last_remaining.min(remaining);
         self.limit = limit;
         let same = reset_at.max(self.reset_at) - reset_at.min(self.reset_at) <= tolerance;
         if same {
@@ -148,22 +221,21 @@ impl Rest {
     }
 }
 
-/// One reserved request: it is answered when Miro's headers are read, or, when it fails without
-/// them or is never sent, when the ticket is dropped.
+/// One reserved request: it is answered when Miro's headers are read, or when the ticket is
+/// dropped. Dropped before `sending` (the request was never sent: its RPC was cancelled, or the
+/// wait would outlast it), its credits go back to the window.
 pub(crate) struct Ticket<'a> {
     budget: &'a Budget,
     id: Option<u64>,
-    cost: u64,
+    sent: bool,
     /// Reserved in a window whose length is still a guess: sleep the wait, then reserve again.
     pub(crate) provisional: bool,
 }
 
 impl Ticket<'_> {
-    /// The request will not be sent: its credits go back to the window.
-    pub(crate) fn unused(mut self) {
-        if let Some(id) = self.id.take() {
-            self.budget.refund(id, self.cost);
-        }
+    /// The request is about to leave: from now on, its credits count as spent.
+    pub(crate) fn sending(&mut self) {
+        self.sent = true;
     }
 
     pub(crate) fn observe(&mut self, limit: u64, remaining: u64, reset_in: Duration) {
@@ -174,8 +246,10 @@ impl Ticket<'_> {
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id {
-            self.budget.answered(id);
+        match self.id {
+            Some(id) if self.sent => self.budget.answered(id),
+            Some(id) => self.budget.refund(id),
+            None => {}
         }
     }
 }
@@ -189,20 +263,34 @@ pub(crate) struct Budget {
 
 impl Budget {
     /// Reserve a slot for one request: how long to wait before sending it, and its ticket, to hold
-    /// until the answer.
-    pub(crate) fn ticket(&self, claim: Claim, now: Instant) -> (Duration, Ticket<'_>) {
-        let (start, id, cost, provisional) = match claim {
+    /// until the answer. A REST request that could not start before `deadline` reserves nothing,
+    /// and learns how long it would have waited.
+    pub(crate) fn ticket(
+        &self,
+        claim: Claim,
+        now: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<(Duration, Ticket<'_>), Duration> {
+        let (start, id, provisional) = match claim {
             Claim::Rest(cost) => match self.rest().as_mut() {
                 Some(rest) => {
+                    let plan = rest.plan();
                     let (start, id) = rest.reserve(cost, now);
                     // Past the reset Miro named, windows are our guess until one was measured:
                     // wait only until Miro can say, then reserve again.
                     let known = rest.last_reset.max(now) + SETTLE + RECHECK;
                     let guessed = !rest.learned && start > known;
-                    (if guessed { known } else { start }, Some(id), cost, guessed)
+                    let start = if guessed { known } else { start };
+                    if deadline.is_some_and(|d| start > d) {
+                        // Never made: the requests after it do not queue behind it.
+                        rest.pending.remove(&id);
+                        rest.restore(plan);
+                        return Err(start - now);
+                    }
+                    (start, Some(id), guessed)
                 }
                 // Nothing known yet: the first answers will tell.
-                None => (now, None, cost, false),
+                None => (now, None, false),
             },
             Claim::Scim(endpoint) => (
                 self.scim
@@ -210,27 +298,24 @@ impl Budget {
                     .unwrap_or_else(|e| e.into_inner())
                     .reserve(endpoint, now),
                 None,
-                0,
                 false,
             ),
         };
-        (
+        Ok((
             start.saturating_duration_since(now),
             Ticket {
                 budget: self,
                 id,
-                cost,
+                sent: false,
                 provisional,
             },
-        )
+        ))
     }
 
     /// A reservation never sent: its credits go back.
-    fn refund(&self, id: u64, cost: u64) {
-        if let Some(r) = self.rest().as_mut()
-            && r.pending.remove(&id).is_some()
-        {
-            r.remaining = (r.remaining + cost).min(r.limit);
+    fn refund(&self, id: u64) {
+        if let Some(r) = self.rest().as_mut() {
+            r.give_back(id, Instant::now());
         }
     }
 
@@ -238,7 +323,7 @@ impl Budget {
         self.rest.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A REST request was answered without headers, or never sent.
+    /// A REST request was sent, and answered without headers or not at all.
     fn answered(&self, id: u64) {
         if let Some(r) = self.rest().as_mut() {
             r.pending.remove(&id);
@@ -271,6 +356,7 @@ impl Budget {
                     window: DEFAULT_WINDOW,
                     next_free: now,
                     last_reset: reset_at,
+                    last_remaining: remaining,
                     pending: HashMap::new(),
                     next_ticket: 0,
                     left_behind: now,

@@ -56,7 +56,9 @@ async fn concurrent_callers_never_overspend_a_window() {
         tasks.push(tokio::spawn(async move {
             for i in 0..20u64 {
                 let cost = if (caller + i) % 3 == 0 { 500 } else { 100 };
-                let (wait, mut ticket) = budget.ticket(Claim::Rest(cost), Instant::now());
+                let (wait, mut ticket) = budget
+                    .ticket(Claim::Rest(cost), Instant::now(), None)
+                    .unwrap();
                 tokio::time::sleep(wait).await;
                 // The request travels 40 ms to Miro, and the answer 40 ms back.
                 tokio::time::sleep(Duration::from_millis(40)).await;
@@ -89,9 +91,11 @@ async fn requests_are_spread_not_sprinted() {
     let now = Instant::now();
     let b = Budget::default();
     b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
-    let waits: Vec<Duration> = (0..10)
-        .map(|_| b.ticket(Claim::Rest(1_000), now).0)
+    // Each held until its answer: a ticket dropped unsent would give its slot back.
+    let tickets: Vec<_> = (0..10)
+        .map(|_| b.ticket(Claim::Rest(1_000), now, None).unwrap())
         .collect();
+    let waits: Vec<Duration> = tickets.iter().map(|(w, _)| *w).collect();
     // Half the window at once; then what is left (4,900 usable of 5,000) is spread over the
     // 10 s left: one 1,000-credit request about every 2 s.
     assert!(waits[..6].iter().all(|w| w.is_zero()), "{waits:?}");
@@ -111,11 +115,11 @@ async fn miro_saying_less_is_left_slows_us_down() {
     let now = Instant::now();
     let b = Budget::default();
     b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
-    let (wait, mut first) = b.ticket(Claim::Rest(500), now);
+    let (wait, mut first) = b.ticket(Claim::Rest(500), now, None).unwrap();
     assert_eq!(wait, Duration::ZERO);
     // Another tool of the same admin spent most of the window.
     first.observe(10_000, 550, Duration::from_secs(9));
-    let wait = b.ticket(Claim::Rest(500), now).0;
+    let wait = b.ticket(Claim::Rest(500), now, None).unwrap().0;
     assert!(wait >= Duration::from_secs(9), "{wait:?}");
 }
 
@@ -125,7 +129,7 @@ async fn scim_stays_under_its_per_endpoint_limit() {
     let b = Budget::default();
     let mut starts = Vec::new();
     for _ in 0..600 {
-        starts.push(t0 + b.ticket(Claim::Scim("GET /Users"), t0).0);
+        starts.push(t0 + b.ticket(Claim::Scim("GET /Users"), t0, None).unwrap().0);
     }
     let limit = 200;
     for (i, s) in starts.iter().enumerate() {
@@ -140,14 +144,16 @@ async fn scim_stays_under_its_per_endpoint_limit() {
     }
     // Another endpoint has its own ledger.
     assert_eq!(
-        b.ticket(Claim::Scim("DELETE /Users/{id}"), t0).0,
+        b.ticket(Claim::Scim("DELETE /Users/{id}"), t0, None)
+            .unwrap()
+            .0,
         Duration::ZERO
     );
     // A few requests go at once: no waiting for a small job.
     let fresh = Budget::default();
     for _ in 0..20 {
         assert_eq!(
-            fresh.ticket(Claim::Scim("GET /Users"), t0).0,
+            fresh.ticket(Claim::Scim("GET /Users"), t0, None).unwrap().0,
             Duration::ZERO
         );
     }
@@ -161,12 +167,12 @@ async fn the_ledgers_keep_nothing_of_requests_long_answered() {
     b.observe(None, 100_000, 100_000, Duration::from_secs(60), t0);
     let mut now = t0;
     for i in 0..20_000u64 {
-        let (wait, mut ticket) = b.ticket(Claim::Rest(50), now);
+        let (wait, mut ticket) = b.ticket(Claim::Rest(50), now, None).unwrap();
         // Half are answered with headers, half fail or are cancelled (the ticket is dropped).
         if i % 2 == 0 {
             ticket.observe(100_000, 50_000, Duration::from_secs(30));
         }
-        let start = b.ticket(Claim::Scim("GET /Users"), now).0;
+        let start = b.ticket(Claim::Scim("GET /Users"), now, None).unwrap().0;
         now += wait.max(start);
     }
     assert!(b.rest().as_ref().unwrap().pending.is_empty());
@@ -180,7 +186,9 @@ async fn a_guessed_window_holds_nothing_back_and_an_unsent_request_gives_its_cre
     let b = Budget::default();
     // Miro's window ends in 2 s; how long the next one lasts is not known yet.
     b.observe(None, 1_000, 1_000, Duration::from_secs(2), now);
-    let tickets: Vec<_> = (0..5).map(|_| b.ticket(Claim::Rest(400), now)).collect();
+    let tickets: Vec<_> = (0..5)
+        .map(|_| b.ticket(Claim::Rest(400), now, None).unwrap())
+        .collect();
     let (wait, last) = &tickets[4];
     // The fifth fits only in the window after next, which is a guess: it waits until Miro's
     // reset (plus a moment) and asks again, not a whole guessed window.
@@ -189,7 +197,96 @@ async fn a_guessed_window_holds_nothing_back_and_an_unsent_request_gives_its_cre
     assert!(tickets[..4].iter().all(|(_, t)| !t.provisional));
     let left = || b.rest().as_ref().unwrap().remaining;
     let before = left();
-    let (_, last) = tickets.into_iter().nth(4).unwrap();
-    last.unused();
+    let mut tickets: Vec<_> = tickets.into_iter().map(|(_, t)| t).collect();
+    let last = tickets.pop().unwrap();
+    drop(last);
     assert_eq!(left(), before + 400, "never sent, so never spent");
+    let mut sent = tickets.pop().unwrap();
+    sent.sending();
+    drop(sent);
+    assert_eq!(left(), before + 400, "sent, answered or not: spent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_refused_by_its_deadline_or_never_sent_leaves_no_queue_behind() {
+    let now = Instant::now();
+    let b = Budget::default();
+    b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
+    // Half the window goes at once; from then on each request waits its turn.
+    let sent: Vec<_> = (0..6)
+        .map(|_| b.ticket(Claim::Rest(1_000), now, None).unwrap().1)
+        .collect();
+    let probe = || b.ticket(Claim::Rest(1_000), now, Some(now)).map(|(w, _)| w);
+    let turn = probe().unwrap_err();
+    // Not sent, every later request is answered from the same plan: nothing was left to undo.
+    assert!(turn > Duration::ZERO);
+    assert_eq!(probe().unwrap_err(), turn, "a refused request queued");
+    // Requests that wait their turn, then are never sent (their RPC was cancelled): the queue
+    // they built goes with them.
+    let waiting: Vec<_> = (0..5)
+        .map(|_| b.ticket(Claim::Rest(1_000), now, None).unwrap())
+        .collect();
+    assert!(waiting[4].0 > turn * 2, "{:?}", waiting[4].0);
+    drop(waiting);
+    let again = b.ticket(Claim::Rest(1_000), now, Some(now)).map(|(w, _)| w);
+    assert!(
+        again.is_ok_and(|w| w <= turn),
+        "requests never sent still queue: {again:?}"
+    );
+    // One still waiting for its turn keeps its place, and what comes after queues behind it.
+    let _now_sent = b.ticket(Claim::Rest(1_000), now, None).unwrap();
+    let (kept, _waits) = b.ticket(Claim::Rest(1_000), now, None).unwrap();
+    assert!(kept > Duration::ZERO);
+    drop(b.ticket(Claim::Rest(1_000), now, None).unwrap());
+    assert!(probe().unwrap_err() > kept);
+    drop(sent);
+}
+
+#[tokio::test(start_paused = true)]
+async fn callers_cancelled_while_waiting_never_make_a_window_overspent() {
+    let t0 = Instant::now();
+    let miro = Arc::new(Mutex::new(FakeMiro {
+        limit: 10_000,
+        window: Duration::from_secs(10),
+        started: t0,
+        used: 0,
+        overspent: 0,
+        charged: 0,
+        per_window: Vec::new(),
+    }));
+    let budget = Arc::new(Budget::default());
+    let (remaining, reset_in) = miro.lock().unwrap().charge(50, t0);
+    budget.observe(None, 10_000, remaining, reset_in, t0);
+    let mut tasks = Vec::new();
+    for caller in 0..32u64 {
+        let (budget, miro) = (budget.clone(), miro.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20u64 {
+                let cost = if (caller + i) % 3 == 0 { 500 } else { 100 };
+                let now = Instant::now();
+                // Some may wait 5 s at most; some give up half-way through their wait.
+                let deadline = (i % 4 == 0).then(|| now + Duration::from_secs(5));
+                let Ok((wait, mut ticket)) = budget.ticket(Claim::Rest(cost), now, deadline) else {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    continue;
+                };
+                if (caller * 7 + i) % 5 == 0 && !wait.is_zero() {
+                    tokio::time::sleep(wait / 2).await;
+                    continue;
+                }
+                tokio::time::sleep(wait).await;
+                ticket.sending();
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                let (remaining, reset_in) = miro.lock().unwrap().charge(cost, Instant::now());
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                ticket.observe(10_000, remaining, reset_in - Duration::from_millis(40));
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let m = miro.lock().unwrap();
+    assert_eq!(m.overspent, 0, "a window was overspent: {:?}", m.per_window);
+    assert!(m.charged > 50_000, "{}", m.charged);
 }
