@@ -256,12 +256,9 @@ impl Connector {
             })
             .collect();
         // The boards' grants are asked for after every listing: a walk's plan.
-        self.ahead.plans.listed(
-            BOARD,
-            false,
-            &[],
-            boards.iter().map(|b| (b.id.as_str(), Some(team))),
-        );
+        self.ahead
+            .plans
+            .listed(BOARD, false, &[], boards.iter().map(|b| b.id.as_str()));
         let ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         let labels = self.board_labels(team, &ids).await?;
         let list = boards
@@ -359,7 +356,7 @@ impl Connector {
             }
             Phase::Groups(c) => Some(c),
             Phase::Start => {
-                for (next, _) in self.ahead.plans.asked(BOARD, id) {
+                for next in self.ahead.plans.asked(BOARD, id) {
                     let shares = reads::board_groups(&self.miro, org, &next, page_size as usize);
                     self.ahead.lead(&shares, None, 1);
                 }

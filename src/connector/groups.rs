@@ -139,7 +139,7 @@ impl Connector {
             GROUP,
             cursor.is_none(),
             &[],
-            page.items.iter().map(|g| (g.id.as_str(), None)),
+            page.items.iter().map(|g| g.id.as_str()),
         );
         Ok((
             page.items.iter().map(resource).collect(),
@@ -174,13 +174,11 @@ impl Connector {
                 if cursor.is_none() {
                     // A group's team assignments are asked for after its members: both are on
                     // their way at once, and so are the next groups' when a walk is under way.
-                    let next = self.ahead.plans.asked(GROUP, group_id);
-                    let this = std::iter::once(group_id.to_string());
-                    for (g, i) in this.chain(next.into_iter().map(|(g, _)| g)).zip(0..) {
-                        if i > 0 {
-                            let members = reads::group_members(&self.miro, org, &g, limit);
-                            self.ahead.lead(&members, None, reads::AHEAD);
-                        }
+                    let teams = reads::group_teams(&self.miro, org, group_id, limit);
+                    self.ahead.lead(&teams, None, reads::AHEAD);
+                    for g in self.ahead.plans.asked(GROUP, group_id) {
+                        let members = reads::group_members(&self.miro, org, &g, limit);
+                        self.ahead.lead(&members, None, reads::AHEAD);
                         let teams = reads::group_teams(&self.miro, org, &g, limit);
                         self.ahead.lead(&teams, None, reads::AHEAD);
                     }

@@ -127,7 +127,7 @@ impl Connector {
             TEAM,
             cursor.is_none(),
             &[BOARD, PROJECT],
-            page.items.iter().map(|t| (t.id.as_str(), None)),
+            page.items.iter().map(|t| t.id.as_str()),
         );
         Ok((
             page.items
@@ -163,7 +163,7 @@ impl Connector {
         let org = self.org_id().await?;
         let limit = page_size as usize;
         if cursor.is_none() {
-            for (next, _) in self.ahead.plans.asked(TEAM, team_id) {
+            for next in self.ahead.plans.asked(TEAM, team_id) {
                 let pages = reads::team_members(&self.miro, org, &next, limit);
                 self.ahead.lead(&pages, None, reads::AHEAD);
             }

@@ -32,7 +32,6 @@ enum Order {
 #[derive(Default)]
 struct Plan {
     ids: Vec<Box<str>>,
-    parents: Vec<Option<Box<str>>>,
     at: HashMap<Box<str>, u32>,
     flags: Vec<u8>,
     /// Positions by id (lazily built once the listing is done) and each position's rank.
@@ -74,7 +73,7 @@ impl Plan {
     }
 
     /// The client asked for `p`: learn from it, and say what to read ahead.
-    fn ask(&mut self, p: u32) -> Vec<(String, Option<String>)> {
+    fn ask(&mut self, p: u32) -> Vec<String> {
         self.ranks();
         self.flags[p as usize] |= ASKED;
         // The order in which this ask is nearest the last one (listing order on a tie).
@@ -104,10 +103,7 @@ impl Plan {
             let n = n as usize;
             if self.flags[n] == 0 {
                 self.flags[n] |= STARTED;
-                out.push((
-                    self.ids[n].to_string(),
-                    self.parents[n].as_ref().map(|s| s.to_string()),
-                ));
+                out.push(self.ids[n].to_string());
             }
         }
         out
@@ -132,7 +128,7 @@ impl Plans {
         kind: &'static str,
         fresh: bool,
         also: &[&'static str],
-        items: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+        ids: impl Iterator<Item = &'a str>,
     ) {
         let mut plans = self.lock();
         if fresh {
@@ -142,20 +138,19 @@ impl Plans {
         }
         let plan = plans.entry(kind).or_default();
         plan.touched = Some(Instant::now());
-        for (id, parent) in items {
+        for id in ids {
             if plan.ids.len() >= MAX_PLANNED || plan.at.contains_key(id) {
                 continue;
             }
             plan.at.insert(id.into(), plan.ids.len() as u32);
             plan.ids.push(id.into());
-            plan.parents.push(parent.map(Into::into));
             plan.flags.push(0);
         }
     }
 
     /// The client asked for the first page of `id`'s grants: the resources to read ahead now
-    /// (id and parent), none unless the walk's order is clear.
-    pub(crate) fn asked(&self, kind: &'static str, id: &str) -> Vec<(String, Option<String>)> {
+    /// (their ids), none unless the walk's order is clear.
+    pub(crate) fn asked(&self, kind: &'static str, id: &str) -> Vec<String> {
         let mut plans = self.lock();
         let now = Instant::now();
         plans.retain(|_, p| p.touched.is_some_and(|t| now.duration_since(t) < IDLE));
@@ -176,12 +171,8 @@ mod tests {
 
     fn plans(ids: &[&str]) -> Plans {
         let p = Plans::default();
-        p.listed("team", true, &[], ids.iter().map(|i| (*i, None)));
+        p.listed("team", true, &[], ids.iter().copied());
         p
-    }
-
-    fn ids(v: Vec<(String, Option<String>)>) -> Vec<String> {
-        v.into_iter().map(|(i, _)| i).collect()
     }
 
     #[test]
@@ -194,11 +185,11 @@ mod tests {
             p.asked("team", "999").is_empty(),
             "one step is not yet an order"
         );
-        let ahead = ids(p.asked("team", "998"));
+        let ahead = p.asked("team", "998");
         assert_eq!(ahead.len(), WINDOW);
         assert_eq!(ahead[0], "997");
         // The next ask reads one more, never one already read.
-        assert_eq!(ids(p.asked("team", "997")), [format!("{}", 997 - WINDOW)]);
+        assert_eq!(p.asked("team", "997"), [format!("{}", 997 - WINDOW)]);
     }
 
     #[test]
@@ -207,7 +198,7 @@ mod tests {
         let p = plans(&["5", "3", "9", "1", "7", "2", "8", "4", "6"]);
         assert!(p.asked("team", "9").is_empty());
         assert!(p.asked("team", "8").is_empty());
-        assert_eq!(ids(p.asked("team", "7")), ["6", "5", "4", "3", "2", "1"]);
+        assert_eq!(p.asked("team", "7"), ["6", "5", "4", "3", "2", "1"]);
     }
 
     #[test]
@@ -227,19 +218,10 @@ mod tests {
         let p = plans(&["1", "2", "3", "4"]);
         p.asked("team", "1");
         p.asked("team", "2");
-        assert_eq!(ids(p.asked("team", "3")), ["4"]);
-        p.listed(
-            "team",
-            true,
-            &[],
-            ["1", "2", "3", "4"].into_iter().map(|i| (i, None)),
-        );
+        assert_eq!(p.asked("team", "3"), ["4"]);
+        p.listed("team", true, &[], ["1", "2", "3", "4"].into_iter());
         p.asked("team", "1");
         p.asked("team", "2");
-        assert_eq!(
-            ids(p.asked("team", "3")),
-            ["4"],
-            "a new walk reads it again"
-        );
+        assert_eq!(p.asked("team", "3"), ["4"], "a new walk reads it again");
     }
 }

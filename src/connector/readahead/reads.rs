@@ -16,40 +16,64 @@ use crate::{
     },
 };
 
-/// A listing of `what` about `resource`, `limit` a page, each page asked for by `ask`.
-fn pages<T, F>(what: &'static str, resource: &str, limit: usize, ask: F) -> Arc<Pages<T>>
+/// One page to ask Miro for: owned, so that the request can run on its own.
+struct Ask {
+    m: Arc<Miro>,
+    org: String,
+    resource: String,
+    cursor: Option<String>,
+    limit: usize,
+}
+
+impl Ask {
+    fn at(&self) -> PageAt<'_> {
+        PageAt::after(self.cursor.as_deref()).with_limit(self.limit)
+    }
+}
+
+/// A listing of `what` about `resource` in `org`, `limit` a page, each page asked for by `ask`.
+fn listing<T, F, Fut>(
+    m: &Arc<Miro>,
+    org: &str,
+    what: &'static str,
+    resource: &str,
+    limit: usize,
+    ask: F,
+) -> Arc<Pages<T>>
 where
     T: Send + 'static,
-    F: Fn(Option<String>, usize) -> futures::future::BoxFuture<'static, Result<Page<T>, MiroError>>
-        + Send
-        + Sync
-        + 'static,
+    F: Fn(Ask) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Page<T>, MiroError>> + Send + 'static,
 {
     let limit = PageAt::first().with_limit(limit).limit;
-    let resource = resource.to_string();
+    let (m, org, resource) = (m.clone(), org.to_string(), resource.to_string());
+    let key_resource = resource.clone();
     Arc::new(Pages {
         key: Box::new(move |cursor| Key {
             what,
-            resource: resource.clone(),
+            resource: key_resource.clone(),
             cursor: cursor.unwrap_or_default().into(),
             limit,
         }),
-        request: Box::new(move |cursor| ask(cursor.map(str::to_string), limit)),
+        request: Box::new(move |cursor| {
+            ask(Ask {
+                m: m.clone(),
+                org: org.clone(),
+                resource: resource.clone(),
+                cursor: cursor.map(str::to_string),
+                limit,
+            })
+            .boxed()
+        }),
     })
 }
 
 /// The organization's members.
 pub(crate) fn members(m: &Arc<Miro>, org: &str, limit: usize) -> Arc<Pages<OrgMember>> {
-    let (m, org) = (m.clone(), org.to_string());
-    pages("members", "", limit, move |c, limit| {
-        let (m, org) = (m.clone(), org.clone());
-        async move {
-            let at = PageAt::after(c.as_deref()).with_limit(limit);
-            m.rest
-                .members_page(&org, &MemberFilter::default(), at)
-                .await
-        }
-        .boxed()
+    listing(m, org, "members", "", limit, |a| async move {
+        a.m.rest
+            .members_page(&a.org, &MemberFilter::default(), a.at())
+            .await
     })
 }
 
@@ -60,14 +84,10 @@ pub(crate) fn team_members(
     team: &str,
     limit: usize,
 ) -> Arc<Pages<TeamMember>> {
-    let (m, org, t) = (m.clone(), org.to_string(), team.to_string());
-    pages("team members", team, limit, move |c, limit| {
-        let (m, org, t) = (m.clone(), org.clone(), t.clone());
-        async move {
-            let at = PageAt::after(c.as_deref()).with_limit(limit);
-            m.rest.team_members_page(&org, &t, None, at).await
-        }
-        .boxed()
+    listing(m, org, "team members", team, limit, |a| async move {
+        a.m.rest
+            .team_members_page(&a.org, &a.resource, None, a.at())
+            .await
     })
 }
 
@@ -78,14 +98,10 @@ pub(crate) fn group_members(
     group: &str,
     limit: usize,
 ) -> Arc<Pages<GroupMember>> {
-    let (m, org, g) = (m.clone(), org.to_string(), group.to_string());
-    pages("group members", group, limit, move |c, limit| {
-        let (m, org, g) = (m.clone(), org.clone(), g.clone());
-        async move {
-            let at = PageAt::after(c.as_deref()).with_limit(limit);
-            m.rest.group_members_page(&org, &g, at).await
-        }
-        .boxed()
+    listing(m, org, "group members", group, limit, |a| async move {
+        a.m.rest
+            .group_members_page(&a.org, &a.resource, a.at())
+            .await
     })
 }
 
@@ -96,14 +112,8 @@ pub(crate) fn group_teams(
     group: &str,
     limit: usize,
 ) -> Arc<Pages<Assignment>> {
-    let (m, org, g) = (m.clone(), org.to_string(), group.to_string());
-    pages("group teams", group, limit, move |c, limit| {
-        let (m, org, g) = (m.clone(), org.clone(), g.clone());
-        async move {
-            let at = PageAt::after(c.as_deref()).with_limit(limit);
-            m.rest.group_teams_page(&org, &g, at).await
-        }
-        .boxed()
+    listing(m, org, "group teams", group, limit, |a| async move {
+        a.m.rest.group_teams_page(&a.org, &a.resource, a.at()).await
     })
 }
 
@@ -114,14 +124,10 @@ pub(crate) fn board_groups(
     board: &str,
     limit: usize,
 ) -> Arc<Pages<GroupShare>> {
-    let (m, org, b) = (m.clone(), org.to_string(), board.to_string());
-    pages("board groups", board, limit, move |c, limit| {
-        let (m, org, b) = (m.clone(), org.clone(), b.clone());
-        async move {
-            let at = PageAt::after(c.as_deref()).with_limit(limit);
-            m.rest.board_groups_page(&org, &b, at).await
-        }
-        .boxed()
+    listing(m, org, "board groups", board, limit, |a| async move {
+        a.m.rest
+            .board_groups_page(&a.org, &a.resource, a.at())
+            .await
     })
 }
 
