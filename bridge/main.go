@@ -21,7 +21,7 @@ import (
 var version = "dev"
 
 // defaultWorkers is the bridge's --workers when none is given (baton's own default is 0, one call
-// at a time): see the README's "Running with ConductorOne" for the figures behind it.
+// at a time): see docs/performance.md for the figures behind it.
 const defaultWorkers = 16
 
 var (

@@ -229,16 +229,19 @@ mod tests {
             .collect()
     }
 
-    /// The README's configuration reference names every setting, by flag and by file key.
+    /// The configuration reference names every setting, by flag and by file key.
     #[test]
-    fn the_readme_documents_every_setting() {
-        let readme = include_str!("../../README.md");
+    fn the_configuration_reference_documents_every_setting() {
+        let reference = include_str!("../../docs/configuration.md");
         for key in KEYS {
             let row = format!("| `--{}", key.replace('_', "-"));
-            assert!(readme.contains(&row), "README: no row for --{key}");
             assert!(
-                readme.contains(&format!("| `{key}`")),
-                "README: no file key {key}"
+                reference.contains(&row),
+                "docs/configuration.md: no row for --{key}"
+            );
+            assert!(
+                reference.contains(&format!("| `{key}`")),
+                "docs/configuration.md: no file key {key}"
             );
         }
     }

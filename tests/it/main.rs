@@ -19,6 +19,7 @@ mod content_scope;
 mod content_writes;
 mod contract;
 mod daemon;
+mod docs;
 mod groups;
 mod hardening;
 mod longrun;
