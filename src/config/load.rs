@@ -167,7 +167,7 @@ impl Settings {
                 "log_level",
                 format!(
                     "{:?} is not a level (error, warn, info, debug, trace) or a filter like info,miro_connector=debug: {e}",
-                    crate::connector::ids::cap(&self.log_level)
+                    crate::connector::ids::truncated(&self.log_level)
                 ),
             )
         })?;

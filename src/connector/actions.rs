@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     Connector, ConnectorError,
-    ids::{BOARD, board_id, cap},
+    ids::{BOARD, board_id, truncated},
     profile::{flag, profile, text},
 };
 use crate::{
@@ -166,7 +166,7 @@ fn access_arg(args: Option<&Struct>) -> Result<Access, ConnectorError> {
         ConnectorError::InvalidArgument(format!(
             "{SET_LINK_ACCESS}: access must be private, view, comment or edit{}",
             match arg(args, "access") {
-                Some(Kind::StringValue(a)) => format!(", not {:?}", cap(a)),
+                Some(Kind::StringValue(a)) => format!(", not {:?}", truncated(a)),
                 _ => String::new(),
             }
         ))
@@ -176,7 +176,7 @@ fn access_arg(args: Option<&Struct>) -> Result<Access, ConnectorError> {
 fn unknown(name: &str) -> ConnectorError {
     ConnectorError::NotFound(format!(
         "no action {:?}; ListActionSchemas lists them ({SET_LINK_ACCESS} on boards, with content access on)",
-        cap(name)
+        truncated(name)
     ))
 }
 
@@ -264,7 +264,7 @@ impl ActionService for Connector {
         self.actions.find(id).map(Response::new).ok_or_else(|| {
             Status::from(ConnectorError::NotFound(format!(
                 "no action with id {:?}: results of the last {KEPT} actions are kept",
-                cap(id)
+                truncated(id)
             )))
         })
     }

@@ -10,7 +10,7 @@ use super::{
         Phase, Skipped, claimed_team, member_grants, org_access_grants, phase, team_access_grant,
     },
     grants::{entitlement, grant, reference, type_ref},
-    ids::{BOARD, GROUP, TEAM, board_id, cap, miro_id, rid},
+    ids::{BOARD, GROUP, TEAM, board_id, miro_id, rid, truncated},
     page_token,
     profile::{flag, profile, profile_text, text},
     readahead::reads,
@@ -220,7 +220,7 @@ fn from_profile(r: &pb::Resource) -> Option<Sharing> {
 
 impl Connector {
     /// One page of a team's boards: one Miro request; none for a team the scope leaves out.
-    pub async fn list_boards(
+    pub(crate) async fn list_boards(
         &self,
         team: &str,
         token: &str,
@@ -250,7 +250,7 @@ impl Connector {
             .filter(|b| {
                 let ok = board_id("board id", &b.id).is_ok();
                 if !ok {
-                    tracing::warn!(team = %team, board = %cap(&b.id), "skipping a board whose id is not Miro's shape");
+                    tracing::warn!(team = %team, board = %truncated(&b.id), "skipping a board whose id is not Miro's shape");
                 }
                 ok
             })
@@ -269,7 +269,7 @@ impl Connector {
         Ok((list, page_token::encode(&scope, next.as_deref())))
     }
 
-    pub async fn get_board(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+    pub(crate) async fn get_board(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         self.read_board(id, true).await
     }
 
@@ -318,7 +318,7 @@ impl Connector {
 
     /// One page of a board's grants; one Miro request (two on the first page when the client
     /// sent the board without its profile).
-    pub async fn board_grants(
+    pub(crate) async fn board_grants(
         &self,
         board: &pb::Resource,
         token: &str,

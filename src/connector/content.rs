@@ -1,15 +1,14 @@
 //! What boards and Spaces share: the content scope (mode and teams), the grants that team,
 //! organization and user-group access give, the phases of their grant listings, and what a sync
 //! does when Miro refuses to list them (it goes on without them, and says so once).
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     Connector, ConnectorError, ContentMode,
     annotations::pack,
     grants::grant_to,
     ids::{
-        ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, cap, entitlement_id, miro_id,
-        rid,
+        ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, entitlement_id, miro_id, rid,
+        truncated,
     },
 };
 use crate::{
@@ -39,7 +38,7 @@ pub(super) fn claimed_team(r: &pb::Resource) -> Result<Option<&str>, ConnectorEr
 pub(super) const ORG_ROLES: &[&str] =
     &["organization_internal_admin", "organization_internal_user"];
 
-/// What Miro refused to list, each said once per process.
+/// What Miro refused to list, each said once per daemon.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Skipped {
     Boards,
@@ -48,8 +47,6 @@ pub(super) enum Skipped {
     SpaceGroups,
     Classification,
 }
-
-static WARNED: [AtomicBool; 5] = [const { AtomicBool::new(false) }; 5];
 
 impl Skipped {
     fn label(self) -> &'static str {
@@ -133,7 +130,7 @@ pub(super) fn member_grants<'a, R: Copy + PartialEq>(
         if miro_id("user id", id).is_ok() && roles.contains(&role) {
             grants.push(grant_to(&entitlement(role), rid(USER, id)));
         } else {
-            tracing::warn!(of, user = %cap(id), role = label(role), "skipping a member this connector cannot read");
+            tracing::warn!(of, user = %truncated(id), role = label(role), "skipping a member this connector cannot read");
         }
     }
     grants
@@ -228,7 +225,7 @@ impl Connector {
                     grants.push(group_share_grant(&e, &g.id));
                 }
                 _ => {
-                    tracing::warn!(part = what.label(), group = %cap(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
+                    tracing::warn!(part = what.label(), group = %truncated(&g.id), role = g.role.as_str(), "skipping a user-group share this connector cannot read")
                 }
             }
         }
@@ -282,7 +279,7 @@ impl Connector {
             return false;
         }
         metrics::counter!("connector_content_skipped_total", "part" => what.label()).increment(1);
-        if !WARNED[what as usize].swap(true, Ordering::Relaxed) {
+        if self.warned.first(what.label()) {
             tracing::warn!(error = %e, "{}", what.why());
         }
         true

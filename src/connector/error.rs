@@ -6,7 +6,7 @@ use prost::Message;
 use tonic::{Code, Status};
 
 use super::annotations::pack;
-use super::ids::cap;
+use super::ids::truncated;
 use crate::{
     miro::{ErrorKind, MiroError},
     pb,
@@ -21,7 +21,7 @@ pub enum ConnectorError {
         "page_token is not valid for this listing ({0}); pass the next_page_token of the previous response, or none to start over"
     )]
     BadPageToken(String),
-    #[error("unknown resource type {:?}; this connector serves user, team, group, role and license, and board and project when content access is on", cap(.0))]
+    #[error("unknown resource type {:?}; this connector serves user, team, group, role and license, and board and project when content access is on", truncated(.0))]
     UnknownType(String),
     /// An id of a known type that names nothing.
     #[error("{0}")]

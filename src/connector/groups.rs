@@ -5,7 +5,6 @@
 //! Assignments are listed per group, not per team: each group's grants are listed anyway, and an
 //! organization has fewer groups than teams (500 against 2,000 in the benchmark), so it costs one
 //! request per group instead of one per team.
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     Connector, ConnectorError,
@@ -102,9 +101,6 @@ fn phase(token: Option<String>) -> Result<Phase, ConnectorError> {
     }
 }
 
-/// Said once per process: groups are missing because the token cannot read them.
-static SCOPE_WARNED: AtomicBool = AtomicBool::new(false);
-
 impl Connector {
     /// A 403 on the group list means the token lacks `organizations:groups:read` (or the plan has
     /// no groups): everything else still syncs; the log (once) and a counter (each time) say why
@@ -115,13 +111,13 @@ impl Connector {
         }
         metrics::counter!("connector_user_groups_skipped_total", "reason" => "forbidden")
             .increment(1);
-        if !SCOPE_WARNED.swap(true, Ordering::Relaxed) {
+        if self.warned.first("user_groups") {
             tracing::warn!(error = %e, "Miro refused to list user groups: the sync goes on without them; give the app the organizations:groups:read scope to sync groups");
         }
         true
     }
 
-    pub async fn list_groups(
+    pub(crate) async fn list_groups(
         &self,
         token: &str,
         page_size: u32,
@@ -147,7 +143,7 @@ impl Connector {
         ))
     }
 
-    pub async fn get_group(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+    pub(crate) async fn get_group(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let id = miro_id("group id", id)?;
         let org = self.org_id().await?;
         let g =
@@ -159,7 +155,7 @@ impl Connector {
 
     /// One page of a group's grants: a page of members, or (after the last one) a page of the
     /// teams it is assigned to. One Miro request either way.
-    pub async fn group_grants(
+    pub(crate) async fn group_grants(
         &self,
         group: &pb::Resource,
         token: &str,

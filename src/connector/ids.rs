@@ -22,7 +22,7 @@ pub const ASSIGNED: &str = "assigned";
 const ECHO: usize = 128;
 
 /// `s`, cut to a length fit to repeat in an error message or a log line.
-pub fn cap(s: &str) -> String {
+pub fn truncated(s: &str) -> String {
     match s.char_indices().nth(ECHO) {
         Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
         None => s.to_string(),
@@ -70,7 +70,7 @@ pub fn miro_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ConnectorError> {
     } else {
         Err(ConnectorError::InvalidArgument(format!(
             "{what} {:?} is not a Miro id (a string of decimal digits)",
-            cap(id)
+            truncated(id)
         )))
     }
 }
@@ -90,7 +90,7 @@ pub fn board_id<'a>(what: &str, id: &'a str) -> Result<&'a str, ConnectorError> 
     } else {
         Err(ConnectorError::InvalidArgument(format!(
             "{what} {:?} is not a Miro board id (URL-safe base64 such as uXjVOD6LSME=)",
-            cap(id)
+            truncated(id)
         )))
     }
 }
@@ -112,10 +112,10 @@ pub fn entitlement_slug<'a>(
         .ok_or_else(|| {
             ConnectorError::InvalidArgument(format!(
                 "entitlement id {:?} does not belong to resource {}:{} (expected {}<slug>)",
-                cap(entitlement_id),
-                cap(&resource.resource_type),
-                cap(&resource.resource),
-                cap(&prefix)
+                truncated(entitlement_id),
+                truncated(&resource.resource_type),
+                truncated(&resource.resource),
+                truncated(&prefix)
             ))
         })
 }
@@ -172,9 +172,9 @@ mod tests {
 
     #[test]
     fn cap_cuts_on_a_char_boundary() {
-        assert_eq!(cap("short"), "short");
+        assert_eq!(truncated("short"), "short");
         let s = "é".repeat(200);
-        let c = cap(&s);
+        let c = truncated(&s);
         assert!(
             c.starts_with(&"é".repeat(128)) && c.ends_with("(400 bytes)"),
             "{c}"
@@ -192,7 +192,7 @@ mod tests {
 
         #[test]
         fn echoes_are_capped(s in "\\PC{0,600}") {
-            proptest::prop_assert!(cap(&s).chars().count() <= 128 + 20);
+            proptest::prop_assert!(truncated(&s).chars().count() <= 128 + 20);
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{
     ConnectorError,
     annotations::pack,
     grants::{entitlement, grant},
-    ids::{ASSIGNED, LICENSE, cap, rid},
+    ids::{ASSIGNED, LICENSE, rid, truncated},
     profile::{profile, text},
 };
 use crate::{
@@ -28,6 +28,17 @@ pub(super) fn resource_type() -> pb::ResourceType {
     }
 }
 
+/// The licenses an account can be created with (those SCIM has a `userType` for), as Miro's REST
+/// values: `full, free, …`.
+pub(super) fn creatable() -> String {
+    License::ALL
+        .iter()
+        .filter(|l| l.user_type().is_some())
+        .map(License::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every license Miro reports, `unknown` last.
 pub(super) fn all() -> impl Iterator<Item = License> {
     License::ALL
@@ -39,7 +50,7 @@ pub(super) fn all() -> impl Iterator<Item = License> {
 pub(super) fn parse(id: &str) -> Result<License, ConnectorError> {
     all()
         .find(|l| l.as_str() == id)
-        .ok_or_else(|| ConnectorError::NotFound(format!("no Miro license {:?}", cap(id))))
+        .ok_or_else(|| ConnectorError::NotFound(format!("no Miro license {:?}", truncated(id))))
 }
 
 fn display_name(l: License) -> &'static str {

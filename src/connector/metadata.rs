@@ -125,7 +125,10 @@ impl Connector {
                 string_field(
                     "License",
                     false,
-                    "Miro license: full, basic, standard, advanced, free, free_restricted or full_trial; Miro decides when empty",
+                    &format!(
+                        "Miro license, one of {}; Miro decides when empty",
+                        licenses::creatable()
+                    ),
                     "full",
                     4,
                 ),
@@ -134,7 +137,7 @@ impl Connector {
         pb::ConnectorMetadata {
             display_name: "Miro".into(),
             help_url: "https://developers.miro.com/reference/api-reference".into(),
-            description: "Miro organization members, teams, user groups, organization roles, admin roles (custom ones too) and licenses, with team, group, role and license provisioning and SCIM account lifecycle".into(),
+            description: "Miro organization members, teams, user groups, organization roles, admin roles (custom ones too) and licenses, with team, group, role and license provisioning and SCIM account lifecycle; with content access, boards and Spaces and the ways they are shared, with remediation".into(),
             capabilities: Some(pb::ConnectorCapabilities {
                 resource_type_capabilities: per_type,
                 connector_capabilities: all,
@@ -152,7 +155,7 @@ impl Connector {
     }
 
     /// A real check of the credentials: token info with its scopes, the organization, and SCIM.
-    pub async fn validate(&self) -> Result<(), ConnectorError> {
+    pub(crate) async fn check_access(&self) -> Result<(), ConnectorError> {
         let info = self.miro().rest.token_info().await?;
         let has = |scope: &str| {
             let old = scope.replace("organizations:teams:", "organizations:team:");

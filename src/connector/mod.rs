@@ -107,14 +107,29 @@ pub struct ConnectorSettings {
     pub read_ahead: bool,
 }
 
+/// Warnings said once per daemon, each by a fixed label (bounded: labels are constants). Miro
+/// refusing a part of the sync is logged the first time and counted every time.
+#[derive(Default)]
+struct Warned(std::sync::Mutex<std::collections::HashSet<&'static str>>);
+
+impl Warned {
+    fn first(&self, what: &'static str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(what)
+    }
+}
+
 pub struct Connector {
     miro: std::sync::Arc<Miro>,
     settings: ConnectorSettings,
     org_id: OnceCell<String>,
     names: names::Names,
-    /// SCIM refused the custom admin role listing once: said once per daemon.
-    warned_custom_roles: std::sync::atomic::AtomicBool,
-    /// Writes in flight, by the principal or name they change: identical writes run as one.
+    /// Parts of the sync Miro refused, each logged once per daemon.
+    warned: Warned,
+    /// Writes in flight, by the principal or name they change: writes to one principal run one
+    /// after another, so of identical writes the first writes and the rest find it done.
     writes: inflight::InFlight,
     /// The last action results, for GetActionStatus.
     actions: actions::Recent,
@@ -132,7 +147,7 @@ impl Connector {
             settings,
             org_id: OnceCell::new(),
             names: names::Names::default(),
-            warned_custom_roles: Default::default(),
+            warned: Warned::default(),
             writes: inflight::InFlight::default(),
             actions: actions::Recent::default(),
             classification: classification::Classification::default(),
@@ -148,7 +163,7 @@ impl Connector {
     }
 
     /// The organization the token belongs to (from token info, once: it cannot change).
-    pub async fn org_id(&self) -> Result<&str, ConnectorError> {
+    pub(crate) async fn org_id(&self) -> Result<&str, ConnectorError> {
         let id = self
             .org_id
             .get_or_try_init(|| async {
@@ -164,7 +179,7 @@ impl Connector {
     }
 
     /// The start-up credential check behind readiness.
-    pub async fn check_credentials(&self) -> Result<(), ConnectorError> {
+    pub(crate) async fn check_credentials(&self) -> Result<(), ConnectorError> {
         self.org_id().await.map(|_| ())
     }
 

@@ -1,13 +1,13 @@
 //! `role`: the organization roles, and the prebuilt admin roles as roles of their own.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use std::{collections::BTreeSet, sync::atomic::Ordering};
+use std::collections::BTreeSet;
 
 use super::{
     ConnectorError,
     annotations::pack,
     grants::{entitlement, grant as grant_of, with_resource},
-    ids::{ASSIGNED, ROLE, cap, rid},
+    ids::{ASSIGNED, ROLE, rid, truncated},
     page_token,
     profile::{profile, text},
 };
@@ -151,7 +151,7 @@ impl super::Connector {
         };
         let page = match scim.list(None, start, MAX_COUNT).await {
             Err(e) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
-                if !self.warned_custom_roles.swap(true, Ordering::Relaxed) {
+                if self.warned.first("custom_roles") {
                     tracing::warn!(error = %e, "SCIM refused to list users: custom admin roles are listed only from their holders' grants (logged once)");
                 }
                 return Ok((list, String::new()));
@@ -173,7 +173,7 @@ impl super::Connector {
 }
 
 pub(super) fn unknown(id: &str) -> ConnectorError {
-    ConnectorError::NotFound(format!("no role {:?}", cap(id)))
+    ConnectorError::NotFound(format!("no role {:?}", truncated(id)))
 }
 
 pub(super) fn org_role_def(role: &str) -> Option<&'static RoleDef> {

@@ -71,8 +71,8 @@ fn single_page(token: &str) -> Result<(), ConnectorError> {
     }
 }
 
-/// A resource id, checked as its type wants it: the one check every RPC that takes an id makes
-/// before anything else, so they agree. Miro ids are decimal strings and board ids short base64
+/// A resource id, checked as its type wants it, before anything else: the reads' check (the writes
+/// check theirs as they parse an entitlement or a principal, with the same `ids` functions). Miro ids are decimal strings and board ids short base64
 /// (INVALID_ARGUMENT otherwise); roles and licenses are a known set (NOT_FOUND otherwise).
 fn checked_id<'a>(
     what: &str,
@@ -120,7 +120,7 @@ impl ConnectorService for Connector {
         req: Request<pb::ConnectorServiceValidateRequest>,
     ) -> Rpc<pb::ConnectorServiceValidateResponse> {
         ok(self
-            .within(req.metadata(), self.validate())
+            .within(req.metadata(), self.check_access())
             .await
             .0
             .map(|_| pb::ConnectorServiceValidateResponse {
@@ -380,7 +380,7 @@ impl GrantManagerService for Connector {
         req: Request<pb::GrantManagerServiceGrantRequest>,
     ) -> Rpc<pb::GrantManagerServiceGrantResponse> {
         let (meta, _, r) = req.into_parts();
-        ok(self.within(&meta, Connector::grant(self, r)).await.0)
+        ok(self.within(&meta, self.apply_grant(r)).await.0)
     }
 
     async fn revoke(
@@ -388,7 +388,7 @@ impl GrantManagerService for Connector {
         req: Request<pb::GrantManagerServiceRevokeRequest>,
     ) -> Rpc<pb::GrantManagerServiceRevokeResponse> {
         let (meta, _, r) = req.into_parts();
-        ok(self.within(&meta, Connector::revoke(self, r)).await.0)
+        ok(self.within(&meta, self.apply_revoke(r)).await.0)
     }
 }
 
@@ -399,10 +399,7 @@ impl AccountManagerService for Connector {
         req: Request<pb::CreateAccountRequest>,
     ) -> Rpc<pb::CreateAccountResponse> {
         let (meta, _, r) = req.into_parts();
-        ok(self
-            .within(&meta, Connector::create_account(self, r))
-            .await
-            .0)
+        ok(self.within(&meta, self.create_scim_account(r)).await.0)
     }
 }
 
@@ -420,7 +417,7 @@ impl ResourceManagerService for Connector {
         &self,
         req: Request<pb::DeleteResourceRequest>,
     ) -> Rpc<pb::DeleteResourceResponse> {
-        let work = self.delete_resource(req.get_ref().resource_id.as_ref());
+        let work = self.delete_or_deprovision(req.get_ref().resource_id.as_ref());
         ok(self
             .within(req.metadata(), work)
             .await
@@ -435,7 +432,7 @@ impl ResourceDeleterService for Connector {
         &self,
         req: Request<pb::DeleteResourceV2Request>,
     ) -> Rpc<pb::DeleteResourceV2Response> {
-        let work = self.delete_resource(req.get_ref().resource_id.as_ref());
+        let work = self.delete_or_deprovision(req.get_ref().resource_id.as_ref());
         ok(self
             .within(req.metadata(), work)
             .await

@@ -7,7 +7,7 @@ use super::{
     annotations::pack,
     content::{Phase, Skipped, claimed_team, member_grants, phase, team_access_grant},
     grants::{entitlement, reference, type_ref},
-    ids::{GROUP, PROJECT, TEAM, cap, miro_id, rid},
+    ids::{GROUP, PROJECT, TEAM, miro_id, rid, truncated},
     page_token,
     profile::{profile, text},
 };
@@ -134,7 +134,7 @@ pub(super) fn with_team(space: &pb::Resource) -> Result<pb::Resource, ConnectorE
 
 impl Connector {
     /// One page of a team's Spaces: one Miro request; none for a team the scope leaves out.
-    pub async fn list_spaces(
+    pub(crate) async fn list_spaces(
         &self,
         team: &str,
         token: &str,
@@ -159,14 +159,14 @@ impl Connector {
             match miro_id("Space id", &p.id) {
                 Ok(_) => list.push(resource(p, team)),
                 Err(_) => {
-                    tracing::warn!(team = %team, space = %cap(&p.id), "skipping a Space whose id is not Miro's shape")
+                    tracing::warn!(team = %team, space = %truncated(&p.id), "skipping a Space whose id is not Miro's shape")
                 }
             }
         }
         Ok((list, page_token::encode(&scope, page.next.as_deref())))
     }
 
-    pub async fn get_space(
+    pub(crate) async fn get_space(
         &self,
         id: &str,
         parent: Option<&pb::ResourceId>,
@@ -195,7 +195,7 @@ impl Connector {
     }
 
     /// One page of a Space's grants: the first reads its settings and its first user groups.
-    pub async fn space_grants(
+    pub(crate) async fn space_grants(
         &self,
         space: &pb::Resource,
         token: &str,

@@ -71,7 +71,7 @@ pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitle
     if writable(role) {
         // member and admin are one role slot: holding one replaces the other.
         annotations.push(pack(&pb::EntitlementExclusionGroup {
-            exclusion_group_id: format!("team:{team_id}:role"),
+            exclusion_group_id: format!("{TEAM}:{team_id}:role"),
             order: u32::from(role == TeamRole::Admin),
             is_default: role == TeamRole::Member,
             scope_to_resource: true,
@@ -86,7 +86,8 @@ pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitle
         TeamRole::Member => "Member",
         TeamRole::Admin => "Admin",
         TeamRole::NonTeam => "Non-team member",
-        _ => "Team guest",
+        TeamRole::TeamGuest => "Team guest",
+        TeamRole::Unknown => "Unknown role",
     };
     let mut e = entitlement(
         team,
@@ -107,7 +108,7 @@ pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitle
 }
 
 impl Connector {
-    pub async fn list_teams(
+    pub(crate) async fn list_teams(
         &self,
         token: &str,
         page_size: u32,
@@ -138,7 +139,7 @@ impl Connector {
         ))
     }
 
-    pub async fn get_team(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+    pub(crate) async fn get_team(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let id = miro_id("team id", id)?;
         let org = self.org_id().await?;
         let t = self
@@ -151,7 +152,7 @@ impl Connector {
     }
 
     /// One page of a team's members as grants: one Miro request.
-    pub async fn team_grants(
+    pub(crate) async fn team_grants(
         &self,
         team: &pb::Resource,
         token: &str,

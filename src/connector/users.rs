@@ -114,7 +114,7 @@ pub(super) fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
 }
 
 impl Connector {
-    pub async fn list_users(
+    pub(crate) async fn list_users(
         &self,
         token: &str,
         page_size: u32,
@@ -135,7 +135,7 @@ impl Connector {
         Ok((list, page_token::encode(SCOPE, page.next.as_deref())))
     }
 
-    pub async fn get_user(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
+    pub(crate) async fn get_user(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let id = miro_id("user id", id)?;
         let org = self.org_id().await?;
         let m = self.miro().rest.member(org, id).await?.ok_or_else(|| {
@@ -149,7 +149,7 @@ impl Connector {
     /// Miro request. Only a resource without that profile costs one lookup. A custom admin role is
     /// known only from its holders, so a page that grants one carries `InsertResourceGrants`: the
     /// SDK then stores the role resource the grant names.
-    pub async fn user_grants(
+    pub(crate) async fn user_grants(
         &self,
         user: &pb::Resource,
     ) -> Result<(Vec<pb::Grant>, Vec<prost_types::Any>), ConnectorError> {

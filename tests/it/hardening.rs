@@ -1,6 +1,6 @@
 //! What an outside attack found: ids that would change the URL, tokens echoed back by a proxy,
-//! unreadable answers, local failures dressed as Miro's, page tokens beside a parent, health during
-//! a drain, and names that must not fail a listing.
+//! unreadable answers, a forged cursor dressed as Miro's failure, and page tokens beside a parent.
+//! (Health during a drain and names that must not fail a listing are in `resilience.rs`.)
 use std::{
     collections::BTreeSet,
     sync::{Arc, Mutex},

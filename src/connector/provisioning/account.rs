@@ -2,7 +2,8 @@
 use crate::{
     connector::{
         Connector, ConnectorError,
-        ids::{USER, cap},
+        ids::{USER, truncated},
+        licenses,
         profile::profile_text,
         users,
     },
@@ -14,7 +15,7 @@ use crate::{
 };
 
 impl Connector {
-    pub async fn create_account(
+    pub(crate) async fn create_scim_account(
         &self,
         req: pb::CreateAccountRequest,
     ) -> Result<pb::CreateAccountResponse, ConnectorError> {
@@ -66,7 +67,7 @@ impl Connector {
         if !valid_email(&email) {
             return Err(ConnectorError::InvalidArgument(format!(
                 "{:?} is not a valid email address",
-                cap(&email)
+                truncated(&email)
             )));
         }
         let license = field("license").map(|l| license(&l)).transpose()?;
@@ -162,13 +163,8 @@ fn license(l: &str) -> Result<License, ConnectorError> {
     License::from_either(l).ok_or_else(|| {
         ConnectorError::InvalidArgument(format!(
             "license {:?} is not one Miro knows; use one of {}",
-            cap(l),
-            License::ALL
-                .iter()
-                .filter(|l| l.user_type().is_some())
-                .map(License::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
+            truncated(l),
+            licenses::creatable()
         ))
     })
 }

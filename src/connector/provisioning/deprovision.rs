@@ -1,4 +1,5 @@
-//! DeleteResource: deprovision a user, by deactivating or deleting them through SCIM.
+//! DeleteResource: deprovision a user (deactivate or delete them through SCIM), or delete a user
+//! group.
 use prost_types::Any;
 
 use super::precondition;
@@ -13,8 +14,8 @@ use crate::{
 };
 
 impl Connector {
-    /// DeleteResource and DeleteResourceV2: deprovision a user.
-    pub async fn delete_resource(
+    /// DeleteResource and DeleteResourceV2: deprovision a user, or delete a user group.
+    pub(crate) async fn delete_or_deprovision(
         &self,
         id: Option<&pb::ResourceId>,
     ) -> Result<Vec<Any>, ConnectorError> {

@@ -22,7 +22,7 @@ use crate::{
 };
 
 impl Connector {
-    pub async fn grant(
+    pub(crate) async fn apply_grant(
         &self,
         req: pb::GrantManagerServiceGrantRequest,
     ) -> Result<pb::GrantManagerServiceGrantResponse, ConnectorError> {
@@ -214,7 +214,7 @@ impl Connector {
         Ok(Vec::new())
     }
 
-    pub async fn revoke(
+    pub(crate) async fn apply_revoke(
         &self,
         req: pb::GrantManagerServiceRevokeRequest,
     ) -> Result<pb::GrantManagerServiceRevokeResponse, ConnectorError> {

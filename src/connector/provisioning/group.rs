@@ -6,7 +6,7 @@ use super::{already_exists, already_revoked, precondition};
 use crate::{
     connector::{
         Connector, ConnectorError, groups,
-        ids::{GROUP, cap},
+        ids::{GROUP, truncated},
     },
     miro::{ErrorKind, models::MembersResult},
     pb,
@@ -34,7 +34,7 @@ fn changed(results: &[MembersResult], operation: &str, user: &str) -> Result<boo
             } else {
                 "remove"
             },
-            cap(e.message.as_deref().unwrap_or("no reason given"))
+            truncated(e.message.as_deref().unwrap_or("no reason given"))
         )));
     }
     Ok(r.affected_users.iter().any(|u| u.id == user))
@@ -135,7 +135,7 @@ impl Connector {
 
     /// CreateResource for `group`: a user group named by the resource's display name. A group of
     /// that name already there is the answer, not a second group.
-    pub async fn create_group(
+    pub(crate) async fn create_group(
         &self,
         resource: Option<&pb::Resource>,
     ) -> Result<pb::CreateResourceResponse, ConnectorError> {
@@ -148,7 +148,7 @@ impl Connector {
         if kind != GROUP {
             return Err(ConnectorError::InvalidArgument(format!(
                 "this connector creates user groups (resource type {GROUP:?}), not {:?}; accounts come from CreateAccount",
-                cap(kind)
+                truncated(kind)
             )));
         }
         let name = r.display_name.trim();

@@ -14,8 +14,8 @@ use super::{
     annotations::pack,
     boards,
     ids::{
-        ASSIGNED, BOARD, GROUP, LICENSE, MEMBER, PROJECT, ROLE, TEAM, USER, board_id, cap,
-        entitlement_slug, miro_id, require_id,
+        ASSIGNED, BOARD, GROUP, LICENSE, MEMBER, PROJECT, ROLE, TEAM, USER, board_id,
+        entitlement_slug, miro_id, require_id, truncated,
     },
     licenses,
     roles::{self, RoleDef},
@@ -88,7 +88,7 @@ fn target(
             role: teams::role_from_slug(slug).ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
                     "{:?} is not a team entitlement (member, admin, non_team, team_guest)",
-                    cap(slug)
+                    truncated(slug)
                 ))
             })?,
         },
@@ -96,7 +96,7 @@ fn target(
             return Err(ConnectorError::InvalidArgument(format!(
                 "{}s have one entitlement, {ASSIGNED:?}, not {:?}",
                 resource.resource_type,
-                cap(slug)
+                truncated(slug)
             )));
         }
         ROLE => match roles::Role::lookup(&resource.resource)? {
@@ -110,7 +110,7 @@ fn target(
         GROUP => {
             return Err(ConnectorError::InvalidArgument(format!(
                 "user groups have one entitlement, {MEMBER:?}, not {:?}",
-                cap(slug)
+                truncated(slug)
             )));
         }
         BOARD => Target::Content(Content::Board {
@@ -125,7 +125,7 @@ fn target(
             role: boards::role_from_slug(slug).ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
                     "{:?} is not a board entitlement (viewer, commenter, editor, coowner, owner)",
-                    cap(slug)
+                    truncated(slug)
                 ))
             })?,
         }),
@@ -139,7 +139,7 @@ fn target(
             role: spaces::role_from_slug(slug).ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
                     "{:?} is not a Space entitlement (owner, coowner, editor, commentator, viewer)",
-                    cap(slug)
+                    truncated(slug)
                 ))
             })?,
         }),
@@ -265,12 +265,12 @@ fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorErr
             .ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
                     "a role is a principal only as organization access to a board (organization_internal_admin or organization_internal_user), not {:?}",
-                    cap(&id.resource)
+                    truncated(&id.resource)
                 ))
             }),
         other => Err(ConnectorError::InvalidArgument(format!(
             "principal must be a user or a user group (or, for boards and Spaces, a team or an org role), not a {:?}",
-            cap(other)
+            truncated(other)
         ))),
     }
 }
