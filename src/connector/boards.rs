@@ -275,7 +275,6 @@ impl Connector {
 
     /// A board as listed; its label only when `label` asks (grants do not need it).
     async fn read_board(&self, id: &str, label: bool) -> Result<pb::Resource, ConnectorError> {
-        self.content_on("boards")?;
         let id = board_id("board id", id)?;
         let b = self
             .miro()
@@ -290,6 +289,19 @@ impl Connector {
             None
         };
         Ok(resource(&b, &team, label.as_ref()))
+    }
+
+    /// A board's entitlements, once its team is known to be in scope.
+    pub(super) async fn board_entitlements(
+        &self,
+        board: &pb::Resource,
+        id: &str,
+    ) -> Result<Vec<pb::Entitlement>, ConnectorError> {
+        self.board_in_scope(board, id).await?;
+        Ok(ROLES
+            .iter()
+            .map(|role| entitlement_of(board, *role))
+            .collect())
     }
 
     /// The scope check for a board the client sent, before any request about its access: the
@@ -324,7 +336,6 @@ impl Connector {
         token: &str,
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
-        self.content_on("boards")?;
         let id = board_id(
             "board id",
             board.id.as_ref().map_or("", |i| i.resource.as_str()),

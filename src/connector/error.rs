@@ -6,7 +6,6 @@ use prost::Message;
 use tonic::{Code, Status};
 
 use super::annotations::pack;
-use super::ids::truncated;
 use crate::{
     miro::{ErrorKind, MiroError},
     pb,
@@ -21,8 +20,12 @@ pub enum ConnectorError {
         "page_token is not valid for this listing ({0}); pass the next_page_token of the previous response, or none to start over"
     )]
     BadPageToken(String),
-    #[error("unknown resource type {:?}; this connector serves user, team, group, role and license, and board and project when content access is on", truncated(.0))]
+    /// A resource type the connector does not serve (the message names those it does).
+    #[error("{0}")]
     UnknownType(String),
+    /// A write the resource type does not support (baton-sdk answers UNIMPLEMENTED too).
+    #[error("{0}")]
+    Unsupported(String),
     /// An id of a known type that names nothing.
     #[error("{0}")]
     NotFound(String),
@@ -48,6 +51,7 @@ impl ConnectorError {
             Self::InvalidArgument(_) => "invalid_argument",
             Self::BadPageToken(_) => "bad_page_token",
             Self::UnknownType(_) => "unknown_type",
+            Self::Unsupported(_) => "unsupported",
             Self::NotFound(_) => "not_found",
             Self::ProvisioningDisabled => "provisioning_disabled",
             Self::ScimMissing => "scim_missing",
@@ -90,6 +94,7 @@ impl From<ConnectorError> for Status {
             | ConnectorError::ScimMissing
             | ConnectorError::FailedPrecondition(_) => Status::failed_precondition(message),
             ConnectorError::NotFound(_) => Status::not_found(message),
+            ConnectorError::Unsupported(_) => Status::unimplemented(message),
             ConnectorError::Miro(e) => {
                 let code = miro_code(&e);
                 // The official client retries UNAVAILABLE and reads how long to wait from this.

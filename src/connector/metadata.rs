@@ -1,11 +1,7 @@
 //! GetMetadata and Validate.
 use std::collections::HashMap;
 
-use super::{
-    Connector, ConnectorError, ContentMode, boards, groups,
-    ids::{BOARD, GROUP, LICENSE, PROJECT, ROLE, TEAM, USER},
-    licenses, roles, spaces, teams, users,
-};
+use super::{Connector, ConnectorError, ContentMode, licenses};
 use crate::pb::{
     self, Capability, CapabilityDetailCredentialOption as Cred,
     connector_account_creation_schema::{Field, StringField, field},
@@ -13,31 +9,6 @@ use crate::pb::{
 
 /// Validate reports an SDK version of at least 0.4.3 so the official client sends active_sync_id.
 pub(super) const SDK_VERSION: &str = "0.5.21";
-
-/// Every type, boards and Spaces too when content access is off: a platform's sync keeps the
-/// resource-type filter it had when content was on, and baton-sdk fails a sync whose filter names
-/// a type the connector does not list. Off, they are listed empty, say so in their description,
-/// and carry no capability.
-pub(super) fn resource_types(content: ContentMode) -> Vec<pb::ResourceType> {
-    let mut content_types = [boards::resource_type(), spaces::resource_type()];
-    if content == ContentMode::Off {
-        for t in &mut content_types {
-            t.description = format!(
-                "Content access is off (--content): none are synced. {}",
-                t.description
-            );
-        }
-    }
-    let mut types = vec![
-        users::resource_type(),
-        teams::resource_type(),
-        roles::resource_type(),
-        groups::resource_type(),
-        licenses::resource_type(),
-    ];
-    types.extend(content_types);
-    types
-}
 
 fn string_field(
     display_name: &str,
@@ -61,35 +32,13 @@ fn string_field(
 
 impl Connector {
     pub fn metadata(&self) -> pb::ConnectorMetadata {
-        let scim = self.miro().scim.is_some();
-        // Capabilities follow what is implemented and configured, as the Go SDK computes them.
-        let content = self.content_mode() != ContentMode::Off;
-        let caps = |t: &str| -> Vec<Capability> {
-            if matches!(t, BOARD | PROJECT) && !content {
-                return Vec::new();
-            }
-            let mut c = vec![Capability::Sync, Capability::TargetedSync];
-            match t {
-                USER if scim => {
-                    c.extend([Capability::AccountProvisioning, Capability::ResourceDelete])
-                }
-                TEAM => c.push(Capability::Provision),
-                GROUP => c.extend([
-                    Capability::Provision,
-                    Capability::ResourceCreate,
-                    Capability::ResourceDelete,
-                ]),
-                ROLE | LICENSE if scim => c.push(Capability::Provision),
-                BOARD => c.extend([Capability::Provision, Capability::Actions]),
-                PROJECT => c.push(Capability::Provision),
-                _ => {}
-            }
-            c
-        };
-        let per_type: Vec<pb::ResourceTypeCapability> = resource_types(self.content_mode())
+        // Capabilities follow what each type implements and what is configured, as the Go SDK
+        // computes them (`kinds`).
+        let per_type: Vec<pb::ResourceTypeCapability> = self
+            .resource_types()
             .into_iter()
-            .map(|rt| pb::ResourceTypeCapability {
-                capabilities: caps(&rt.id).into_iter().map(|c| c as i32).collect(),
+            .map(|(rt, caps)| pb::ResourceTypeCapability {
+                capabilities: caps.into_iter().map(|c| c as i32).collect(),
                 resource_type: Some(rt),
                 ..Default::default()
             })
@@ -141,7 +90,7 @@ impl Connector {
             capabilities: Some(pb::ConnectorCapabilities {
                 resource_type_capabilities: per_type,
                 connector_capabilities: all,
-                credential_details: scim.then(|| pb::CredentialDetails {
+                credential_details: self.miro().scim.is_some().then(|| pb::CredentialDetails {
                     capability_account_provisioning: Some(pb::CredentialDetailsAccountProvisioning {
                         supported_credential_options: vec![Cred::NoPassword as i32],
                         preferred_credential_option: Cred::NoPassword as i32,

@@ -10,6 +10,7 @@ mod grants;
 mod groups;
 pub mod ids;
 mod inflight;
+mod kinds;
 mod licenses;
 mod metadata;
 mod names;

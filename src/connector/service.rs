@@ -1,12 +1,13 @@
-//! The c1.connector.v2 services: thin, they check the request shape and dispatch by resource type.
+//! The c1.connector.v2 services: thin, they check the request's shape and dispatch through the
+//! registry of resource types (`kinds`); no resource type is named here.
 use tonic::{Request, Response, Status};
 
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    boards, groups,
-    ids::{BOARD, GROUP, LICENSE, PROJECT, ROLE, TEAM, USER, board_id, miro_id, require_id},
-    licenses, metadata, roles, spaces, teams,
+    ids::require_id,
+    kinds::{Kind, only_page},
+    metadata,
 };
 use crate::miro::ratelimit::{tracking_waits, with_deadline};
 
@@ -61,36 +62,6 @@ use crate::pb::{
 
 type Rpc<T> = Result<Response<T>, Status>;
 
-fn single_page(token: &str) -> Result<(), ConnectorError> {
-    if token.is_empty() {
-        Ok(())
-    } else {
-        Err(ConnectorError::BadPageToken(
-            "this listing has a single page".into(),
-        ))
-    }
-}
-
-/// A resource id, checked as its type wants it, before anything else: the reads' check (the writes
-/// check theirs as they parse an entitlement or a principal, with the same `ids` functions). Miro ids are decimal strings and board ids short base64
-/// (INVALID_ARGUMENT otherwise); roles and licenses are a known set (NOT_FOUND otherwise).
-fn checked_id<'a>(
-    what: &str,
-    id: Option<&'a pb::ResourceId>,
-) -> Result<&'a pb::ResourceId, ConnectorError> {
-    let id = require_id(what, id)?;
-    match id.resource_type.as_str() {
-        USER | TEAM | GROUP | PROJECT => {
-            miro_id(&format!("{} id", id.resource_type), &id.resource).map(drop)
-        }
-        BOARD => board_id("board id", &id.resource).map(drop),
-        ROLE => roles::Role::lookup(&id.resource).map(drop),
-        LICENSE => licenses::parse(&id.resource).map(drop),
-        other => Err(ConnectorError::UnknownType(other.into())),
-    }?;
-    Ok(id)
-}
-
 /// A RateLimitWaitReport when the RPC waited on Miro's rate limits.
 fn wait_report(waited: std::time::Duration) -> Vec<prost_types::Any> {
     if waited.is_zero() {
@@ -144,9 +115,9 @@ impl ResourceTypesService for Connector {
         &self,
         req: Request<pb::ResourceTypesServiceListResourceTypesRequest>,
     ) -> Rpc<pb::ResourceTypesServiceListResourceTypesResponse> {
-        ok(single_page(&req.get_ref().page_token).map(|_| {
+        ok(only_page(&req.get_ref().page_token).map(|_| {
             pb::ResourceTypesServiceListResourceTypesResponse {
-                list: metadata::resource_types(self.content_mode()),
+                list: self.resource_types().into_iter().map(|(t, _)| t).collect(),
                 ..Default::default()
             }
         }))
@@ -162,48 +133,12 @@ impl ResourcesService for Connector {
         let (meta, _, r) = req.into_parts();
         let (result, waited) = self
             .within(&meta, async {
-                if let Some(parent) = r
+                let kind = Kind::named(&r.resource_type_id)?;
+                let parent = r
                     .parent_resource_id
                     .as_ref()
-                    .filter(|p| !p.resource.is_empty())
-                {
-                    checked_id("parent_resource_id", Some(parent))?;
-                    // Boards and Spaces live under teams; nothing else has a parent.
-                    return match (r.resource_type_id.as_str(), parent.resource_type.as_str()) {
-                        (BOARD, TEAM) => {
-                            self.content_on("boards")?;
-                            self.list_boards(&parent.resource, &r.page_token, r.page_size)
-                                .await
-                        }
-                        (PROJECT, TEAM) => {
-                            self.content_on("Spaces")?;
-                            self.list_spaces(&parent.resource, &r.page_token, r.page_size)
-                                .await
-                        }
-                        _ => single_page(&r.page_token).map(|_| (Vec::new(), String::new())),
-                    };
-                }
-                match r.resource_type_id.as_str() {
-                    USER => self.list_users(&r.page_token, r.page_size).await,
-                    TEAM => self.list_teams(&r.page_token, r.page_size).await,
-                    // Listed under their teams only; empty here whether content is on or off, so
-                    // a sync filtered to them does not fail (metadata::resource_types).
-                    BOARD | PROJECT => {
-                        single_page(&r.page_token).map(|_| (Vec::new(), String::new()))
-                    }
-                    GROUP => self.list_groups(&r.page_token, r.page_size).await,
-                    ROLE => self.list_roles(&r.page_token).await,
-                    LICENSE => single_page(&r.page_token).map(|_| {
-                        (
-                            licenses::all().map(licenses::resource).collect(),
-                            String::new(),
-                        )
-                    }),
-                    "" => Err(ConnectorError::InvalidArgument(
-                        "resource_type_id is required".into(),
-                    )),
-                    other => Err(ConnectorError::UnknownType(other.into())),
-                }
+                    .filter(|p| !p.resource.is_empty());
+                self.list(kind, parent, &r.page_token, r.page_size).await
             })
             .await;
         ok(result.map(
@@ -225,20 +160,8 @@ impl ResourceGetterService for Connector {
         let (meta, _, r) = req.into_parts();
         let (result, _) = self
             .within(&meta, async {
-                let id = checked_id("resource_id", r.resource_id.as_ref())?;
-                match id.resource_type.as_str() {
-                    USER => self.get_user(&id.resource).await,
-                    TEAM => self.get_team(&id.resource).await,
-                    GROUP => self.get_group(&id.resource).await,
-                    BOARD => self.get_board(&id.resource).await,
-                    PROJECT => {
-                        self.get_space(&id.resource, r.parent_resource_id.as_ref())
-                            .await
-                    }
-                    ROLE => roles::Role::lookup(&id.resource).map(|r| r.resource()),
-                    LICENSE => licenses::parse(&id.resource).map(licenses::resource),
-                    other => Err(ConnectorError::UnknownType(other.into())),
-                }
+                let id = require_id("resource_id", r.resource_id.as_ref())?;
+                self.get(id, r.parent_resource_id.as_ref()).await
             })
             .await;
         ok(
@@ -259,42 +182,12 @@ impl EntitlementsService for Connector {
         let (meta, _, r) = req.into_parts();
         let (result, waited) = self
             .within(&meta, async {
-                single_page(&r.page_token)?;
+                only_page(&r.page_token)?;
                 let resource = r.resource.as_ref().ok_or_else(|| {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
-                let id = checked_id("resource.id", resource.id.as_ref())?;
-                match id.resource_type.as_str() {
-                    TEAM => Ok(teams::ROLES
-                        .iter()
-                        .map(|role| teams::entitlement_of(resource, *role))
-                        .collect()),
-                    ROLE => roles::Role::lookup(&id.resource).map(|r| vec![r.entitlement()]),
-                    GROUP => Ok(vec![groups::entitlement_of(resource)]),
-                    BOARD => {
-                        self.content_on("boards")?;
-                        self.board_in_scope(resource, &id.resource).await?;
-                        Ok(boards::ROLES
-                            .iter()
-                            .map(|role| boards::entitlement_of(resource, *role))
-                            .collect())
-                    }
-                    PROJECT => {
-                        self.content_on("Spaces")?;
-                        let space = spaces::with_team(resource)?;
-                        let team = spaces::team_of(&space, None)?;
-                        self.content_team(team, &format!("Space {}", id.resource))?;
-                        Ok(spaces::ROLES
-                            .iter()
-                            .map(|role| spaces::entitlement_of(&space, *role))
-                            .collect())
-                    }
-                    LICENSE => {
-                        licenses::parse(&id.resource).map(|l| vec![licenses::entitlement_of(l)])
-                    }
-                    USER => Ok(Vec::new()),
-                    other => Err(ConnectorError::UnknownType(other.into())),
-                }
+                let id = require_id("resource.id", resource.id.as_ref())?;
+                self.entitlements(resource, id).await
             })
             .await;
         ok(
@@ -329,37 +222,8 @@ impl GrantsService for Connector {
                 let resource = r.resource.as_ref().ok_or_else(|| {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
-                let id = checked_id("resource.id", resource.id.as_ref())?;
-                let no_annotations = |(list, next)| (list, next, Vec::new());
-                match id.resource_type.as_str() {
-                    TEAM => self
-                        .team_grants(resource, &r.page_token, r.page_size)
-                        .await
-                        .map(no_annotations),
-                    GROUP => self
-                        .group_grants(resource, &r.page_token, r.page_size)
-                        .await
-                        .map(no_annotations),
-                    BOARD => self
-                        .board_grants(resource, &r.page_token, r.page_size)
-                        .await
-                        .map(no_annotations),
-                    PROJECT => self
-                        .space_grants(resource, &r.page_token, r.page_size)
-                        .await
-                        .map(no_annotations),
-                    // Role and license holdings come with each user, from the profile the client
-                    // sends back.
-                    USER => {
-                        single_page(&r.page_token)?;
-                        let (list, annotations) = self.user_grants(resource).await?;
-                        Ok((list, String::new(), annotations))
-                    }
-                    ROLE | LICENSE => {
-                        single_page(&r.page_token).map(|_| (Vec::new(), String::new(), Vec::new()))
-                    }
-                    other => Err(ConnectorError::UnknownType(other.into())),
-                }
+                let id = require_id("resource.id", resource.id.as_ref())?;
+                self.grants(resource, id, &r.page_token, r.page_size).await
             })
             .await;
         ok(result.map(|(list, next_page_token, mut annotations)| {
@@ -417,7 +281,7 @@ impl ResourceManagerService for Connector {
         &self,
         req: Request<pb::DeleteResourceRequest>,
     ) -> Rpc<pb::DeleteResourceResponse> {
-        let work = self.delete_or_deprovision(req.get_ref().resource_id.as_ref());
+        let work = self.delete(req.get_ref().resource_id.as_ref());
         ok(self
             .within(req.metadata(), work)
             .await
@@ -432,7 +296,7 @@ impl ResourceDeleterService for Connector {
         &self,
         req: Request<pb::DeleteResourceV2Request>,
     ) -> Rpc<pb::DeleteResourceV2Response> {
-        let work = self.delete_or_deprovision(req.get_ref().resource_id.as_ref());
+        let work = self.delete(req.get_ref().resource_id.as_ref());
         ok(self
             .within(req.metadata(), work)
             .await

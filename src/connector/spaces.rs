@@ -133,6 +133,20 @@ pub(super) fn with_team(space: &pb::Resource) -> Result<pb::Resource, ConnectorE
 }
 
 impl Connector {
+    /// A Space's entitlements, once the team it names is known to be in scope.
+    pub(super) fn space_entitlements(
+        &self,
+        space: &pb::Resource,
+        id: &str,
+    ) -> Result<Vec<pb::Entitlement>, ConnectorError> {
+        let space = with_team(space)?;
+        self.content_team(team_of(&space, None)?, &format!("Space {id}"))?;
+        Ok(ROLES
+            .iter()
+            .map(|role| entitlement_of(&space, *role))
+            .collect())
+    }
+
     /// One page of a team's Spaces: one Miro request; none for a team the scope leaves out.
     pub(crate) async fn list_spaces(
         &self,
@@ -171,7 +185,6 @@ impl Connector {
         id: &str,
         parent: Option<&pb::ResourceId>,
     ) -> Result<pb::Resource, ConnectorError> {
-        self.content_on("Spaces")?;
         let id = miro_id("Space id", id)?;
         // Without its team no Space can be found: NOT_FOUND, which baton-sdk's targeted sync skips
         // (with a warning naming it) while it syncs the other targets; INVALID_ARGUMENT would fail
@@ -201,7 +214,6 @@ impl Connector {
         token: &str,
         page_size: u32,
     ) -> Result<(Vec<pb::Grant>, String), ConnectorError> {
-        self.content_on("Spaces")?;
         let id = miro_id(
             "Space id",
             space.id.as_ref().map_or("", |i| i.resource.as_str()),

@@ -61,6 +61,14 @@ pub(super) fn role_from_slug(slug: &str) -> Option<TeamRole> {
     ROLES.iter().copied().find(|r| r.as_str() == slug)
 }
 
+/// A team's entitlements: one per role.
+pub(super) fn entitlements(team: &pb::Resource) -> Vec<pb::Entitlement> {
+    ROLES
+        .iter()
+        .map(|role| entitlement_of(team, *role))
+        .collect()
+}
+
 pub(super) fn entitlement_of(team: &pb::Resource, role: TeamRole) -> pb::Entitlement {
     let team_id = team
         .id

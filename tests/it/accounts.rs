@@ -117,11 +117,23 @@ async fn deprovision_deactivates_by_default() {
     assert!(has::<pb::ResourceDoesNotExist>(
         &p.delete("user", "3074457345699999999").await.unwrap()
     ));
-    for t in ["team", "role"] {
-        assert_eq!(
-            p.delete(t, "1").await.unwrap_err().code(),
-            Code::FailedPrecondition,
-            "{t}"
+    // A type that does not support deletion answers as baton-sdk does: UNIMPLEMENTED, saying
+    // what this connector deletes. Boards and Spaces too, content access on or off.
+    for (t, id) in [
+        ("team", "1"),
+        ("role", "organization_internal_user"),
+        ("license", "full"),
+        ("board", "uXjVOD6LSME="),
+        ("project", "1"),
+    ] {
+        let e = p.delete(t, id).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unimplemented, "{t}: {e:?}");
+        assert!(
+            e.message().contains("does not support deletion")
+                && e.message()
+                    .contains("deletes user groups and deprovisions users"),
+            "{t}: {}",
+            e.message()
         );
     }
     p.daemon.shutdown().await;

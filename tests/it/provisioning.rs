@@ -260,8 +260,8 @@ async fn bad_input_is_invalid_argument() {
             "unknown resource type",
             p.grant(
                 pb::Entitlement {
-                    resource: Some(res("board", "1")),
-                    id: "board:1:x".into(),
+                    resource: Some(res("widget", "1")),
+                    id: "widget:1:member".into(),
                     ..Default::default()
                 },
                 &user,
@@ -286,7 +286,7 @@ async fn bad_input_is_invalid_argument() {
         ),
         (
             "delete of an unknown type",
-            p.delete("board", "1").await.unwrap_err(),
+            p.delete("widget", "1").await.unwrap_err(),
         ),
         ("delete with no id", p.delete("", "").await.unwrap_err()),
     ];

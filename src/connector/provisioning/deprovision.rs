@@ -7,37 +7,25 @@ use crate::{
     connector::{
         Connector, ConnectorError, DeprovisionMode,
         annotations::pack,
-        ids::{GROUP, LICENSE, ROLE, TEAM, USER, miro_id, require_id},
+        ids::{GROUP, USER, miro_id},
     },
     miro::models::ScimPatch,
     pb,
 };
 
 impl Connector {
-    /// DeleteResource and DeleteResourceV2: deprovision a user, or delete a user group.
-    pub(crate) async fn delete_or_deprovision(
-        &self,
-        id: Option<&pb::ResourceId>,
-    ) -> Result<Vec<Any>, ConnectorError> {
-        let id = require_id("resource_id", id)?;
-        match id.resource_type.as_str() {
-            USER => {}
-            GROUP => {
-                let group = miro_id("group id", &id.resource)?;
-                self.require_provisioning()?;
-                let _turn = self.writes.turn(format!("{GROUP}:{group}")).await;
-                let _forget = self.forget_after(None);
-                return self.delete_group(group).await;
-            }
-            TEAM | ROLE | LICENSE => {
-                return Err(precondition(format!(
-                    "this connector does not delete {}s: it deletes user groups and deprovisions users",
-                    id.resource_type
-                )));
-            }
-            other => return Err(ConnectorError::UnknownType(other.into())),
-        }
-        let user = miro_id("user id", &id.resource)?;
+    /// Delete a user group (DeleteResource of a `group`).
+    pub(crate) async fn delete_user_group(&self, id: &str) -> Result<Vec<Any>, ConnectorError> {
+        let group = miro_id("group id", id)?;
+        self.require_provisioning()?;
+        let _turn = self.writes.turn(format!("{GROUP}:{group}")).await;
+        let _forget = self.forget_after(None);
+        self.delete_group(group).await
+    }
+
+    /// Deprovision a user (DeleteResource of a `user`), as `--deprovision-mode` says.
+    pub(crate) async fn deprovision(&self, id: &str) -> Result<Vec<Any>, ConnectorError> {
+        let user = miro_id("user id", id)?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(format!("{USER}:{user}")).await;
         let _forget = self.forget_after(None);

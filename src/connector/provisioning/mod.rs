@@ -14,9 +14,10 @@ use super::{
     annotations::pack,
     boards,
     ids::{
-        ASSIGNED, BOARD, GROUP, LICENSE, MEMBER, PROJECT, ROLE, TEAM, USER, board_id,
-        entitlement_slug, miro_id, require_id, truncated,
+        ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, board_id, entitlement_slug,
+        miro_id, require_id, truncated,
     },
+    kinds::Kind,
     licenses,
     roles::{self, RoleDef},
     spaces, teams,
@@ -82,8 +83,8 @@ fn target(
         e.resource.as_ref().and_then(|r| r.id.as_ref()),
     )?;
     let slug = entitlement_slug(&e.id, resource)?;
-    let t = match resource.resource_type.as_str() {
-        TEAM => Target::Team {
+    let t = match Kind::named(&resource.resource_type)? {
+        Kind::Team => Target::Team {
             team_id: miro_id("team id", &resource.resource)?.to_string(),
             role: teams::role_from_slug(slug).ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
@@ -92,28 +93,28 @@ fn target(
                 ))
             })?,
         },
-        ROLE | LICENSE if slug != ASSIGNED => {
+        Kind::Role | Kind::License if slug != ASSIGNED => {
             return Err(ConnectorError::InvalidArgument(format!(
                 "{}s have one entitlement, {ASSIGNED:?}, not {:?}",
                 resource.resource_type,
                 truncated(slug)
             )));
         }
-        ROLE => match roles::Role::lookup(&resource.resource)? {
+        Kind::Role => match roles::Role::lookup(&resource.resource)? {
             roles::Role::Listed(def) => Target::Role(def),
             roles::Role::Custom(name) => Target::CustomAdmin(name),
         },
-        LICENSE => Target::License(licenses::parse(&resource.resource)?),
-        GROUP if slug == MEMBER => {
+        Kind::License => Target::License(licenses::parse(&resource.resource)?),
+        Kind::Group if slug == MEMBER => {
             Target::Group(miro_id("group id", &resource.resource)?.to_string())
         }
-        GROUP => {
+        Kind::Group => {
             return Err(ConnectorError::InvalidArgument(format!(
                 "user groups have one entitlement, {MEMBER:?}, not {:?}",
                 truncated(slug)
             )));
         }
-        BOARD => Target::Content(Content::Board {
+        Kind::Board => Target::Content(Content::Board {
             id: board_id("board id", &resource.resource)?.to_string(),
             team: e
                 .resource
@@ -129,7 +130,7 @@ fn target(
                 ))
             })?,
         }),
-        PROJECT => Target::Content(Content::Space {
+        Kind::Space => Target::Content(Content::Space {
             id: miro_id("Space id", &resource.resource)?.to_string(),
             team: spaces::team_of(
                 e.resource.as_ref().unwrap_or(&pb::Resource::default()),
@@ -143,12 +144,11 @@ fn target(
                 ))
             })?,
         }),
-        USER => {
+        Kind::User => {
             return Err(ConnectorError::InvalidArgument(
                 "users offer no entitlements".into(),
             ));
         }
-        other => return Err(ConnectorError::UnknownType(other.into())),
     };
     Ok((t, e.clone()))
 }
