@@ -10,7 +10,7 @@ use super::{common::*, writer::*};
 
 #[tokio::test]
 async fn create_account_then_already_exists() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let fields = [
         ("email", "new.person+miro@example.com"),
         ("first_name", "Zoë"),
@@ -83,7 +83,7 @@ async fn create_account_then_already_exists() {
 
 #[tokio::test]
 async fn create_account_needs_scim() {
-    let p = setup(true, false).await;
+    let p = Fixture::new().provisioning().start().await;
     let e = p.create(&[("email", "x@example.com")]).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("SCIM token"), "{}", e.message());
@@ -92,7 +92,7 @@ async fn create_account_needs_scim() {
 
 #[tokio::test]
 async fn deprovision_deactivates_by_default() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let user = internal_user(&org);
     let annotations = p.delete("user", &user).await.unwrap();
@@ -156,7 +156,7 @@ async fn deprovision_can_delete() {
     args.deprovision_mode = Some(miro_connector::connector::DeprovisionMode::Delete);
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
-    let p = P { sim, daemon, ch };
+    let p = Harness { sim, daemon, ch };
     let user = org
         .members
         .values()

@@ -1,5 +1,6 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+pub use miro_connector::connector::ContentMode;
 use miro_connector::{
     config::{Settings, SettingsArgs},
     pb,
@@ -76,17 +77,76 @@ pub async fn wait_ready(ch: &Channel) {
     panic!("the daemon never became ready");
 }
 
-/// A simulator and a ready daemon against it.
-pub async fn env(
+/// A simulator and a ready daemon against it, described by what differs from the usual one
+/// (300 members, 6 teams, read-only, no SCIM token, content access off):
+/// `Fixture::new().members(20).provisioning().scim().start().await`.
+pub struct Fixture {
     members: usize,
     teams: usize,
     provisioning: bool,
     scim: bool,
-) -> (SimHandle, Daemon, Channel) {
-    let sim = sim_with(members, teams).await;
-    let (d, ch) = start_daemon(&settings(&sim, provisioning, scim)).await;
-    wait_ready(&ch).await;
-    (sim, d, ch)
+    content: Option<ContentMode>,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Self {
+            members: 300,
+            teams: 6,
+            provisioning: false,
+            scim: false,
+            content: None,
+        }
+    }
+
+    pub fn members(mut self, n: usize) -> Self {
+        self.members = n;
+        self
+    }
+
+    pub fn teams(mut self, n: usize) -> Self {
+        self.teams = n;
+        self
+    }
+
+    /// Writes allowed (`--provisioning`).
+    pub fn provisioning(mut self) -> Self {
+        self.provisioning = true;
+        self
+    }
+
+    /// A SCIM token: names, roles, accounts.
+    pub fn scim(mut self) -> Self {
+        self.scim = true;
+        self
+    }
+
+    /// Provisioning and SCIM both: every write.
+    pub fn writes(self) -> Self {
+        self.provisioning().scim()
+    }
+
+    pub fn content(mut self, mode: ContentMode) -> Self {
+        self.content = Some(mode);
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        let sim = sim_with(self.members, self.teams).await;
+        let mut args = settings(&sim, self.provisioning, self.scim);
+        args.content = self.content;
+        let (daemon, ch) = start_daemon(&args).await;
+        wait_ready(&ch).await;
+        Harness { sim, daemon, ch }
+    }
+}
+
+/// A simulator, a daemon against it, and a channel to the daemon; its typed calls live beside the
+/// tests that use them (`writer.rs` for the writes).
+pub struct Harness {
+    pub sim: SimHandle,
+    pub daemon: Daemon,
+    pub ch: Channel,
 }
 
 /// The daemon's Prometheus metrics, as a scraper reads them.

@@ -3,7 +3,7 @@
 use miro_connector::pb;
 use tonic::Code;
 
-use super::writer::*;
+use super::{common::*, writer::*};
 
 fn action_args(board: &str, access: &str) -> prost_types::Struct {
     use prost_types::{Struct, Value, value::Kind};
@@ -36,7 +36,11 @@ fn action_args(board: &str, access: &str) -> prost_types::Struct {
 #[tokio::test]
 async fn the_link_access_action_sets_a_boards_link_once() {
     use pb::action_service_client::ActionServiceClient;
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let mut a = ActionServiceClient::new(p.ch.clone());
     let schemas = a
         .list_action_schemas(pb::ListActionSchemasRequest {

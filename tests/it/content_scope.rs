@@ -14,7 +14,7 @@ use tonic::{Code, Status};
 use super::{common::*, writer::*};
 
 /// Content in `sharing` mode with provisioning, the team of the org's first board left out.
-async fn setup_skipping() -> (P, String) {
+async fn setup_skipping() -> (Harness, String) {
     let sim = sim_with(300, 6).await;
     let team = sim.org().boards.values().next().unwrap().team_id.clone();
     let mut args = settings(&sim, true, true);
@@ -22,7 +22,7 @@ async fn setup_skipping() -> (P, String) {
     args.content_skip_teams = Some(team.parse::<TeamIds>().unwrap());
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
-    (P { sim, daemon, ch }, team)
+    (Harness { sim, daemon, ch }, team)
 }
 
 fn out_of_scope<T: std::fmt::Debug>(r: Result<T, Status>, team: &str, what: &str) {

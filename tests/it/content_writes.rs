@@ -3,11 +3,15 @@
 use miro_connector::pb;
 use tonic::Code;
 
-use super::{common::*, writer::*};
+use super::{common::*, rpc, writer::*};
 
 #[tokio::test]
 async fn board_members_are_shared_changed_and_removed_once() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let user = internal_user(&org);
     let b = board_with(&org, |b| !b.members.contains_key(&user))
@@ -57,7 +61,11 @@ async fn board_members_are_shared_changed_and_removed_once() {
 
 #[tokio::test]
 async fn a_boards_owner_is_kept() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let b = org.boards.values().next().unwrap();
     let w = p.writes();
@@ -82,7 +90,11 @@ async fn a_boards_owner_is_kept() {
 
 #[tokio::test]
 async fn user_groups_are_shared_and_unshared_once() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let g = org.groups.keys().next().unwrap().clone();
     let b = board_with(&org, |b| !b.groups.contains_key(&g)).id.clone();
@@ -110,7 +122,11 @@ async fn user_groups_are_shared_and_unshared_once() {
 /// step, through the sharing policy (which Miro answers with 202).
 #[tokio::test]
 async fn team_and_org_access_are_remediated_in_one_step() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let role = |l: &str| match l {
         "view" => "viewer",
@@ -156,7 +172,11 @@ async fn team_and_org_access_are_remediated_in_one_step() {
 
 #[tokio::test]
 async fn space_members_groups_and_team_access_change_once() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let user = internal_user(&org);
     let s = space_without(&org, &user);
@@ -209,14 +229,15 @@ async fn space_members_groups_and_team_access_change_once() {
 /// Board and Space ids that are not Miro's shape, and content with the mode off, never reach Miro.
 #[tokio::test]
 async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let user = internal_user(&org);
     let team = org.teams.keys().next().unwrap().clone();
     p.sim.reset_stats();
-    let mut get =
-        pb::resource_getter_service_client::ResourceGetterServiceClient::new(p.ch.clone());
-    let mut grants = pb::grants_service_client::GrantsServiceClient::new(p.ch.clone());
     let long = "a".repeat(5000);
     for (t, bad) in [
         ("board", "."),
@@ -233,24 +254,13 @@ async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
         ("project", long.as_str()),
     ] {
         let parent = Some(rid("team", &team));
-        let e = get
-            .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-                resource_id: Some(rid(t, bad)),
-                parent_resource_id: parent.clone(),
-                ..Default::default()
-            })
+        let e = rpc::get(&p.ch, rid(t, bad), parent.clone())
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{t} {bad}: {e:?}");
         let mut r = res(t, bad);
         r.parent_resource_id = parent;
-        let e = grants
-            .list_grants(pb::GrantsServiceListGrantsRequest {
-                resource: Some(r),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
+        let e = rpc::grants_page(&p.ch, &r, "").await.unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{t} {bad}");
         let e = p
             .grant(content_ent(t, bad, "viewer", Some(&team)), &user)
@@ -260,11 +270,7 @@ async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
     }
     // A Space without its team cannot be addressed.
     let sid = org.projects.keys().next().unwrap();
-    let e = get
-        .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-            resource_id: Some(rid("project", sid)),
-            ..Default::default()
-        })
+    let e = rpc::get(&p.ch, rid("project", sid), None)
         .await
         .unwrap_err();
     // NOT_FOUND, so a targeted sync skips it and syncs its other targets.
@@ -274,7 +280,7 @@ async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
     p.daemon.shutdown().await;
 
     // With content off, boards are refused before any request.
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let b = org.boards.keys().next().unwrap();
     p.sim.reset_stats();
     let e = p
@@ -283,15 +289,7 @@ async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert!(e.message().contains("content"), "{}", e.message());
-    let mut get =
-        pb::resource_getter_service_client::ResourceGetterServiceClient::new(p.ch.clone());
-    let e = get
-        .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-            resource_id: Some(rid("board", b)),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let e = rpc::get(&p.ch, rid("board", b), None).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);
     assert_eq!(p.sim.stats().requests, 0);
     p.daemon.shutdown().await;
@@ -302,22 +300,17 @@ async fn bad_board_and_space_ids_are_refused_with_zero_requests() {
 /// what the entitlements named, and such a Grant was INVALID_ARGUMENT.
 #[tokio::test]
 async fn a_space_entitlement_as_listed_is_enough_to_grant() {
-    use pb::entitlements_service_client::EntitlementsServiceClient;
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let user = internal_user(&org);
     let s = space_without(&org, &user);
     let mut space = res("project", &s.id);
     space.parent_resource_id = Some(rid("team", &s.team_id));
-    let listed = EntitlementsServiceClient::new(p.ch.clone())
-        .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
-            resource: Some(space),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .list;
+    let listed = rpc::entitlements(&p.ch, &space).await.unwrap();
     let viewer = listed.into_iter().find(|e| e.slug == "viewer").unwrap();
     let named = viewer.resource.as_ref().unwrap();
     assert_eq!(named.parent_resource_id, Some(rid("team", &s.team_id)));
@@ -330,7 +323,11 @@ async fn a_space_entitlement_as_listed_is_enough_to_grant() {
 /// names: revoking both at once writes once, and the platform hears one "revoked".
 #[tokio::test]
 async fn org_access_revoked_through_both_principals_at_once_is_one_write() {
-    let p = setup_content().await;
+    let p = Fixture::new()
+        .writes()
+        .content(ContentMode::Sharing)
+        .start()
+        .await;
     let org = p.sim.org();
     let b = board_with(&org, |b| b.sharing.organization_access == "view");
     let e = content_ent("board", &b.id, "viewer", Some(&b.team_id));

@@ -116,7 +116,11 @@ async fn an_unreachable_miro_is_retried_in_the_background() {
 #[tokio::test]
 async fn reflection_lists_every_service() {
     use tonic_reflection::pb::{v1, v1alpha};
-    let (_sim, daemon, ch) = env(20, 1, false, false).await;
+    let Harness {
+        sim: _sim,
+        daemon,
+        ch,
+    } = Fixture::new().members(20).teams(1).start().await;
     let req = v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(

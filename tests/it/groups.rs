@@ -25,7 +25,7 @@ fn ent(t: &str, id: &str, slug: &str) -> pb::Entitlement {
 
 #[tokio::test]
 async fn group_membership_is_added_and_removed_by_patch_not_delete() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let g = org.groups.values().next().unwrap();
     let user = org
@@ -35,7 +35,7 @@ async fn group_membership_is_added_and_removed_by_patch_not_delete() {
         .unwrap()
         .clone();
     let member = ent("group", &g.id, "member");
-    let in_group = |p: &P| p.sim.org().groups[&g.id].members.contains(&user);
+    let in_group = |p: &Harness| p.sim.org().groups[&g.id].members.contains(&user);
 
     let r = p.grant(member.clone(), &user).await.unwrap();
     assert!(in_group(&p));
@@ -66,7 +66,7 @@ async fn group_membership_is_added_and_removed_by_patch_not_delete() {
 
 #[tokio::test]
 async fn a_group_is_assigned_to_a_team_and_taken_off_it() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let (g, team) = org
         .groups
@@ -78,7 +78,7 @@ async fn a_group_is_assigned_to_a_team_and_taken_off_it() {
                 .map(|t| (g.id.clone(), t.clone()))
         })
         .unwrap();
-    let assigned = |p: &P| p.sim.org().groups[&g].teams.contains(&team);
+    let assigned = |p: &Harness| p.sim.org().groups[&g].teams.contains(&team);
     let member = team_ent(&team, "member");
 
     let r = p.grant_to(member.clone(), res("group", &g)).await.unwrap();
@@ -113,7 +113,7 @@ async fn a_group_is_assigned_to_a_team_and_taken_off_it() {
 
 #[tokio::test]
 async fn groups_are_created_and_deleted_once() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let mut c = ResourceManagerServiceClient::new(p.ch.clone());
     let create = |name: &str| pb::CreateResourceRequest {
         resource: Some(pb::Resource {
@@ -139,7 +139,7 @@ async fn groups_are_created_and_deleted_once() {
         id,
         "the same group"
     );
-    let named = |p: &P| {
+    let named = |p: &Harness| {
         p.sim
             .org()
             .groups
@@ -171,7 +171,7 @@ async fn groups_are_created_and_deleted_once() {
 
 #[tokio::test]
 async fn full_licenses_are_granted_and_never_taken_away() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let user = org
         .members
@@ -180,7 +180,7 @@ async fn full_licenses_are_granted_and_never_taken_away() {
         .unwrap()
         .id
         .clone();
-    let license = |p: &P| p.sim.org().members[&user].license.clone();
+    let license = |p: &Harness| p.sim.org().members[&user].license.clone();
     let full = ent("license", "full", "assigned");
 
     let r = p.grant(full.clone(), &user).await.unwrap();
@@ -208,7 +208,7 @@ async fn full_licenses_are_granted_and_never_taken_away() {
 #[tokio::test]
 async fn custom_admin_roles_are_granted_and_revoked_by_name() {
     use base64::Engine;
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let user = org
         .members
@@ -222,7 +222,7 @@ async fn custom_admin_roles_are_granted_and_revoked_by_name() {
         "admin_role_custom_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name)
     );
-    let holds = |p: &P| {
+    let holds = |p: &Harness| {
         p.sim.org().members[&user]
             .admin_roles
             .iter()

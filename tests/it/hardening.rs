@@ -321,7 +321,7 @@ async fn a_sync_through_broken_answers_equals_the_clean_sync() {
 /// not retried, and nothing is sent to Miro.
 #[tokio::test]
 async fn a_forged_cursor_is_bad_input_not_an_outage() {
-    let (sim, daemon, ch) = env(20, 1, false, true).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(20).teams(1).scim().start().await;
     sim.reset_stats();
     for len in [1 << 20, 2_000] {
         let forged = page_token::encode("resources:user", Some(&"3".repeat(len)));
@@ -341,7 +341,11 @@ async fn a_forged_cursor_is_bad_input_not_an_outage() {
 
 #[tokio::test]
 async fn a_bad_page_token_is_refused_beside_a_parent_too() {
-    let (_sim, daemon, ch) = env(5, 1, false, false).await;
+    let Harness {
+        sim: _sim,
+        daemon,
+        ch,
+    } = Fixture::new().members(5).teams(1).start().await;
     let mut c = ResourcesServiceClient::new(ch);
     for token in ["garbage", "mc1.AAAA"] {
         let e = c

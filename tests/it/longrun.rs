@@ -13,17 +13,18 @@ use miro_connector::{
 };
 use tonic::Code;
 
-use super::{
-    common::*,
-    writer::{P, team_ent},
-};
+use super::{common::*, writer::team_ent};
 
 /// The histogram samples of every RPC were kept until `/metrics` was rendered, and with metrics
 /// off nobody ever renders it: RSS grew by 0.1 MiB a sync. They are now drained as they come.
 #[tokio::test]
 async fn histogram_samples_never_pile_up_in_an_unrendered_recorder() {
     telemetry::metrics_handle();
-    let (_sim, _daemon, ch) = env(10, 1, false, false).await;
+    let Harness {
+        sim: _sim,
+        daemon: _daemon,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
     let mut types = ResourceTypesServiceClient::new(ch);
     for _ in 0..3_000 {
         types
@@ -52,7 +53,11 @@ async fn histogram_samples_never_pile_up_in_an_unrendered_recorder() {
 /// ListGrants and GetResource refuse it.
 #[tokio::test]
 async fn every_rpc_that_takes_an_id_refuses_the_same_bad_ids() {
-    let (sim, _daemon, ch) = env(10, 1, false, false).await;
+    let Harness {
+        sim,
+        daemon: _daemon,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
     sim.reset_stats();
     let long = "9".repeat(10_000);
     let mut ents = EntitlementsServiceClient::new(ch.clone());
@@ -93,7 +98,11 @@ async fn every_rpc_that_takes_an_id_refuses_the_same_bad_ids() {
 /// ListEntitlements answer NOT_FOUND.
 #[tokio::test]
 async fn unknown_roles_and_licenses_are_not_found_everywhere() {
-    let (_sim, _daemon, ch) = env(10, 1, false, false).await;
+    let Harness {
+        sim: _sim,
+        daemon: _daemon,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
     let mut ents = EntitlementsServiceClient::new(ch.clone());
     let mut grants = GrantsServiceClient::new(ch.clone());
     let mut get = ResourceGetterServiceClient::new(ch.clone());
@@ -142,7 +151,7 @@ async fn unknown_roles_and_licenses_are_not_found_everywhere() {
 /// answer per grant (and per revoke) does, and Miro sees one write each.
 #[tokio::test]
 async fn identical_writes_in_flight_at_once_are_one_write_and_repeats() {
-    let (sim, daemon, ch) = env(300, 6, true, true).await;
+    let Harness { sim, daemon, ch } = Fixture::new().writes().start().await;
     let org = sim.org();
     let team = org.teams.values().last().unwrap();
     let users: Vec<String> = org
@@ -165,7 +174,7 @@ async fn identical_writes_in_flight_at_once_are_one_write_and_repeats() {
     });
     sim.reset_stats();
     let ent = team_ent(&team.id, "member");
-    let p = P { sim, daemon, ch };
+    let p = Harness { sim, daemon, ch };
     let sim = &p.sim;
     let calls = users.iter().flat_map(|u| std::iter::repeat_n(u.clone(), 4));
     let granted = futures::future::join_all(calls.clone().map(|u| {

@@ -28,6 +28,7 @@ mod pages;
 mod provisioning;
 mod readahead;
 mod resilience;
+mod rpc;
 mod sim;
 mod sim_boards;
 mod sim_edges;

@@ -28,7 +28,11 @@ fn caps(m: &pb::ConnectorMetadata, t: &str) -> Vec<i32> {
 
 #[tokio::test]
 async fn metadata_follows_what_is_implemented_and_configured() {
-    let (_sim, daemon, ch) = env(20, 1, true, true).await;
+    let Harness {
+        sim: _sim,
+        daemon,
+        ch,
+    } = Fixture::new().members(20).teams(1).writes().start().await;
     let m = ConnectorServiceClient::new(ch.clone())
         .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
         .await
@@ -89,7 +93,16 @@ async fn metadata_follows_what_is_implemented_and_configured() {
     daemon.shutdown().await;
 
     // Without SCIM, nothing that needs it is advertised.
-    let (_sim, daemon, ch) = env(20, 1, true, false).await;
+    let Harness {
+        sim: _sim,
+        daemon,
+        ch,
+    } = Fixture::new()
+        .members(20)
+        .teams(1)
+        .provisioning()
+        .start()
+        .await;
     let m = ConnectorServiceClient::new(ch)
         .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
         .await
@@ -191,7 +204,11 @@ async fn metrics_count_rpcs_and_miro_requests() {
 #[tokio::test]
 async fn static_entitlements_answer_for_every_resource_type() {
     use pb::entitlements_service_client::EntitlementsServiceClient;
-    let (_sim, _daemon, ch) = env(10, 1, false, false).await;
+    let Harness {
+        sim: _sim,
+        daemon: _daemon,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
     let types = resource_types(&ch).await;
     assert_eq!(
         types.len(),
@@ -219,7 +236,7 @@ async fn static_entitlements_answer_for_every_resource_type() {
 /// why, not tonic's empty one (the runner logs it for a rotate-credential task or a feed poll).
 #[tokio::test]
 async fn unserved_methods_say_what_is_not_supported_and_why() {
-    let (sim, daemon, ch) = env(20, 2, false, false).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(20).teams(2).start().await;
     for (path, why) in [
         (
             "/c1.connector.v2.CredentialManagerService/RotateCredential",
@@ -264,7 +281,7 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
 #[tokio::test]
 async fn content_types_are_listed_empty_while_content_is_off() {
     use pb::resources_service_client::ResourcesServiceClient;
-    let (sim, daemon, ch) = env(10, 1, false, false).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(10).teams(1).start().await;
     let types = resource_types(&ch).await;
     let meta = ConnectorServiceClient::new(ch.clone())
         .get_metadata(pb::ConnectorServiceGetMetadataRequest::default())

@@ -10,7 +10,7 @@ use super::{common::*, writer::*};
 
 #[tokio::test]
 async fn team_grant_invites_then_is_idempotent() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let (team, user) = outsider(&p.sim.org());
     let before = p.requests();
     let r = p.grant(team_ent(&team, "member"), &user).await.unwrap();
@@ -45,7 +45,7 @@ async fn team_grant_invites_then_is_idempotent() {
 
 #[tokio::test]
 async fn team_grants_that_miro_refuses() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let (team, _) = outsider(&org);
     let inactive = org
@@ -84,7 +84,7 @@ async fn team_grants_that_miro_refuses() {
 
 #[tokio::test]
 async fn team_revoke_removes_only_the_role_named() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let (team, user) = org
         .teams
@@ -116,10 +116,10 @@ async fn team_revoke_removes_only_the_role_named() {
 
 #[tokio::test]
 async fn org_roles_through_scim() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let user = internal_user(&org);
-    let role = |p: &P| p.sim.org().members[&user].role.clone();
+    let role = |p: &Harness| p.sim.org().members[&user].role.clone();
 
     let r = p
         .grant(role_ent("organization_internal_admin"), &user)
@@ -168,7 +168,7 @@ async fn org_roles_through_scim() {
 
 #[tokio::test]
 async fn admin_roles_through_scim() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let org = p.sim.org();
     let user = org
         .members
@@ -182,7 +182,7 @@ async fn admin_roles_through_scim() {
         .id
         .clone();
     // The prebuilt roles the user holds (custom ones are tested on their own).
-    let names = |p: &P| {
+    let names = |p: &Harness| {
         p.sim.org().members[&user]
             .admin_roles
             .iter()
@@ -216,7 +216,7 @@ async fn admin_roles_through_scim() {
 
 #[tokio::test]
 async fn writes_are_refused_when_provisioning_is_off() {
-    let p = setup(false, true).await;
+    let p = Fixture::new().scim().start().await;
     let (team, user) = outsider(&p.sim.org());
     let errors = vec![
         p.grant(team_ent(&team, "member"), &user).await.unwrap_err(),
@@ -237,7 +237,7 @@ async fn writes_are_refused_when_provisioning_is_off() {
 
 #[tokio::test]
 async fn bad_input_is_invalid_argument() {
-    let p = setup(true, true).await;
+    let p = Fixture::new().writes().start().await;
     let (team, user) = outsider(&p.sim.org());
     let mut empty_ids = team_ent(&team, "member");
     empty_ids.resource = Some(res("team", ""));

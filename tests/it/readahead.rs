@@ -4,16 +4,12 @@ use std::time::{Duration, Instant};
 
 use miro_connector::{
     client::{self, Snapshot},
-    pb::{
-        self, grant_manager_service_client::GrantManagerServiceClient,
-        grants_service_client::GrantsServiceClient,
-        resources_service_client::ResourcesServiceClient,
-    },
+    pb::{self, grant_manager_service_client::GrantManagerServiceClient},
     sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
 };
 use tonic::transport::Channel;
 
-use super::common::*;
+use super::{common::*, rpc};
 
 const TEAM_PAGES: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/members";
 
@@ -85,36 +81,11 @@ async fn a_sequential_walk_runs_at_the_budgets_pace_and_does_not_without_read_ah
 }
 
 async fn list_teams(ch: &Channel) -> Vec<pb::Resource> {
-    let mut rc = ResourcesServiceClient::new(ch.clone());
-    let (mut out, mut token) = (Vec::new(), String::new());
-    loop {
-        let r = rc
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "team".into(),
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        out.extend(r.list);
-        if r.next_page_token.is_empty() {
-            return out;
-        }
-        token = r.next_page_token;
-    }
+    rpc::resources(ch, "team").await
 }
 
 async fn first_grants(ch: &Channel, team: &pb::Resource) -> Vec<pb::Grant> {
-    GrantsServiceClient::new(ch.clone())
-        .list_grants(pb::GrantsServiceListGrantsRequest {
-            resource: Some(team.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .list
+    rpc::grants_page(ch, team, "").await.unwrap().list
 }
 
 /// Wait until the simulator has answered `n` team-member pages (read-ahead runs on its own time).
@@ -201,26 +172,12 @@ async fn a_write_throws_away_what_was_read_ahead_about_its_team() {
         })
         .await
         .unwrap();
-    let grants = first_grants(&ch, team).await;
-    let mut all: Vec<String> = grants.iter().map(|g| g.id.clone()).collect();
-    let mut token = String::new();
     // The team may span pages: the grant is on one of them.
-    loop {
-        let r = GrantsServiceClient::new(ch.clone())
-            .list_grants(pb::GrantsServiceListGrantsRequest {
-                resource: Some(team.clone()),
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        all.extend(r.list.iter().map(|g| g.id.clone()));
-        if r.next_page_token.is_empty() {
-            break;
-        }
-        token = r.next_page_token;
-    }
+    let all: Vec<String> = rpc::grants(&ch, team)
+        .await
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
     assert!(
         all.contains(&format!("team:{team_id}:member:user:{user}")),
         "the page read ahead before the write was thrown away"

@@ -180,7 +180,7 @@ fn pages(n: usize) -> u64 {
 
 #[tokio::test]
 async fn full_sync_matches_the_organization_with_minimal_requests() {
-    let (sim, daemon, ch) = env(350, 9, false, true).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(350).teams(9).scim().start().await;
     sim.reset_stats();
     let snap = client::full_sync(ch, &mut ()).await.unwrap();
     let org = sim.org();

@@ -9,7 +9,7 @@ use super::common::*;
 #[tokio::test]
 async fn get_resource_answers_single_resources() {
     use miro_connector::pb::resource_getter_service_client::ResourceGetterServiceClient;
-    let (sim, daemon, ch) = env(50, 2, false, true).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(50).teams(2).scim().start().await;
     let org = sim.org();
     let mut c = ResourceGetterServiceClient::new(ch);
     let get = |t: &str, id: &str| pb::ResourceGetterServiceGetResourceRequest {
@@ -71,7 +71,7 @@ async fn page_size_is_honoured_up_to_the_maximum() {
         grants_service_client::GrantsServiceClient,
         resources_service_client::ResourcesServiceClient,
     };
-    let (sim, daemon, ch) = env(250, 2, false, false).await;
+    let Harness { sim, daemon, ch } = Fixture::new().members(250).teams(2).start().await;
     let mut rc = ResourcesServiceClient::new(ch.clone());
     let list = |page_size: u32, page_token: String| pb::ResourcesServiceListResourcesRequest {
         resource_type_id: "user".into(),

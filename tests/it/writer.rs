@@ -1,5 +1,5 @@
-//! The harness of the write tests: a simulator and a daemon with provisioning, and one call per
-//! write RPC, as the platform makes them.
+//! The write tests' calls on a `Harness`: one per write RPC, as the platform makes them, and the
+//! entitlements they name.
 use miro_connector::{
     connector::annotations::find,
     pb::{
@@ -8,34 +8,12 @@ use miro_connector::{
         resource_deleter_service_client::ResourceDeleterServiceClient,
         resource_manager_service_client::ResourceManagerServiceClient,
     },
-    server::Daemon,
-    sim::{Org, SimHandle},
+    sim::Org,
 };
 use prost_types::{Struct, Value, value::Kind};
 use tonic::{Status, transport::Channel};
 
 use super::common::*;
-
-pub(super) struct P {
-    pub(super) sim: SimHandle,
-    pub(super) daemon: Daemon,
-    pub(super) ch: Channel,
-}
-
-pub(super) async fn setup(provisioning: bool, scim: bool) -> P {
-    let (sim, daemon, ch) = env(300, 6, provisioning, scim).await;
-    P { sim, daemon, ch }
-}
-
-/// A daemon with provisioning and content access in `sharing` mode.
-pub(super) async fn setup_content() -> P {
-    let sim = sim_with(300, 6).await;
-    let mut args = settings(&sim, true, true);
-    args.content = Some(miro_connector::connector::ContentMode::Sharing);
-    let (daemon, ch) = start_daemon(&args).await;
-    wait_ready(&ch).await;
-    P { sim, daemon, ch }
-}
 
 /// A board of the generated org that `f` accepts.
 pub(super) fn board_with(
@@ -89,7 +67,7 @@ pub(super) fn role_ent(role: &str) -> pb::Entitlement {
     }
 }
 
-impl P {
+impl Harness {
     pub(super) fn gm(&self) -> GrantManagerServiceClient<Channel> {
         GrantManagerServiceClient::new(self.ch.clone())
     }

@@ -134,15 +134,23 @@ impl<T> Pages<T> {
 }
 
 /// Start the page at `cursor`, and when it arrives, the `more` pages after it (or as many as the
-/// store is told by then).
+/// store is told by then). `epoch`: the call-off epoch of the page before, for a page that follows
+/// one: a walk called off since then starts nothing more.
 fn spawn<T: Send + 'static>(
     store: &Arc<Mutex<Inner>>,
     inner: &mut Inner,
     pages: &Arc<Pages<T>>,
     cursor: Option<&str>,
     more: usize,
+    epoch: Option<u64>,
 ) {
     if inner.entries.len() >= MAX_ENTRIES || inner.bytes >= MAX_BYTES {
+        return;
+    }
+    let call_off = inner.calls.subscribe();
+    let epoch = epoch.unwrap_or(*call_off.borrow());
+    if *call_off.borrow() != epoch {
+        metrics::counter!("miro_readahead_discarded_total", "reason" => "called off").increment(1);
         return;
     }
     let key = pages.key(cursor);
@@ -151,11 +159,9 @@ fn spawn<T: Send + 'static>(
     let (tx, rx) = oneshot::channel();
     let fetch = (pages.request)(cursor);
     let (store2, pages2, k) = (store.clone(), pages.clone(), key.clone());
-    let call_off = inner.calls.subscribe();
     let task = tokio::spawn(async move {
         // A wait on the budget longer than an answer may be kept is not worth making.
         let deadline = tokio::time::Instant::now() + MAX_AGE;
-        let epoch = *call_off.borrow();
         let fetch = unless_called_off(call_off.clone(), with_deadline(deadline, fetch));
         let (answer, waited) = tracking_waits(fetch).await;
         let weight = answer.as_ref().map_or(0, page_weight);
@@ -186,7 +192,7 @@ fn spawn<T: Send + 'static>(
                 if let Some(c) = next.as_deref().filter(|_| more > 0)
                     && !inner.entries.contains_key(&pages2.key(Some(c)))
                 {
-                    spawn(&store2, &mut inner, &pages2, Some(c), more - 1);
+                    spawn(&store2, &mut inner, &pages2, Some(c), more - 1, Some(epoch));
                 }
             }
         }
@@ -252,7 +258,7 @@ impl ReadAhead {
             let more = n - 1 - i;
             match inner.entries.get_mut(&key) {
                 None => {
-                    spawn(&self.inner, &mut inner, pages, cursor.as_deref(), more);
+                    spawn(&self.inner, &mut inner, pages, cursor.as_deref(), more, None);
                     return;
                 }
                 Some(e) if e.arrived.is_none() => {
@@ -357,6 +363,45 @@ mod tests {
                 .boxed()
             }),
         })
+    }
+
+    #[tokio::test]
+    async fn a_listing_called_off_mid_page_starts_no_page_after_it() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let n = asked.clone();
+        let pages = Arc::new(Pages {
+            key: Box::new(|c| Key {
+                what: "slow",
+                resource: "r".into(),
+                cursor: c.unwrap_or_default().into(),
+                limit: 100,
+            }),
+            request: Box::new(move |c: Option<&str>| {
+                let n = n.clone();
+                let at: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
+                async move {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    // On its way to Miro already when the walk stops.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok(Page {
+                        items: vec![at],
+                        next: Some((at + 1).to_string()),
+                    })
+                }
+                .boxed()
+            }),
+        });
+        let store = ReadAhead::new(true);
+        store.lead(&pages, None, 4);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // The client's RPC is cancelled: dropped before its end.
+        drop(store.rpc());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            1,
+            "the page in flight arrived, and nothing followed it"
+        );
     }
 
     #[tokio::test]

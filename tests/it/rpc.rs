@@ -1,0 +1,101 @@
+//! Typed calls of the read RPCs, as the platform makes them: one place builds each request, so a
+//! test says what it asks and not how a request is spelled.
+use miro_connector::pb::{
+    self, entitlements_service_client::EntitlementsServiceClient,
+    grants_service_client::GrantsServiceClient,
+    resource_getter_service_client::ResourceGetterServiceClient,
+    resources_service_client::ResourcesServiceClient,
+};
+use tonic::{Status, transport::Channel};
+
+/// One page of `resource_type`'s resources (under `parent` when given), from `token`.
+pub async fn resources_page(
+    ch: &Channel,
+    resource_type: &str,
+    parent: Option<pb::ResourceId>,
+    token: &str,
+) -> Result<pb::ResourcesServiceListResourcesResponse, Status> {
+    ResourcesServiceClient::new(ch.clone())
+        .list_resources(pb::ResourcesServiceListResourcesRequest {
+            resource_type_id: resource_type.into(),
+            parent_resource_id: parent,
+            page_token: token.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Every resource of a type, page after page.
+pub async fn resources(ch: &Channel, resource_type: &str) -> Vec<pb::Resource> {
+    let (mut out, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = resources_page(ch, resource_type, None, &token)
+            .await
+            .unwrap();
+        out.extend(page.list);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// One page of a resource's grants, from `token`.
+pub async fn grants_page(
+    ch: &Channel,
+    resource: &pb::Resource,
+    token: &str,
+) -> Result<pb::GrantsServiceListGrantsResponse, Status> {
+    GrantsServiceClient::new(ch.clone())
+        .list_grants(pb::GrantsServiceListGrantsRequest {
+            resource: Some(resource.clone()),
+            page_token: token.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Every grant of a resource, page after page.
+pub async fn grants(ch: &Channel, resource: &pb::Resource) -> Vec<pb::Grant> {
+    let (mut out, mut token) = (Vec::new(), String::new());
+    loop {
+        let page = grants_page(ch, resource, &token).await.unwrap();
+        out.extend(page.list);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// A resource's entitlements (one page).
+pub async fn entitlements(
+    ch: &Channel,
+    resource: &pb::Resource,
+) -> Result<Vec<pb::Entitlement>, Status> {
+    EntitlementsServiceClient::new(ch.clone())
+        .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
+            resource: Some(resource.clone()),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().list)
+}
+
+/// GetResource.
+pub async fn get(
+    ch: &Channel,
+    id: pb::ResourceId,
+    parent: Option<pb::ResourceId>,
+) -> Result<pb::Resource, Status> {
+    ResourceGetterServiceClient::new(ch.clone())
+        .get_resource(pb::ResourceGetterServiceGetResourceRequest {
+            resource_id: Some(id),
+            parent_resource_id: parent,
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().resource.unwrap_or_default())
+}
