@@ -44,7 +44,7 @@ impl Connector {
         let budget = grpc_timeout(meta).map_or(limit, |t| t.min(limit));
         let deadline = tokio::time::Instant::now() + budget.saturating_sub(ANSWER_TIME);
         let rpc = self.ahead.rpc();
-        let out = with_deadline(deadline, tracking_waits(f)).await;
+        let out = rpc.run(with_deadline(deadline, tracking_waits(f))).await;
         rpc.done();
         out
     }

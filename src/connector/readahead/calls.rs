@@ -4,6 +4,10 @@
 //! away mid-call, as the runner does when a task is cancelled), or when no RPC has been under way
 //! for `IDLE` (a client that stopped between calls).
 //!
+//! Read-ahead started by an RPC belongs to the walk as it was when that RPC began: an RPC that
+//! began before a call-off (it was answering when the client went away) starts nothing, and a page
+//! that arrives after one starts no page after it.
+//!
 //! The daemon cannot tell one client's walk from another's, so a cancelled RPC calls off all
 //! read-ahead: a walk still under way then asks for those pages itself, at the cost of their
 //! head start, never of a credit.
@@ -18,6 +22,16 @@ use tokio::sync::watch;
 /// calls is under a millisecond; the runner's own work between two phases can be longer, and
 /// what was read ahead for the phase before is of no use to the next one.
 pub(crate) const IDLE: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    /// The call-off epoch when the RPC running this task began.
+    static BEGAN: u64;
+}
+
+/// The call-off epoch when the current RPC began (None outside an RPC).
+pub(crate) fn rpc_epoch() -> Option<u64> {
+    BEGAN.try_with(|e| *e).ok()
+}
 
 #[derive(Default)]
 struct State {
@@ -52,11 +66,13 @@ impl Calls {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// An RPC begins: call `Rpc::done` when it ends. Dropped before that, it was cancelled.
+    /// An RPC begins: run its work in `Rpc::run`, and call `Rpc::done` when it ends. Dropped
+    /// before that, it was cancelled.
     pub(crate) fn rpc(self: &Arc<Self>) -> Rpc {
         self.state().in_flight += 1;
         Rpc {
             calls: self.clone(),
+            began: *self.off.borrow(),
             done: false,
         }
     }
@@ -65,10 +81,16 @@ impl Calls {
 /// An RPC under way.
 pub(crate) struct Rpc {
     calls: Arc<Calls>,
+    began: u64,
     done: bool,
 }
 
 impl Rpc {
+    /// The RPC's work, which read-ahead then knows as begun before or after a call-off.
+    pub(crate) async fn run<F: Future>(&self, f: F) -> F::Output {
+        BEGAN.scope(self.began, f).await
+    }
+
     pub(crate) fn done(mut self) {
         self.done = true;
     }

@@ -1,0 +1,132 @@
+//! The store, its call-offs and its bounds, against fake listings.
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::FutureExt;
+
+use super::*;
+
+/// A listing of three pages that counts its requests.
+fn listing(asked: Arc<AtomicUsize>) -> Arc<Pages<u32>> {
+    Arc::new(Pages {
+        key: Box::new(|c| Key {
+            what: "test",
+            resource: "r".into(),
+            cursor: c.unwrap_or_default().into(),
+            limit: 100,
+        }),
+        request: Box::new(move |c| {
+            let asked = asked.clone();
+            let n: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                Ok(Page {
+                    items: vec![n],
+                    next: (n < 2).then(|| (n + 1).to_string()),
+                })
+            }
+            .boxed()
+        }),
+    })
+}
+
+#[tokio::test]
+async fn a_listing_called_off_mid_page_starts_no_page_after_it() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let n = asked.clone();
+    let pages = Arc::new(Pages {
+        key: Box::new(|c| Key {
+            what: "slow",
+            resource: "r".into(),
+            cursor: c.unwrap_or_default().into(),
+            limit: 100,
+        }),
+        request: Box::new(move |c: Option<&str>| {
+            let n = n.clone();
+            let at: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+                // On its way to Miro already when the walk stops.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(Page {
+                    items: vec![at],
+                    next: Some((at + 1).to_string()),
+                })
+            }
+            .boxed()
+        }),
+    });
+    let store = ReadAhead::new(true);
+    store.lead(&pages, None, 4);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The client's RPC is cancelled: dropped before its end.
+    drop(store.rpc());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "the page in flight arrived, and nothing followed it"
+    );
+}
+
+#[tokio::test]
+async fn an_rpc_that_began_before_a_call_off_reads_nothing_ahead() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let pages = listing(asked.clone());
+    let store = ReadAhead::new(true);
+    let late = store.rpc();
+    // Another RPC is cancelled while this one is still answering.
+    drop(store.rpc());
+    late.run(async { store.lead(&pages, None, 2) }).await;
+    late.done();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        0,
+        "it answered a walk that stopped"
+    );
+    let fresh = store.rpc();
+    fresh.run(async { store.lead(&pages, None, 2) }).await;
+    fresh.done();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        2,
+        "an RPC begun since reads ahead"
+    );
+}
+
+#[tokio::test]
+async fn pages_are_read_ahead_once_served_once_and_forgotten_on_a_write() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let pages = listing(asked.clone());
+    let store = ReadAhead::new(true);
+    store.lead(&pages, None, 5);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        3,
+        "the chain follows to its last page"
+    );
+    assert_eq!(store.held().0, 3);
+    let direct = async { Err::<Page<u32>, _>(MiroError::Internal("asked directly".into())) };
+    let page = store.fetch(&pages.key(Some("1")), direct).await.unwrap();
+    assert_eq!(page.items, [1]);
+    assert_eq!(store.held().0, 2, "served once: gone from the store");
+    let one = pages.key(Some("1"));
+    let fresh = async {
+        Ok(Page {
+            items: vec![9],
+            next: None,
+        })
+    };
+    let again = store.fetch(&one, fresh);
+    assert_eq!(again.await.unwrap().items, [9], "a second ask goes to Miro");
+    store.forget(Some(&["r"]));
+    assert_eq!(store.held(), (0, 0), "a write throws away what it touched");
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+    // Turned off, nothing is read ahead.
+    let off = ReadAhead::new(false);
+    off.lead(&pages, None, 5);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+}
