@@ -104,7 +104,8 @@ impl ConnectorService for Connector {
         &self,
         _: Request<pb::ConnectorServiceCleanupRequest>,
     ) -> Rpc<pb::ConnectorServiceCleanupResponse> {
-        // Nothing is kept between calls, so there is nothing to clean up.
+        // baton-sdk calls it when a sync is over: what was read ahead for it goes.
+        self.ahead.sync_over();
         Ok(Response::new(pb::ConnectorServiceCleanupResponse::default()))
     }
 }

@@ -240,7 +240,9 @@ async fn grants_of_a_bare_board_read_no_label() {
 
 #[tokio::test]
 async fn classification_answers_match_the_openapi_spec_and_their_costs() {
-    let Some(spec) = spec() else { return };
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
+    // costs are checked all the same.
+    let spec = spec();
     let http = Http::new(sim_with(120, 3).await);
     let org = http.sim.org();
     let o = &org.id;
@@ -286,7 +288,9 @@ async fn classification_answers_match_the_openapi_spec_and_their_costs() {
         StatusCode::NOT_FOUND,
         "a board is read under its own team"
     );
-    checks.validate(&spec);
+    if let Some(spec) = &spec {
+        checks.validate(spec);
+    }
     let stats = http.sim.stats();
     assert_eq!(
         stats.endpoints[SETTINGS].credits / stats.requests_to(SETTINGS),

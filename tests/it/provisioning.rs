@@ -3,6 +3,7 @@
 use miro_connector::{
     connector::annotations::find,
     pb::{self, resources_service_client::ResourcesServiceClient},
+    sim::{FaultConfig, FaultRule, SimHandle},
 };
 use tonic::Code;
 
@@ -332,4 +333,70 @@ async fn bad_input_is_invalid_argument() {
     assert_eq!(e.code(), Code::InvalidArgument);
     assert_eq!(p.writes(), 0);
     p.daemon.shutdown().await;
+}
+
+/// Eight grants sent four times at once: 11 of 32 answers said "newly granted". Now exactly one
+/// answer per grant (and per revoke) does, and Miro sees one write each.
+#[tokio::test]
+async fn identical_writes_in_flight_at_once_are_one_write_and_repeats() {
+    let Harness { sim, daemon, ch } = Fixture::new().writes().start().await;
+    let org = sim.org();
+    let team = org.teams.values().last().unwrap();
+    let users: Vec<String> = org
+        .members
+        .values()
+        .filter(|m| {
+            m.active && m.role == "organization_internal_user" && !team.members.contains_key(&m.id)
+        })
+        .take(8)
+        .map(|m| m.id.clone())
+        .collect();
+    assert_eq!(users.len(), 8);
+    // Latency widens the window between a write's read and its write, where the race lived.
+    sim.set_faults(FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            latency_ms: 30,
+            ..Default::default()
+        }],
+    });
+    sim.reset_stats();
+    let ent = team_ent(&team.id, "member");
+    let p = Harness { sim, daemon, ch };
+    let sim = &p.sim;
+    let calls = users.iter().flat_map(|u| std::iter::repeat_n(u.clone(), 4));
+    let granted = futures::future::join_all(calls.clone().map(|u| {
+        let (p, ent) = (&p, ent.clone());
+        async move { p.grant(ent, &u).await.unwrap().annotations }
+    }))
+    .await;
+    let fresh = granted
+        .iter()
+        .filter(|a| find::<pb::GrantAlreadyExists>(a).is_none())
+        .count();
+    assert_eq!(fresh, 8, "one newly granted per grant");
+    let writes = |sim: &SimHandle| {
+        sim.stats()
+            .endpoints
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET "))
+            .map(|(_, e)| e.requests)
+            .sum::<u64>()
+    };
+    assert_eq!(writes(sim), 8, "{:#?}", sim.stats().endpoints);
+    for u in &users {
+        assert!(sim.org().teams[&team.id].members.contains_key(u));
+    }
+    sim.reset_stats();
+    let revoked = futures::future::join_all(calls.map(|u| {
+        let (p, ent) = (&p, ent.clone());
+        async move { p.revoke(ent, &u).await.unwrap().annotations }
+    }))
+    .await;
+    let fresh = revoked
+        .iter()
+        .filter(|a| find::<pb::GrantAlreadyRevoked>(a).is_none())
+        .count();
+    assert_eq!(fresh, 8, "one revoked per revoke");
+    assert_eq!(writes(sim), 8);
 }

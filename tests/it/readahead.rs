@@ -4,7 +4,10 @@ use std::time::{Duration, Instant};
 
 use miro_connector::{
     client::{self, Snapshot},
-    pb::{self, grant_manager_service_client::GrantManagerServiceClient},
+    pb::{
+        self, connector_service_client::ConnectorServiceClient,
+        grant_manager_service_client::GrantManagerServiceClient,
+    },
     sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
 };
 use tonic::transport::Channel;
@@ -250,30 +253,58 @@ async fn a_client_that_stops_between_calls_has_its_waiting_read_ahead_called_off
     d.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_cancelled_rpc_calls_off_what_was_read_ahead() {
+/// How a client tells the daemon its walk is over while another client's RPC is under way.
+enum Stop {
+    /// The RPC that claims a page read ahead is cancelled.
+    Cancel,
+    /// The sync ends with Cleanup, as baton-sdk ends one.
+    Cleanup,
+}
+
+/// A walk read ahead under a tight budget and stopped; Miro hears no page read ahead after it.
+async fn stopped_walk(how: Stop) {
     let sim = tight_sim().await;
     let (d, ch) = daemon(&sim, true, false).await;
     let teams = list_teams(&ch).await;
     for t in &teams[..3] {
         first_grants(&ch, t).await;
     }
-    // Another client's RPC stays under way (it waits behind the read-ahead), so only the
-    // cancellation can tell the daemon that the walk stopped.
+    // Another client's RPC stays under way (it waits behind the read-ahead), so the daemon never
+    // sees itself idle: only the stop can tell it.
     let (ch2, far) = (ch.clone(), teams[59].clone());
     let other = tokio::spawn(async move { first_grants(&ch2, &far).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // A team read ahead but still waiting for its turn: the RPC that claims it is cancelled.
-    let cancelled =
-        tokio::time::timeout(Duration::from_millis(200), first_grants(&ch, &teams[20])).await;
-    assert!(cancelled.is_err(), "the team's page did not wait");
+    match how {
+        Stop::Cancel => {
+            // A team read ahead but still waiting for its turn: the RPC that claims it.
+            let claimed = first_grants(&ch, &teams[20]);
+            let cancelled = tokio::time::timeout(Duration::from_millis(200), claimed).await;
+            assert!(cancelled.is_err(), "the team's page did not wait");
+        }
+        Stop::Cleanup => {
+            ConnectorServiceClient::new(ch.clone())
+                .cleanup(pb::ConnectorServiceCleanupRequest::default())
+                .await
+                .unwrap();
+        }
+    }
     tokio::time::sleep(Duration::from_millis(100)).await;
     // From here on, Miro hears the other client's page, and nothing read ahead.
     let later = heard_within(&sim, Duration::from_secs(7)).await;
     assert!(
         later <= 1,
-        "Miro heard {later} pages after the walk was cancelled"
+        "Miro heard {later} pages after the walk stopped"
     );
     other.await.unwrap();
     d.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_rpc_calls_off_what_was_read_ahead() {
+    stopped_walk(Stop::Cancel).await;
+}
+
+#[tokio::test]
+async fn cleanup_calls_off_what_was_read_ahead() {
+    stopped_walk(Stop::Cleanup).await;
 }

@@ -13,7 +13,9 @@ use miro_connector::sim::SimConfig;
 
 #[tokio::test]
 async fn board_responses_match_the_openapi_spec_and_its_costs() {
-    let Some(spec) = spec() else { return };
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
+    // costs are checked all the same.
+    let spec = spec();
     let http = Http::new(sim_with(230, 5).await);
     let org = http.sim.org();
     let o = &org.id;
@@ -118,7 +120,9 @@ async fn board_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    checks.validate(&spec);
+    if let Some(spec) = &spec {
+        checks.validate(spec);
+    }
 
     // A sharing-policy change answers 202 and is applied; the owner cannot be removed.
     let policy =

@@ -43,8 +43,9 @@ fn group_request_bodies_match_the_openapi_spec() {
 
 #[tokio::test]
 async fn group_responses_match_the_openapi_spec_and_its_costs() {
-    let Some(spec) = spec() else { return };
-    let spec = lenient(&spec);
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
+    // costs are checked all the same.
+    let spec = spec().map(|s| lenient(&s));
     let http = Http::new(sim_with(230, 5).await);
     let org = http.sim.org();
     let o = &org.id;
@@ -206,7 +207,9 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    checks.validate(&spec);
+    if let Some(spec) = &spec {
+        checks.validate(spec);
+    }
 
     // Conflicts, limits and deletes, with what each costs.
     let status = |r: (StatusCode, Value)| r.0;

@@ -11,7 +11,9 @@ use miro_connector::sim::SimConfig;
 
 #[tokio::test]
 async fn space_responses_match_the_openapi_spec_and_its_costs() {
-    let Some(spec) = spec() else { return };
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
+    // costs are checked all the same.
+    let spec = spec();
     let http = Http::new(sim_with(600, 3).await);
     let org = http.sim.org();
     let o = &org.id;
@@ -116,7 +118,9 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "get",
         "200",
     );
-    checks.validate(&spec);
+    if let Some(spec) = &spec {
+        checks.validate(spec);
+    }
     assert_eq!(http.sim.org().projects[p].team_access, "private");
     let (s, _) = http
         .send(Method::POST, format!("{base}/members"), Some(add))

@@ -1,6 +1,10 @@
 //! GetResource for single resources, and page sizes honoured up to the maximum.
 
-use miro_connector::{connector::annotations::find, pb};
+use miro_connector::{
+    connector::annotations::find,
+    pb::{self, resources_service_client::ResourcesServiceClient},
+    sim::{FaultConfig, FaultRule, SimConfig},
+};
 
 use super::common::*;
 
@@ -122,4 +126,66 @@ async fn page_size_is_honoured_up_to_the_maximum() {
     assert_eq!(grants.list.len(), 3);
     assert!(!grants.next_page_token.is_empty());
     daemon.shutdown().await;
+}
+
+/// Display names are an enrichment: a failing SCIM never fails a listing.
+async fn user_names(sim_cfg: SimConfig) -> (Vec<String>, miro_connector::sim::Stats) {
+    let sim = start_sim(sim_cfg).await;
+    let (daemon, ch) = start_daemon(&settings(&sim, false, true)).await;
+    wait_ready(&ch).await;
+    let mut names = Vec::new();
+    let mut c = ResourcesServiceClient::new(ch);
+    let mut token = String::new();
+    loop {
+        let r = c
+            .list_resources(pb::ResourcesServiceListResourcesRequest {
+                resource_type_id: "user".into(),
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("names never fail a listing")
+            .into_inner();
+        names.extend(r.list.into_iter().map(|u| u.display_name));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        token = r.next_page_token;
+    }
+    daemon.shutdown().await;
+    (names, sim.stats())
+}
+
+#[tokio::test]
+async fn names_are_an_enrichment_that_never_fails_a_listing() {
+    let org = org(250, 2);
+    let (clean, _) = user_names(SimConfig::new(org.clone())).await;
+    assert!(
+        clean.iter().any(|n| !n.contains('@')),
+        "SCIM names are used"
+    );
+
+    // SCIM down: every page still lists, with emails as names.
+    let mut cfg = SimConfig::new(org.clone());
+    cfg.faults = FaultConfig {
+        seed: 1,
+        rules: vec![FaultRule {
+            endpoint: Some("GET /Users".into()),
+            error_rate: 1.0,
+            ..Default::default()
+        }],
+    };
+    let (down, _) = user_names(cfg).await;
+    assert_eq!(down.len(), clean.len());
+    assert!(down.iter().all(|n| n.contains('@')), "{down:?}");
+
+    // Miro refuses a filter of 100 clauses: names come from paging GET /Users instead.
+    let mut cfg = SimConfig::new(org);
+    cfg.scim_max_filter_clauses = Some(20);
+    let (paged, stats) = user_names(cfg).await;
+    assert_eq!(paged, clean, "the same names, from paging");
+    assert_eq!(
+        stats.endpoints["GET /Users"].requests, 2,
+        "one refused filter, then one page of up to 1,000 users"
+    );
 }

@@ -20,8 +20,10 @@ use tokio::sync::watch;
 
 /// No RPC under way for this long: the client stopped. A sequential client's gap between two
 /// calls is under a millisecond; the runner's own work between two phases can be longer, and
-/// what was read ahead for the phase before is of no use to the next one.
-pub(crate) const IDLE: Duration = Duration::from_secs(1);
+/// what was read ahead for the phase before is of no use to the next one. This is also the
+/// window in which a client that stops between calls (nothing to cancel) may still see a
+/// read-ahead whose turn on the budget came.
+pub(crate) const IDLE: Duration = Duration::from_millis(250);
 
 tokio::task_local! {
     /// The call-off epoch when the RPC running this task began.
@@ -58,7 +60,7 @@ impl Calls {
         self.off.subscribe()
     }
 
-    fn call_off(&self) {
+    pub(crate) fn call_off(&self) {
         self.off.send_modify(|n| *n += 1);
     }
 

@@ -317,9 +317,21 @@ impl ReadAhead {
         direct.await
     }
 
+    /// The client's sync is over (Cleanup): nothing it left waiting is sent, nothing read for it
+    /// is kept, and its plans go.
+    pub(crate) fn sync_over(&self) {
+        lock(&self.inner).calls.call_off();
+        self.discard(None, "sync over");
+        self.plans.clear();
+    }
+
     /// Throw away what the store holds about these resources, or everything (a write changed
     /// them).
     pub(crate) fn forget(&self, resources: Option<&[&str]>) {
+        self.discard(resources, "write");
+    }
+
+    fn discard(&self, resources: Option<&[&str]>, reason: &'static str) {
         let mut inner = lock(&self.inner);
         let gone: Vec<Key> = inner
             .entries
@@ -328,7 +340,7 @@ impl ReadAhead {
             .cloned()
             .collect();
         for k in gone {
-            inner.discard(&k, "write");
+            inner.discard(&k, reason);
         }
     }
 

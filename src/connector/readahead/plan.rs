@@ -121,6 +121,10 @@ impl Plans {
         self.plans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// A listing page the client received. The first page of a listing (`fresh`) starts the
     /// type's plan again, and of the types `also` names (children listed under it).
     pub(crate) fn listed<'a>(
