@@ -17,8 +17,6 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/provisioner"
 	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
 	"github.com/conductorone/baton-sdk/pkg/utls"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -341,36 +339,5 @@ func TestGroupsLicensesAndCustomRolesThroughTheSDK(t *testing.T) {
 		if holds() {
 			t.Fatalf("custom role %q not revoked", custom)
 		}
-	}
-}
-
-func TestWritesAreRefusedWithoutProvisioning(t *testing.T) {
-	ctx := context.Background()
-	sim := startSim(t)
-	conn := dial(t, startDaemon(t, sim), nil)
-	cc := client(conn)
-	st := sim.state(t)
-	var teamID, userID string
-	for tid := range st.Teams {
-		teamID = tid
-	}
-	for uid := range st.Members {
-		userID = uid
-	}
-	team := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "team", Resource: teamID}.Build()}.Build()
-	user := v2.Resource_builder{Id: v2.ResourceId_builder{ResourceType: "user", Resource: userID}.Build()}.Build()
-	_, err := cc.Grant(ctx, v2.GrantManagerServiceGrantRequest_builder{
-		Entitlement: v2.Entitlement_builder{Resource: team, Id: "team:" + teamID + ":member"}.Build(),
-		Principal:   user,
-	}.Build())
-	if status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("grant with provisioning off: %v", err)
-	}
-	_, err = cc.DeleteResource(ctx, v2.DeleteResourceRequest_builder{ResourceId: user.GetId()}.Build())
-	if status.Code(err) != codes.FailedPrecondition {
-		t.Fatalf("delete with provisioning off: %v", err)
-	}
-	if sim.writes(t) != 0 {
-		t.Fatal("a refused write reached Miro")
 	}
 }

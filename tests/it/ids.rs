@@ -5,142 +5,150 @@
 use miro_connector::{
     connector::page_token,
     pb::{
-        self, entitlements_service_client::EntitlementsServiceClient,
-        grant_manager_service_client::GrantManagerServiceClient,
-        grants_service_client::GrantsServiceClient,
+        self, grant_manager_service_client::GrantManagerServiceClient,
         resource_deleter_service_client::ResourceDeleterServiceClient,
-        resource_getter_service_client::ResourceGetterServiceClient,
         resources_service_client::ResourcesServiceClient,
     },
 };
 use tonic::Code;
 
-use super::common::*;
+use super::{common::*, rpc};
 
-fn bad_ids() -> Vec<String> {
-    [".", "..", "%2e%2e", "a/b", "?x=1", ""]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([format!("1{}", "9".repeat(9_999))])
-        .collect()
+/// Ids no RPC may take, by type, and the code each gets: Miro ids must be decimal strings and
+/// board ids short URL-safe base64 (INVALID_ARGUMENT); roles and licenses are a known set
+/// (NOT_FOUND). Long ones check that the echo in the message is cut.
+fn bad_ids() -> Vec<(&'static str, String, Code)> {
+    let long_digits = format!("1{}", "9".repeat(9_999));
+    let miro = [".", "..", "%2e%2e", "a/b", "?x=1", "", "uXjVOD6LSME="]
+        .map(String::from)
+        .into_iter()
+        .chain([long_digits]);
+    let mut out: Vec<_> = ["user", "team", "group", "project"]
+        .into_iter()
+        .flat_map(|t| miro.clone().map(move |id| (t, id, Code::InvalidArgument)))
+        .collect();
+    let board = [".", "..", "%2e%2e", "a/b", "?x=1", "a=b", "uXjV OD="].map(String::from);
+    out.extend(
+        board
+            .into_iter()
+            .chain(["a".repeat(5_000)])
+            .map(|id| ("board", id, Code::InvalidArgument)),
+    );
+    for (t, id) in [
+        ("role", "organization_root"),
+        ("role", "admin_role_custom_"),
+        ("license", "platinum"),
+        ("license", ".."),
+    ] {
+        out.push((t, id.to_string(), Code::NotFound));
+    }
+    out
 }
 
-fn entitlement(t: &str, id: &str, slug: &str) -> pb::Entitlement {
+fn entitlement(t: &str, id: &str, slug: &str, team: &str) -> pb::Entitlement {
+    let mut r = res(t, id);
+    r.parent_resource_id = Some(rid("team", team));
     pb::Entitlement {
-        resource: Some(res(t, id)),
+        resource: Some(r),
         id: format!("{t}:{id}:{slug}"),
         slug: slug.into(),
         ..Default::default()
     }
 }
 
-/// Every RPC that takes an id refuses one that is not a Miro id, before any request is built.
+/// One table for every RPC that takes an id: reads, writes by entitlement and by principal, and
+/// deletions refuse each bad id with the code its type says, never echo it whole, and send
+/// nothing to Miro.
 #[tokio::test]
-async fn ids_never_reach_a_miro_url_unvalidated() {
+async fn every_rpc_refuses_every_bad_id_before_any_request() {
     let sim = sim_with(20, 2).await;
     let mut args = settings(&sim, true, true);
-    args.deprovision_mode = Some(miro_connector::connector::DeprovisionMode::Delete);
+    args.content = Some(ContentMode::Sharing);
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
-    let good_team = sim.org().teams.keys().next().unwrap().clone();
-    let good_user = sim.org().members.keys().next().unwrap().clone();
+    let team = sim.org().teams.keys().next().unwrap().clone();
+    let user = sim.org().members.keys().next().unwrap().clone();
     sim.reset_stats();
-    let mut get = ResourceGetterServiceClient::new(ch.clone());
-    let mut grants = GrantsServiceClient::new(ch.clone());
     let mut gm = GrantManagerServiceClient::new(ch.clone());
     let mut del = ResourceDeleterServiceClient::new(ch.clone());
-    for bad in bad_ids() {
-        let mut codes = Vec::new();
-        for t in ["user", "team", "group"] {
-            codes.push(
-                get.get_resource(pb::ResourceGetterServiceGetResourceRequest {
-                    resource_id: Some(rid(t, &bad)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap_err(),
-            );
-            // A user without its stored profile would cost a lookup; a team lists its members.
-            codes.push(
-                grants
-                    .list_grants(pb::GrantsServiceListGrantsRequest {
-                        resource: Some(res(t, &bad)),
-                        ..Default::default()
-                    })
+    for (t, bad, want) in bad_ids() {
+        // Every resource is sent with a team as its parent, as a Space must be.
+        let mut resource = res(t, &bad);
+        resource.parent_resource_id = Some(rid("team", &team));
+        let mut answers = vec![
+            (
+                "GetResource",
+                rpc::get(&ch, rid(t, &bad), Some(rid("team", &team)))
                     .await
-                    .unwrap_err(),
-            );
+                    .map(drop),
+            ),
+            (
+                "ListEntitlements",
+                rpc::entitlements(&ch, &resource).await.map(drop),
+            ),
+            (
+                "ListGrants",
+                rpc::grants_page(&ch, &resource, "").await.map(drop),
+            ),
+        ];
+        let slug = match t {
+            "team" | "group" => "member",
+            "board" | "project" => "viewer",
+            _ => "assigned",
+        };
+        let mut writes = Vec::new();
+        if t != "user" {
+            writes.push((entitlement(t, &bad, slug, &team), res("user", &user)));
         }
-        for (e, kind, principal) in [
-            (
-                entitlement("team", &bad, "member"),
-                "user",
-                good_user.as_str(),
-            ),
-            (
-                entitlement("team", &good_team, "member"),
-                "user",
-                bad.as_str(),
-            ),
-            (
-                entitlement("team", &good_team, "member"),
-                "group",
-                bad.as_str(),
-            ),
-            (
-                entitlement("group", &bad, "member"),
-                "user",
-                good_user.as_str(),
-            ),
-            (
-                entitlement("role", "admin_role_user_admin", "assigned"),
-                "user",
-                bad.as_str(),
-            ),
-        ] {
-            codes.push(
-                gm.grant(pb::GrantManagerServiceGrantRequest {
+        if matches!(t, "user" | "group") {
+            writes.push((entitlement("team", &team, "member", &team), res(t, &bad)));
+        }
+        for (e, principal) in writes {
+            let grant = gm
+                .grant(pb::GrantManagerServiceGrantRequest {
                     entitlement: Some(e.clone()),
-                    principal: Some(res(kind, principal)),
+                    principal: Some(principal.clone()),
                     annotations: vec![],
                 })
-                .await
-                .unwrap_err(),
-            );
-            codes.push(
-                gm.revoke(pb::GrantManagerServiceRevokeRequest {
+                .await;
+            answers.push(("Grant", grant.map(drop)));
+            let revoke = gm
+                .revoke(pb::GrantManagerServiceRevokeRequest {
                     grant: Some(pb::Grant {
                         entitlement: Some(e),
-                        principal: Some(res(kind, principal)),
+                        principal: Some(principal),
                         id: "g".into(),
                         ..Default::default()
                     }),
                     annotations: vec![],
                 })
-                .await
-                .unwrap_err(),
-            );
+                .await;
+            answers.push(("Revoke", revoke.map(drop)));
         }
-        for t in ["user", "group"] {
-            codes.push(
-                del.delete_resource_v2(pb::DeleteResourceV2Request {
+        if matches!(t, "user" | "group") {
+            let deleted = del
+                .delete_resource_v2(pb::DeleteResourceV2Request {
                     resource_id: Some(rid(t, &bad)),
                     ..Default::default()
                 })
-                .await
-                .unwrap_err(),
-            );
+                .await;
+            answers.push(("DeleteResource", deleted.map(drop)));
         }
-        for s in codes {
-            assert_eq!(s.code(), Code::InvalidArgument, "{bad:?}: {}", s.message());
+        for (rpc, answer) in answers {
+            let e = answer.expect_err(&format!("{rpc} took {t} {bad:.20}"));
+            assert_eq!(e.code(), want, "{rpc} {t} {bad:.20}: {}", e.message());
             assert!(
-                s.message().len() < 600,
-                "the id is echoed whole: {} bytes",
-                s.message().len()
+                e.message().len() < 600,
+                "{rpc} echoed the id whole: {} bytes",
+                e.message().len()
             );
         }
     }
     assert_eq!(sim.stats().requests, 0, "{:?}", sim.stats().endpoints);
+    // A good one still answers.
+    rpc::grants_page(&ch, &res("license", "full"), "")
+        .await
+        .unwrap();
     daemon.shutdown().await;
 }
 
@@ -197,102 +205,4 @@ async fn a_bad_page_token_is_refused_beside_a_parent_too() {
         .into_inner();
     assert!(ok.list.is_empty() && ok.next_page_token.is_empty());
     daemon.shutdown().await;
-}
-
-/// ListEntitlements answered OK for `team:..` with entitlements built from that id, where
-/// ListGrants and GetResource refuse it.
-#[tokio::test]
-async fn every_rpc_that_takes_an_id_refuses_the_same_bad_ids() {
-    let Harness {
-        sim,
-        daemon: _daemon,
-        ch,
-    } = Fixture::new().members(10).teams(1).start().await;
-    sim.reset_stats();
-    let long = "9".repeat(10_000);
-    let mut ents = EntitlementsServiceClient::new(ch.clone());
-    let mut grants = GrantsServiceClient::new(ch.clone());
-    let mut get = ResourceGetterServiceClient::new(ch.clone());
-    for t in ["team", "group", "user"] {
-        for bad in ["..", ".", "a/b", long.as_str()] {
-            let e = ents
-                .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
-                    resource: Some(res(t, bad)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap_err();
-            assert_eq!(e.code(), Code::InvalidArgument, "{t} {bad:.20}: {e:?}");
-            assert!(e.message().len() < 400, "the echo is capped");
-            let g = grants
-                .list_grants(pb::GrantsServiceListGrantsRequest {
-                    resource: Some(res(t, bad)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap_err();
-            let r = get
-                .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-                    resource_id: Some(rid(t, bad)),
-                    ..Default::default()
-                })
-                .await
-                .unwrap_err();
-            assert_eq!((g.code(), r.code()), (e.code(), e.code()), "{t} {bad:.20}");
-        }
-    }
-    assert_eq!(sim.stats().requests, 0, "no bad id reached Miro");
-}
-
-/// ListGrants on an unknown role or license answered OK with nothing, where GetResource and
-/// ListEntitlements answer NOT_FOUND.
-#[tokio::test]
-async fn unknown_roles_and_licenses_are_not_found_everywhere() {
-    let Harness {
-        sim: _sim,
-        daemon: _daemon,
-        ch,
-    } = Fixture::new().members(10).teams(1).start().await;
-    let mut ents = EntitlementsServiceClient::new(ch.clone());
-    let mut grants = GrantsServiceClient::new(ch.clone());
-    let mut get = ResourceGetterServiceClient::new(ch.clone());
-    for (t, id) in [
-        ("role", "organization_root"),
-        ("role", "admin_role_custom_"),
-        ("license", "platinum"),
-        ("license", ".."),
-    ] {
-        let g = grants
-            .list_grants(pb::GrantsServiceListGrantsRequest {
-                resource: Some(res(t, id)),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        let e = ents
-            .list_entitlements(pb::EntitlementsServiceListEntitlementsRequest {
-                resource: Some(res(t, id)),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        let r = get
-            .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-                resource_id: Some(rid(t, id)),
-                ..Default::default()
-            })
-            .await
-            .unwrap_err();
-        for s in [&g, &e, &r] {
-            assert_eq!(s.code(), Code::NotFound, "{t} {id}: {s:?}");
-        }
-    }
-    // A known one still answers.
-    grants
-        .list_grants(pb::GrantsServiceListGrantsRequest {
-            resource: Some(res("license", "full")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
 }
