@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use super::{common::*, contract::*};
 
+/// Page sizes outside 1..=100 are refused as Miro refuses them; the last page has no cursor.
 #[tokio::test]
-async fn documented_edge_cases() {
+async fn member_pages_honour_the_documented_limits() {
     let http = Http::new(sim_with(120, 3).await);
     let org = http.sim.org();
     let o = &org.id;
@@ -40,7 +41,14 @@ async fn documented_edge_cases() {
         last.get("cursor").is_none(),
         "the last page carries no cursor by default"
     );
+}
 
+/// At most 10 emails; with emails, the other filters are ignored.
+#[tokio::test]
+async fn member_email_filters_are_the_documented_ones() {
+    let http = Http::new(sim_with(120, 3).await);
+    let org = http.sim.org();
+    let o = &org.id;
     let eleven: Vec<String> = org
         .members
         .values()
@@ -62,7 +70,15 @@ async fn documented_edge_cases() {
         (StatusCode::OK, Some(3)),
         "other filters are ignored"
     );
+}
 
+/// A team invite of a member conflicts, of a stranger is refused; only member and admin are
+/// written; removing a non-member is not found.
+#[tokio::test]
+async fn team_membership_writes_answer_as_documented() {
+    let http = Http::new(sim_with(120, 3).await);
+    let org = http.sim.org();
+    let o = &org.id;
     let team = org.teams.values().next().unwrap();
     let (uid, _) = team.members.iter().nth(1).unwrap();
     let email = &org.members[uid].email;
@@ -106,7 +122,13 @@ async fn documented_edge_cases() {
         (StatusCode::NOT_FOUND, Some("notFound")),
         "removing a non-member"
     );
+}
 
+/// A SCIM user whose userName is taken is 400 `invalidValue`, with SCIM's string status.
+#[tokio::test]
+async fn a_duplicate_scim_user_is_invalid_value() {
+    let http = Http::new(sim_with(120, 3).await);
+    let org = http.sim.org();
     let dup = json!({"userName": org.members.values().find(|m| m.role == "organization_internal_user").unwrap().email});
     let (s, _, v) = http
         .call(Method::POST, "/api/v1/scim/Users", Some(dup))
@@ -118,7 +140,14 @@ async fn documented_edge_cases() {
         "SCIM status is a string"
     );
     assert!(v["detail"].as_str().unwrap().contains("not unique"));
+}
 
+/// No token is 401 in REST's shape; the REST token on SCIM is 401 in SCIM's.
+#[tokio::test]
+async fn tokens_are_checked_per_api() {
+    let http = Http::new(sim_with(120, 3).await);
+    let org = http.sim.org();
+    let o = &org.id;
     let anon = http
         .c
         .get(format!("{}/v2/orgs/{o}/teams", http.sim.api_url()))
