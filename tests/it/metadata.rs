@@ -5,15 +5,10 @@ use miro_connector::{
 };
 use tonic::Code;
 
-use super::common::*;
+use super::{common::*, rpc};
 
 async fn resource_types(ch: &tonic::transport::Channel) -> Vec<pb::ResourceType> {
-    pb::resource_types_service_client::ResourceTypesServiceClient::new(ch.clone())
-        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .list
+    rpc::resource_types(ch).await
 }
 
 fn caps(m: &pb::ConnectorMetadata, t: &str) -> Vec<i32> {
@@ -33,13 +28,7 @@ async fn metadata_follows_what_is_implemented_and_configured() {
         daemon,
         ch,
     } = Fixture::new().members(20).teams(1).writes().start().await;
-    let m = ConnectorServiceClient::new(ch.clone())
-        .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .metadata
-        .unwrap();
+    let m = rpc::metadata(&ch).await;
     assert_eq!(m.display_name, "Miro");
     assert!(m.help_url.starts_with("https://"));
     let user = caps(&m, "user");
@@ -75,11 +64,7 @@ async fn metadata_follows_what_is_implemented_and_configured() {
     for k in ["first_name", "last_name", "license"] {
         assert!(!schema[k].required, "{k}");
     }
-    let v = ConnectorServiceClient::new(ch)
-        .validate(pb::ConnectorServiceValidateRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let v = rpc::validate(&ch).await.unwrap();
     let parts: Vec<u64> = v
         .sdk_version
         .split('.')
@@ -103,13 +88,7 @@ async fn metadata_follows_what_is_implemented_and_configured() {
         .provisioning()
         .start()
         .await;
-    let m = ConnectorServiceClient::new(ch)
-        .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .metadata
-        .unwrap();
+    let m = rpc::metadata(&ch).await;
     assert!(!caps(&m, "user").contains(&(Capability::AccountProvisioning as i32)));
     assert!(!caps(&m, "role").contains(&(Capability::Provision as i32)));
     daemon.shutdown().await;
@@ -121,10 +100,7 @@ async fn validate_with(scopes: &[&str], provisioning: bool) -> Result<(), tonic:
     let sim = start_sim(cfg).await;
     let (daemon, ch) = start_daemon(&settings(&sim, provisioning, false)).await;
     wait_ready(&ch).await;
-    let r = ConnectorServiceClient::new(ch)
-        .validate(pb::ConnectorServiceValidateRequest {})
-        .await
-        .map(|_| ());
+    let r = rpc::validate(&ch).await.map(drop);
     daemon.shutdown().await;
     r
 }
@@ -170,10 +146,7 @@ async fn metrics_count_rpcs_and_miro_requests() {
     args.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
-    ConnectorServiceClient::new(ch)
-        .validate(pb::ConnectorServiceValidateRequest {})
-        .await
-        .unwrap();
+    rpc::validate(&ch).await.unwrap();
     let body = scrape(&daemon).await;
     for needle in [
         "grpc_server_handled_total{method=\"/c1.connector.v2.ConnectorService/Validate\",code=\"Ok\"}",

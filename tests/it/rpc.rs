@@ -1,9 +1,11 @@
 //! Typed calls of the read RPCs, as the platform makes them: one place builds each request, so a
 //! test says what it asks and not how a request is spelled.
 use miro_connector::pb::{
-    self, entitlements_service_client::EntitlementsServiceClient,
+    self, connector_service_client::ConnectorServiceClient,
+    entitlements_service_client::EntitlementsServiceClient,
     grants_service_client::GrantsServiceClient,
     resource_getter_service_client::ResourceGetterServiceClient,
+    resource_types_service_client::ResourceTypesServiceClient,
     resources_service_client::ResourcesServiceClient,
 };
 use tonic::{Status, transport::Channel};
@@ -98,4 +100,33 @@ pub async fn get(
         })
         .await
         .map(|r| r.into_inner().resource.unwrap_or_default())
+}
+
+/// GetMetadata.
+pub async fn metadata(ch: &Channel) -> pb::ConnectorMetadata {
+    ConnectorServiceClient::new(ch.clone())
+        .get_metadata(pb::ConnectorServiceGetMetadataRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .metadata
+        .unwrap()
+}
+
+/// Validate.
+pub async fn validate(ch: &Channel) -> Result<pb::ConnectorServiceValidateResponse, Status> {
+    ConnectorServiceClient::new(ch.clone())
+        .validate(pb::ConnectorServiceValidateRequest {})
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// ListResourceTypes.
+pub async fn resource_types(ch: &Channel) -> Vec<pb::ResourceType> {
+    ResourceTypesServiceClient::new(ch.clone())
+        .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .list
 }
