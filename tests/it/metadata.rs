@@ -7,10 +7,6 @@ use tonic::Code;
 
 use super::{common::*, rpc};
 
-async fn resource_types(ch: &tonic::transport::Channel) -> Vec<pb::ResourceType> {
-    rpc::resource_types(ch).await
-}
-
 fn caps(m: &pb::ConnectorMetadata, t: &str) -> Vec<i32> {
     let c = m.capabilities.as_ref().unwrap();
     c.resource_type_capabilities
@@ -182,7 +178,7 @@ async fn static_entitlements_answer_for_every_resource_type() {
         daemon: _daemon,
         ch,
     } = Fixture::new().members(10).teams(1).start().await;
-    let types = resource_types(&ch).await;
+    let types = rpc::resource_types(&ch).await;
     assert_eq!(
         types.len(),
         7,
@@ -255,7 +251,7 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
 async fn content_types_are_listed_empty_while_content_is_off() {
     use pb::resources_service_client::ResourcesServiceClient;
     let Harness { sim, daemon, ch } = Fixture::new().members(10).teams(1).start().await;
-    let types = resource_types(&ch).await;
+    let types = rpc::resource_types(&ch).await;
     let meta = ConnectorServiceClient::new(ch.clone())
         .get_metadata(pb::ConnectorServiceGetMetadataRequest::default())
         .await
