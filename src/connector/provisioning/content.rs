@@ -12,7 +12,7 @@ use crate::{
         boards,
         content::{ORG_ROLES, group_share_grant, org_access_grants, team_access_grant},
         grants::grant,
-        ids::{BOARD, PROJECT, USER, entitlement_id, grant_id, rid},
+        ids::{BOARD, GROUP, PROJECT, USER, entitlement_id, grant_id, rid},
         spaces,
     },
     miro::{
@@ -199,9 +199,7 @@ impl Connector {
                     other => {
                         rest.share_board_group(org, board, &group, want).await?;
                         match other.and_then(boards::share_role) {
-                            Some(old) => {
-                                replaced(BOARD, board, old.as_str(), rid(super::GROUP, &group))
-                            }
+                            Some(old) => replaced(BOARD, board, old.as_str(), rid(GROUP, &group)),
                             None => Vec::new(),
                         }
                     }
@@ -301,9 +299,7 @@ impl Connector {
                     other => {
                         rest.share_project_group(org, space, &group, want).await?;
                         match other.and_then(spaces::share_role) {
-                            Some(old) => {
-                                replaced(PROJECT, space, old.as_str(), rid(super::GROUP, &group))
-                            }
+                            Some(old) => replaced(PROJECT, space, old.as_str(), rid(GROUP, &group)),
                             None => Vec::new(),
                         }
                     }

@@ -13,10 +13,7 @@ use super::{
     ConnectorError,
     annotations::pack,
     boards,
-    ids::{
-        ASSIGNED, BOARD, GROUP, MEMBER, PROJECT, ROLE, TEAM, USER, board_id, entitlement_slug,
-        miro_id, require_id, truncated,
-    },
+    ids::{ASSIGNED, MEMBER, board_id, entitlement_slug, miro_id, require_id, truncated},
     kinds::Kind,
     licenses,
     roles::{self, RoleDef},
@@ -223,10 +220,10 @@ impl Principal {
     /// Writes to one principal run one at a time (`inflight`).
     fn key(&self) -> String {
         match self {
-            Self::User(id) => format!("{USER}:{id}"),
-            Self::Group(id) => format!("{GROUP}:{id}"),
-            Self::Team(id) => format!("{TEAM}:{id}"),
-            Self::OrgRole(id) => format!("{ROLE}:{id}"),
+            Self::User(id) => format!("{}:{id}", Kind::User.id()),
+            Self::Group(id) => format!("{}:{id}", Kind::Group.id()),
+            Self::Team(id) => format!("{}:{id}", Kind::Team.id()),
+            Self::OrgRole(id) => format!("{}:{id}", Kind::Role.id()),
         }
     }
 }
@@ -241,10 +238,10 @@ fn turn_key(target: &Target, who: &Principal) -> String {
             Target::Content(Content::Board { id, .. }),
             Principal::Team(_) | Principal::OrgRole(_),
         ) => {
-            format!("{BOARD}:{id}")
+            format!("{}:{id}", Kind::Board.id())
         }
         (Target::Content(Content::Space { id, .. }), Principal::Team(_)) => {
-            format!("{PROJECT}:{id}")
+            format!("{}:{id}", Kind::Space.id())
         }
         _ => who.key(),
     }
@@ -252,15 +249,21 @@ fn turn_key(target: &Target, who: &Principal) -> String {
 
 fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorError> {
     let id = require_id("principal.id", principal.and_then(|p| p.id.as_ref()))?;
-    match id.resource_type.as_str() {
-        USER => Ok(Principal::User(
+    let not_one = || {
+        ConnectorError::InvalidArgument(format!(
+            "principal must be a user or a user group (or, for boards and Spaces, a team or an org role), not a {:?}",
+            truncated(&id.resource_type)
+        ))
+    };
+    match Kind::named(&id.resource_type).map_err(|_| not_one())? {
+        Kind::User => Ok(Principal::User(
             miro_id("user id", &id.resource)?.to_string(),
         )),
-        GROUP => Ok(Principal::Group(
+        Kind::Group => Ok(Principal::Group(
             miro_id("group id", &id.resource)?.to_string(),
         )),
-        TEAM => Ok(Principal::Team(miro_id("team id", &id.resource)?.to_string())),
-        ROLE => content::org_role(&id.resource)
+        Kind::Team => Ok(Principal::Team(miro_id("team id", &id.resource)?.to_string())),
+        Kind::Role => content::org_role(&id.resource)
             .map(Principal::OrgRole)
             .ok_or_else(|| {
                 ConnectorError::InvalidArgument(format!(
@@ -268,10 +271,7 @@ fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorErr
                     truncated(&id.resource)
                 ))
             }),
-        other => Err(ConnectorError::InvalidArgument(format!(
-            "principal must be a user or a user group (or, for boards and Spaces, a team or an org role), not a {:?}",
-            truncated(other)
-        ))),
+        Kind::License | Kind::Board | Kind::Space => Err(not_one()),
     }
 }
 
