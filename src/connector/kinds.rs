@@ -4,7 +4,7 @@
 //! and a variant: every `match` below is exhaustive, so the compiler points at each one that must
 //! learn it. A type that does not support a write says so here, the same way for every write.
 use super::{
-    Connector, ConnectorError, ContentMode, boards, groups,
+    Connector, ConnectorError, boards, groups,
     ids::{self, board_id, miro_id},
     licenses, roles, spaces, teams, users,
 };
@@ -185,12 +185,8 @@ impl Connector {
     /// Whether this daemon serves the type: FAILED_PRECONDITION naming the setting when not.
     pub(crate) fn serving(&self, kind: Kind) -> Result<Kind, ConnectorError> {
         match kind.content() {
-            Some(what) if self.content_mode() == ContentMode::Off => {
-                Err(ConnectorError::FailedPrecondition(format!(
-                    "{what} are not synced: content access is off; set content to sharing or members (--content)"
-                )))
-            }
-            _ => Ok(kind),
+            Some(what) => self.content_on(what).map(|_| kind),
+            None => Ok(kind),
         }
     }
 

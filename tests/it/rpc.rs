@@ -30,16 +30,25 @@ pub async fn resources_page(
 
 /// Every resource of a type, page after page.
 pub async fn resources(ch: &Channel, resource_type: &str) -> Vec<pb::Resource> {
-    let (mut out, mut token) = (Vec::new(), String::new());
-    loop {
+    all_pages(async |token| {
         let page = resources_page(ch, resource_type, None, &token)
             .await
             .unwrap();
-        out.extend(page.list);
-        if page.next_page_token.is_empty() {
+        (page.list, page.next_page_token)
+    })
+    .await
+}
+
+/// Every item of a listing: `page` answers a token with its items and the next token.
+async fn all_pages<T>(mut page: impl AsyncFnMut(String) -> (Vec<T>, String)) -> Vec<T> {
+    let (mut out, mut token) = (Vec::new(), String::new());
+    loop {
+        let (items, next) = page(token).await;
+        out.extend(items);
+        if next.is_empty() {
             return out;
         }
-        token = page.next_page_token;
+        token = next;
     }
 }
 
@@ -61,15 +70,11 @@ pub async fn grants_page(
 
 /// Every grant of a resource, page after page.
 pub async fn grants(ch: &Channel, resource: &pb::Resource) -> Vec<pb::Grant> {
-    let (mut out, mut token) = (Vec::new(), String::new());
-    loop {
+    all_pages(async |token| {
         let page = grants_page(ch, resource, &token).await.unwrap();
-        out.extend(page.list);
-        if page.next_page_token.is_empty() {
-            return out;
-        }
-        token = page.next_page_token;
-    }
+        (page.list, page.next_page_token)
+    })
+    .await
 }
 
 /// A resource's entitlements (one page).

@@ -34,8 +34,8 @@ impl FakeMiro {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn concurrent_callers_never_overspend_a_window() {
+/// A fake Miro of 10,000 credits per 10 s window, and a budget that has read its first answer.
+fn started() -> (Arc<Mutex<FakeMiro>>, Arc<Budget>) {
     let t0 = Instant::now();
     let miro = Arc::new(Mutex::new(FakeMiro {
         limit: 10_000,
@@ -47,9 +47,14 @@ async fn concurrent_callers_never_overspend_a_window() {
         per_window: Vec::new(),
     }));
     let budget = Arc::new(Budget::default());
-    // What a first answer says before the callers start.
     let (remaining, reset_in) = miro.lock().unwrap().charge(50, t0);
     budget.observe(None, 10_000, remaining, reset_in, t0);
+    (miro, budget)
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_never_overspend_a_window() {
+    let (miro, budget) = started();
     let mut tasks = Vec::new();
     for caller in 0..32u64 {
         let (budget, miro) = (budget.clone(), miro.clone());
@@ -244,19 +249,7 @@ async fn a_request_refused_by_its_deadline_or_never_sent_leaves_no_queue_behind(
 
 #[tokio::test(start_paused = true)]
 async fn callers_cancelled_while_waiting_never_make_a_window_overspent() {
-    let t0 = Instant::now();
-    let miro = Arc::new(Mutex::new(FakeMiro {
-        limit: 10_000,
-        window: Duration::from_secs(10),
-        started: t0,
-        used: 0,
-        overspent: 0,
-        charged: 0,
-        per_window: Vec::new(),
-    }));
-    let budget = Arc::new(Budget::default());
-    let (remaining, reset_in) = miro.lock().unwrap().charge(50, t0);
-    budget.observe(None, 10_000, remaining, reset_in, t0);
+    let (miro, budget) = started();
     let mut tasks = Vec::new();
     for caller in 0..32u64 {
         let (budget, miro) = (budget.clone(), miro.clone());
