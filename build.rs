@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "c1/connector/v2/annotations.proto",
     "c1/config/v1/config.proto",
     "c1/connector/v2/action.proto",
+    "c1/connector/v2/event_feed.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Failure, signal};
 use crate::{
     config::{Settings, SettingsArgs},
-    connector::{Connector, ConnectorSettings, ContentScope},
+    connector::{Connector, ConnectorSettings, ContentScope, EventSettings},
     miro::{Miro, MiroSettings, RetryPolicy},
     server::{self, Daemon, ServeError},
     telemetry,
@@ -49,6 +49,10 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
             },
             rpc_timeout: *settings.rpc_timeout,
             read_ahead: settings.read_ahead,
+            events: EventSettings {
+                on: settings.events,
+                lag: *settings.events_lag,
+            },
         },
     ))
 }

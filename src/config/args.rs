@@ -120,6 +120,14 @@ settings! {
     /// its boards); needs content sharing or members.
     #[arg(num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     content_classification: bool = false;
+    /// Serve event feeds from Miro's audit log: usage (sign-ins, board openings) and changes
+    /// (Enterprise; the token needs auditlogs:read).
+    #[arg(num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    events: bool = false;
+    /// How far behind now the event feeds read, so that events Miro writes late are not passed
+    /// by [default: 60s].
+    #[arg(value_name = "DURATION")]
+    events_lag: Span = Span::secs(60);
     /// Server certificate (PEM) for TLS.
     #[arg(value_name = "PATH")]
     tls_cert: PathBuf;

@@ -11,6 +11,7 @@ pub const LICENSE: &str = "license";
 pub const BOARD: &str = "board";
 /// A Space; Miro's API calls them projects.
 pub const PROJECT: &str = "project";
+pub const ORGANIZATION: &str = "organization";
 
 /// The one entitlement slug of a group.
 pub const MEMBER: &str = "member";

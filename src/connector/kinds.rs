@@ -6,7 +6,7 @@
 use super::{
     Connector, ConnectorError, boards, groups,
     ids::{self, board_id, miro_id},
-    licenses, roles, spaces, teams, users,
+    licenses, organization, roles, spaces, teams, users,
 };
 use crate::pb::{self, Capability};
 
@@ -19,6 +19,7 @@ pub(crate) enum Kind {
     License,
     Board,
     Space,
+    Organization,
 }
 
 type Page<T> = (Vec<T>, String);
@@ -41,7 +42,7 @@ fn single_page<T>(token: &str, list: Vec<T>) -> Result<Page<T>, ConnectorError> 
 
 impl Kind {
     /// Every type, in the order ListResourceTypes lists them.
-    pub(crate) const ALL: [Kind; 7] = [
+    pub(crate) const ALL: [Kind; 8] = [
         Kind::User,
         Kind::Team,
         Kind::Role,
@@ -49,6 +50,7 @@ impl Kind {
         Kind::License,
         Kind::Board,
         Kind::Space,
+        Kind::Organization,
     ];
 
     pub(crate) fn id(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::License => ids::LICENSE,
             Kind::Board => ids::BOARD,
             Kind::Space => ids::PROJECT,
+            Kind::Organization => ids::ORGANIZATION,
         }
     }
 
@@ -91,7 +94,12 @@ impl Kind {
         match self {
             Kind::Board => Some("boards"),
             Kind::Space => Some("Spaces"),
-            Kind::User | Kind::Team | Kind::Role | Kind::Group | Kind::License => None,
+            Kind::User
+            | Kind::Team
+            | Kind::Role
+            | Kind::Group
+            | Kind::License
+            | Kind::Organization => None,
         }
     }
 
@@ -104,6 +112,7 @@ impl Kind {
             Kind::License => licenses::resource_type(),
             Kind::Board => boards::resource_type(),
             Kind::Space => spaces::resource_type(),
+            Kind::Organization => organization::resource_type(),
         }
     }
 
@@ -112,7 +121,7 @@ impl Kind {
     fn writes(self, scim: bool) -> Vec<Capability> {
         match self {
             Kind::User if scim => vec![Capability::AccountProvisioning, Capability::ResourceDelete],
-            Kind::User => Vec::new(),
+            Kind::User | Kind::Organization => Vec::new(),
             Kind::Team | Kind::Space => vec![Capability::Provision],
             Kind::Role | Kind::License if scim => vec![Capability::Provision],
             Kind::Role | Kind::License => Vec::new(),
@@ -130,7 +139,7 @@ impl Kind {
     /// (NOT_FOUND otherwise).
     pub(crate) fn check_id(self, id: &str) -> Result<(), ConnectorError> {
         match self {
-            Kind::User | Kind::Team | Kind::Group | Kind::Space => {
+            Kind::User | Kind::Team | Kind::Group | Kind::Space | Kind::Organization => {
                 miro_id(&format!("{} id", self.id()), id).map(drop)
             }
             Kind::Board => board_id("board id", id).map(drop),
@@ -143,6 +152,15 @@ impl Kind {
     fn child_of(self, parent: Kind) -> bool {
         matches!((self, parent), (Kind::Board | Kind::Space, Kind::Team))
     }
+}
+
+/// A resource's id and its parent's.
+fn ids_of(r: &pb::Resource) -> Option<(&str, Option<&str>)> {
+    let id = r.id.as_ref()?;
+    Some((
+        id.resource.as_str(),
+        r.parent_resource_id.as_ref().map(|p| p.resource.as_str()),
+    ))
 }
 
 /// Refused the same way by every write a type does not support, as baton-sdk refuses it.
@@ -197,8 +215,21 @@ impl Connector {
         self.serving(kind)
     }
 
-    /// ListResources: a type's top-level listing, or its listing under `parent`.
+    /// ListResources, with what each id is noted for the change feed.
     pub(crate) async fn list(
+        &self,
+        kind: Kind,
+        parent: Option<&pb::ResourceId>,
+        token: &str,
+        size: u32,
+    ) -> Result<Page<pb::Resource>, ConnectorError> {
+        let page = self.listing(kind, parent, token, size).await?;
+        self.directory.saw(kind, page.0.iter().filter_map(ids_of));
+        Ok(page)
+    }
+
+    /// A type's top-level listing, or its listing under `parent`.
+    async fn listing(
         &self,
         kind: Kind,
         parent: Option<&pb::ResourceId>,
@@ -215,9 +246,12 @@ impl Connector {
             return match kind {
                 Kind::Board => self.list_boards(&p.resource, token, size).await,
                 Kind::Space => self.list_spaces(&p.resource, token, size).await,
-                Kind::User | Kind::Team | Kind::Role | Kind::Group | Kind::License => {
-                    single_page(token, Vec::new())
-                }
+                Kind::User
+                | Kind::Team
+                | Kind::Role
+                | Kind::Group
+                | Kind::License
+                | Kind::Organization => single_page(token, Vec::new()),
             };
         }
         match kind {
@@ -226,19 +260,32 @@ impl Connector {
             Kind::Group => self.list_groups(token, size).await,
             Kind::Role => self.list_roles(token).await,
             Kind::License => single_page(token, licenses::all().map(licenses::resource).collect()),
+            Kind::Organization => single_page(token, vec![self.organization().await?]),
             // Listed under their teams only; empty here whether content is on or off, so a sync
             // filtered to them does not fail.
             Kind::Board | Kind::Space => single_page(token, Vec::new()),
         }
     }
 
-    /// GetResource.
+    /// GetResource, with what the id is noted for the change feed.
     pub(crate) async fn get(
         &self,
         id: &pb::ResourceId,
         parent: Option<&pb::ResourceId>,
     ) -> Result<pb::Resource, ConnectorError> {
-        match self.served_id(id)? {
+        let kind = self.served_id(id)?;
+        let r = self.get_of(kind, id, parent).await?;
+        self.directory.saw(kind, ids_of(&r).into_iter());
+        Ok(r)
+    }
+
+    async fn get_of(
+        &self,
+        kind: Kind,
+        id: &pb::ResourceId,
+        parent: Option<&pb::ResourceId>,
+    ) -> Result<pb::Resource, ConnectorError> {
+        match kind {
             Kind::User => self.get_user(&id.resource).await,
             Kind::Team => self.get_team(&id.resource).await,
             Kind::Group => self.get_group(&id.resource).await,
@@ -246,6 +293,7 @@ impl Connector {
             Kind::Space => self.get_space(&id.resource, parent).await,
             Kind::Role => roles::Role::lookup(&id.resource).map(|r| r.resource()),
             Kind::License => licenses::parse(&id.resource).map(licenses::resource),
+            Kind::Organization => self.get_organization(&id.resource).await,
         }
     }
 
@@ -262,7 +310,7 @@ impl Connector {
             Kind::Board => self.board_entitlements(resource, &id.resource).await?,
             Kind::Space => self.space_entitlements(resource, &id.resource)?,
             Kind::License => vec![licenses::entitlement_of(licenses::parse(&id.resource)?)],
-            Kind::User => Vec::new(),
+            Kind::User | Kind::Organization => Vec::new(),
         })
     }
 
@@ -287,7 +335,9 @@ impl Connector {
                 let (list, annotations) = self.user_grants(resource).await?;
                 Ok((list, String::new(), annotations))
             }
-            Kind::Role | Kind::License => single_page(token, Vec::new()).map(plain),
+            Kind::Role | Kind::License | Kind::Organization => {
+                single_page(token, Vec::new()).map(plain)
+            }
         }
     }
 
@@ -301,9 +351,12 @@ impl Connector {
         match kind {
             Kind::User => self.deprovision(&id.resource).await,
             Kind::Group => self.delete_user_group(&id.resource).await,
-            Kind::Team | Kind::Role | Kind::License | Kind::Board | Kind::Space => {
-                Err(unsupported(kind, "deletion"))
-            }
+            Kind::Team
+            | Kind::Role
+            | Kind::License
+            | Kind::Board
+            | Kind::Space
+            | Kind::Organization => Err(unsupported(kind, "deletion")),
         }
     }
 }

@@ -48,6 +48,9 @@ impl Connector {
             .flat_map(|t| t.capabilities.iter().copied())
             .collect();
         all.push(Capability::ServiceModeTargetedSync as i32);
+        if self.settings().events.on {
+            all.push(Capability::EventFeedV2 as i32);
+        }
         all.sort_unstable();
         all.dedup();
         let fields = HashMap::from([
@@ -141,6 +144,9 @@ impl Connector {
         }
         let org = self.org_id().await?;
         self.miro().rest.organization(org).await?;
+        if self.settings().events.on {
+            self.check_audit_log().await?;
+        }
         if let Some(scim) = &self.miro().scim {
             scim.service_provider_config().await?;
         }

@@ -6,6 +6,7 @@ mod boards;
 mod classification;
 mod content;
 mod error;
+mod events;
 mod grants;
 mod groups;
 pub mod ids;
@@ -14,6 +15,7 @@ mod kinds;
 mod licenses;
 mod metadata;
 mod names;
+mod organization;
 pub mod page_token;
 mod profile;
 mod provisioning;
@@ -28,6 +30,7 @@ mod users;
 use tokio::sync::OnceCell;
 
 pub use error::ConnectorError;
+pub use events::EventSettings;
 
 use crate::miro::{Miro, ScimClient};
 
@@ -106,6 +109,8 @@ pub struct ConnectorSettings {
     pub rpc_timeout: std::time::Duration,
     /// Start what a sync walk will ask for next (`readahead`).
     pub read_ahead: bool,
+    /// The event feeds from Miro's audit log.
+    pub events: EventSettings,
 }
 
 /// Warnings said once per daemon, each by a fixed label (bounded: labels are constants). Miro
@@ -125,7 +130,8 @@ impl Warned {
 pub struct Connector {
     miro: std::sync::Arc<Miro>,
     settings: ConnectorSettings,
-    org_id: OnceCell<String>,
+    /// The organization's id and name.
+    org: OnceCell<(String, String)>,
     names: names::Names,
     /// Parts of the sync Miro refused, each logged once per daemon.
     warned: Warned,
@@ -138,6 +144,10 @@ pub struct Connector {
     classification: classification::Classification,
     /// Miro answers read ahead of a walk.
     ahead: readahead::ReadAhead,
+    /// What each id served is, for the change feed.
+    directory: events::directory::Directory,
+    /// Audit event names counted as naming nothing synced.
+    unmapped: events::Unmapped,
 }
 
 impl Connector {
@@ -146,12 +156,14 @@ impl Connector {
             miro: std::sync::Arc::new(miro),
             ahead: readahead::ReadAhead::new(settings.read_ahead),
             settings,
-            org_id: OnceCell::new(),
+            org: OnceCell::new(),
             names: names::Names::default(),
             warned: Warned::default(),
             writes: inflight::InFlight::default(),
             actions: actions::Recent::default(),
             classification: classification::Classification::default(),
+            directory: Default::default(),
+            unmapped: Default::default(),
         }
     }
 
@@ -165,18 +177,23 @@ impl Connector {
 
     /// The organization the token belongs to (from token info, once: it cannot change).
     pub(crate) async fn org_id(&self) -> Result<&str, ConnectorError> {
-        let id = self
-            .org_id
+        Ok(self.org().await?.0)
+    }
+
+    /// The organization's id and name.
+    pub(crate) async fn org(&self) -> Result<(&str, &str), ConnectorError> {
+        let (id, name) = self
+            .org
             .get_or_try_init(|| async {
                 let info = self.miro.rest.token_info().await?;
-                info.organization.map(|o| o.id).filter(|id| !id.is_empty()).ok_or_else(|| {
+                info.organization.filter(|o| !o.id.is_empty()).map(|o| (o.id, o.name)).ok_or_else(|| {
                     ConnectorError::FailedPrecondition(
                         "the Miro token is not tied to an organization; use a token of an app installed on the Enterprise organization by a Company Admin".into(),
                     )
                 })
             })
             .await?;
-        Ok(id)
+        Ok((id, name))
     }
 
     /// The start-up credential check behind readiness.

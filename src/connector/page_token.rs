@@ -25,7 +25,7 @@ struct Token {
 }
 
 // FNV-1a: stable across builds and platforms, unlike std's hasher.
-fn checksum(data: &[u8]) -> u64 {
+pub(crate) fn checksum(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -41,9 +41,34 @@ pub fn encode(scope: &str, cursor: Option<&str>) -> String {
         c: cursor.into(),
     })
     .unwrap_or_default();
-    let mut bytes = json.clone();
-    bytes.extend_from_slice(&checksum(&json).to_be_bytes());
-    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    seal(PREFIX, json)
+}
+
+/// `prefix` and the body with its checksum, in URL-safe base64: the envelope of page tokens and
+/// event cursors.
+pub(crate) fn seal(prefix: &str, mut body: Vec<u8>) -> String {
+    let sum = checksum(&body);
+    body.extend_from_slice(&sum.to_be_bytes());
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(body))
+}
+
+/// The body `seal` wrapped, or why the token is not one.
+pub(crate) fn open(prefix: &str, token: &str, max: usize) -> Result<Vec<u8>, &'static str> {
+    if token.len() > max {
+        return Err("too long");
+    }
+    let body = token
+        .strip_prefix(prefix)
+        .ok_or("unknown format or version")?;
+    let mut bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| "not base64")?;
+    if bytes.len() < 8 {
+        return Err("too short");
+    }
+    let sum = bytes.split_off(bytes.len() - 8);
+    if checksum(&bytes).to_be_bytes() != sum.as_slice() {
+        return Err("checksum mismatch");
+    }
+    Ok(bytes)
 }
 
 /// Miro's cursor from a token (`None` for the first page).
@@ -52,23 +77,8 @@ pub fn decode(scope: &str, token: &str) -> Result<Option<String>, ConnectorError
         return Ok(None);
     }
     let bad = |why: &str| ConnectorError::BadPageToken(why.to_string());
-    if token.len() > MAX_TOKEN {
-        return Err(bad("too long"));
-    }
-    let body = token
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| bad("unknown format or version"))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(body)
-        .map_err(|_| bad("not base64"))?;
-    if bytes.len() < 8 {
-        return Err(bad("too short"));
-    }
-    let (json, sum) = bytes.split_at(bytes.len() - 8);
-    if checksum(json).to_be_bytes() != sum {
-        return Err(bad("checksum mismatch"));
-    }
-    let t: Token = serde_json::from_slice(json).map_err(|_| bad("unreadable"))?;
+    let json = open(PREFIX, token, MAX_TOKEN).map_err(bad)?;
+    let t: Token = serde_json::from_slice(&json).map_err(|_| bad("unreadable"))?;
     if t.s != scope {
         return Err(bad(&format!(
             "it belongs to {}",

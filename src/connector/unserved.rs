@@ -1,6 +1,6 @@
 //! Why a method of `c1.connector.v2` is not served: the answer to a call the daemon has no service
 //! for is UNIMPLEMENTED, and its message says what is not supported and why, so that a runner's
-//! log (a rotate-credential task, an event-feed poll) tells the operator something.
+//! log (a rotate-credential task, say) tells the operator something.
 
 /// The message of the UNIMPLEMENTED answer to `path` (`/package.Service/Method`). The path is the
 /// client's, so it is named only when it is made of a gRPC path's characters and short.
@@ -25,9 +25,6 @@ pub fn why(path: &str) -> String {
         "c1.connector.v2.CredentialManagerService" => {
             "Miro's API cannot set, issue or rotate a member's credentials (members sign in through Miro or the company's SSO)"
         }
-        "c1.connector.v2.EventService" => {
-            "event feeds are not served yet: the platform learns of changes through syncs"
-        }
         "c1.connector.v2.TicketsService" => "miro-connector does not open tickets",
         "c1.connector.v2.SchemaService" => {
             "miro-connector's settings are its own (flags, file, environment), not a config schema"
@@ -46,7 +43,7 @@ mod tests {
     fn the_message_names_the_method_and_why() {
         let m = why("/c1.connector.v2.CredentialManagerService/RotateCredential");
         assert!(m.starts_with("c1.connector.v2.CredentialManagerService/RotateCredential is not supported: Miro's API cannot"), "{m}");
-        assert!(why("/c1.connector.v2.EventService/ListEvents").contains("event feeds"));
+        assert!(why("/c1.connector.v2.AssetService/GetAsset").contains("no assets"));
         assert_eq!(
             why("/x/<script>"),
             "this method is not supported: miro-connector does not serve it"

@@ -3,6 +3,7 @@
 #[macro_use]
 pub mod models;
 
+pub mod audit;
 pub mod boards;
 mod budget;
 pub mod classification;

@@ -23,6 +23,7 @@ use crate::{
         action_service_server::ActionServiceServer as Actions,
         connector_service_server::ConnectorServiceServer as ConnectorSvc,
         entitlements_service_server::EntitlementsServiceServer as Entitlements,
+        event_service_server::EventServiceServer as Events,
         grant_manager_service_server::GrantManagerServiceServer as GrantManager,
         grants_service_server::GrantsServiceServer as Grants,
         resource_deleter_service_server::ResourceDeleterServiceServer as ResourceDeleter,
@@ -150,7 +151,8 @@ pub async fn start_on(
         .add_service(svc!(AccountManager))
         .add_service(svc!(ResourceManager))
         .add_service(svc!(ResourceDeleter))
-        .add_service(svc!(Actions));
+        .add_service(svc!(Actions))
+        .add_service(svc!(Events));
     let server = tokio::spawn(
         router.serve_with_incoming_shutdown(incoming(listener), stopped(stop_rx.clone())),
     );

@@ -20,6 +20,7 @@ pub(super) fn rest_credits(endpoint: &str) -> u64 {
             L4
         }
         "POST /v2/boards/{board_id}/members" => L3,
+        "GET /v2/audit/logs" => L2,
         "GET /v2/orgs/{org_id}/data-classification-settings"
         | "GET /v2/orgs/{org_id}/teams/{team_id}/boards/{board_id}/data-classification" => L2,
         "PATCH /v2/boards/{board_id}"
@@ -41,6 +42,7 @@ pub(super) fn enterprise_only(endpoint: &str) -> bool {
         || path.starts_with("/v2/orgs/{org_id}/boards/")
         || path.ends_with("data-classification-settings")
         || path.ends_with("/data-classification")
+        || path == "/v2/audit/logs"
 }
 
 /// The scopes the spec requires of the user-group, board and classification endpoints (each listed under
@@ -58,7 +60,9 @@ pub(super) fn required_scopes(endpoint: &str) -> &'static [&'static str] {
         return &[];
     };
     let reads = method == "GET";
-    if path == "/v2/orgs/{org_id}/data-classification-settings" {
+    if path == "/v2/audit/logs" {
+        &["auditlogs:read"]
+    } else if path == "/v2/orgs/{org_id}/data-classification-settings" {
         &["organizations:read"]
     } else if path.ends_with("/boards/{board_id}/data-classification") {
         if reads { &[BR] } else { &[BW] }

@@ -124,7 +124,11 @@ pub(super) async fn gate(
     let arrived = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let (response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let (mut response, credits) = gated(&s, &endpoint, is_scim, req, next).await;
+    if method != Method::GET && response.status().is_success() {
+        response = audited(&s, &method, &path, response).await;
+    }
     let mut stats = s.stats.lock().unwrap_or_else(|e| e.into_inner());
     let status = response.status().as_u16();
     stats.requests += 1;
@@ -139,6 +143,23 @@ pub(super) async fn gate(
     e.credits += credits;
     *e.by_status.entry(status).or_default() += 1;
     response
+}
+
+/// A write that succeeded goes into the audit log; a create's id is read from its answer.
+async fn audited(s: &AppState, method: &Method, path: &str, response: Response) -> Response {
+    if *method != Method::POST {
+        super::audit::record(s, method.as_str(), path, None);
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 4 << 20)
+        .await
+        .unwrap_or_default();
+    let created = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+    super::audit::record(s, method.as_str(), path, created);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn error(is_scim: bool, status: StatusCode, code: &str, message: &str) -> Response {

@@ -2,6 +2,7 @@
 //! from Miro's OpenAPI spec and documentation. It shares no types with `crate::miro` on purpose: a
 //! misunderstanding in the adapter then shows up as a failing test.
 mod answer;
+pub mod audit;
 mod boards;
 mod classification;
 mod content;
@@ -68,6 +69,11 @@ pub struct SimConfig {
     pub faults: FaultConfig,
     /// Longest SCIM filter accepted, in clauses (Miro documents none; set it to see a refusal).
     pub scim_max_filter_clauses: Option<usize>,
+    /// Seeds the audit log's sign-ins and board openings.
+    pub audit_seed: u64,
+    /// The names write events carry in the audit log, by kind of write (Miro publishes none; a
+    /// test shuffles them to show that nothing depends on them).
+    pub audit_names: Vec<String>,
 }
 
 pub const DEFAULT_SCOPES: &[&str] = &[
@@ -83,6 +89,7 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "boards:write",
     "projects:read",
     "projects:write",
+    "auditlogs:read",
 ];
 
 impl SimConfig {
@@ -100,6 +107,11 @@ impl SimConfig {
             last_cursor: LastCursor::Omit,
             faults: FaultConfig::default(),
             scim_max_filter_clauses: None,
+            audit_seed: 7,
+            audit_names: audit::WRITE_EVENT_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -110,6 +122,9 @@ pub(crate) struct Shared {
     pub limits: Mutex<limits::Limits>,
     pub stats: Mutex<Stats>,
     pub faults: Mutex<faults::FaultState>,
+    pub audit: Mutex<audit::Log>,
+    /// When the simulator started: its seeded audit events lie in the 90 days before.
+    pub started_ms: i64,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -168,7 +183,10 @@ impl SimHandle {
 /// Start the simulator on an already bound listener (tests bind port 0).
 pub async fn start(cfg: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     let addr = listener.local_addr()?;
+    let started_ms = audit::now_ms();
     let shared = Arc::new(Shared {
+        audit: Mutex::new(seeded_log(&cfg, started_ms)),
+        started_ms,
         org: RwLock::new(cfg.org.clone()),
         limits: Mutex::new(limits::Limits::default()),
         stats: Mutex::new(Stats::default()),
@@ -199,6 +217,7 @@ fn router(shared: AppState) -> Router {
         .merge(boards::routes())
         .merge(classification::routes())
         .merge(projects::routes())
+        .merge(audit::routes())
         .merge(Router::new().nest("/api/v1/scim", scim::routes()))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limits::gate));
     let admin = Router::new()
@@ -217,8 +236,14 @@ async fn state(State(s): State<AppState>) -> Json<Org> {
     Json(s.org.read().unwrap_or_else(|e| e.into_inner()).clone())
 }
 
-/// Back to the organization the simulator started with, with zeroed counters and budgets.
+fn seeded_log(cfg: &SimConfig, now: i64) -> audit::Log {
+    audit::Log::seeded(&cfg.org, cfg.audit_seed, now, cfg.audit_names.clone())
+}
+
+/// Back to the organization (and audit log) the simulator started with, with zeroed counters and
+/// budgets.
 async fn reset(State(s): State<AppState>) -> StatusCode {
+    *s.audit.lock().unwrap_or_else(|e| e.into_inner()) = seeded_log(&s.cfg, s.started_ms);
     *s.org.write().unwrap_or_else(|e| e.into_inner()) = s.cfg.org.clone();
     *s.stats.lock().unwrap_or_else(|e| e.into_inner()) = Stats::default();
     *s.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits::Limits::default();

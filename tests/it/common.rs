@@ -86,6 +86,8 @@ pub struct Fixture {
     provisioning: bool,
     scim: bool,
     content: Option<ContentMode>,
+    events: bool,
+    sim: Option<SimConfig>,
 }
 
 impl Fixture {
@@ -96,7 +98,21 @@ impl Fixture {
             provisioning: false,
             scim: false,
             content: None,
+            events: false,
+            sim: None,
         }
+    }
+
+    /// Event feeds on (`--events`), read up to now (no lag).
+    pub fn events(mut self) -> Self {
+        self.events = true;
+        self
+    }
+
+    /// A simulator of this configuration (its organization replaces `members` and `teams`).
+    pub fn sim(mut self, cfg: SimConfig) -> Self {
+        self.sim = Some(cfg);
+        self
     }
 
     pub fn members(mut self, n: usize) -> Self {
@@ -132,9 +148,16 @@ impl Fixture {
     }
 
     pub async fn start(self) -> Harness {
-        let sim = sim_with(self.members, self.teams).await;
+        let cfg = self
+            .sim
+            .unwrap_or_else(|| SimConfig::new(org(self.members, self.teams)));
+        let sim = start_sim(cfg).await;
         let mut args = settings(&sim, self.provisioning, self.scim);
         args.content = self.content;
+        if self.events {
+            args.events = Some(true);
+            args.events_lag = Some("0s".parse().unwrap());
+        }
         let (daemon, ch) = start_daemon(&args).await;
         wait_ready(&ch).await;
         Harness { sim, daemon, ch }

@@ -22,6 +22,7 @@ mod content_writes;
 mod contract;
 mod daemon;
 mod docs;
+mod events;
 mod groups;
 mod health;
 mod ids;

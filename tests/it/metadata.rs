@@ -181,7 +181,7 @@ async fn static_entitlements_answer_for_every_resource_type() {
     let types = rpc::resource_types(&ch).await;
     assert_eq!(
         types.len(),
-        7,
+        8,
         "boards and Spaces are listed with content off too"
     );
     for t in types {
@@ -202,7 +202,7 @@ async fn static_entitlements_answer_for_every_resource_type() {
 }
 
 /// A method no service here serves answers UNIMPLEMENTED with a message that names it and says
-/// why, not tonic's empty one (the runner logs it for a rotate-credential task or a feed poll).
+/// why, not tonic's empty one (the runner logs it for a rotate-credential task or a ticket).
 #[tokio::test]
 async fn unserved_methods_say_what_is_not_supported_and_why() {
     let Harness { sim, daemon, ch } = Fixture::new().members(20).teams(2).start().await;
@@ -210,10 +210,6 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
         (
             "/c1.connector.v2.CredentialManagerService/RotateCredential",
             "cannot set, issue or rotate",
-        ),
-        (
-            "/c1.connector.v2.EventService/ListEventFeeds",
-            "event feeds",
         ),
         (
             "/c1.connector.v2.TicketsService/ListTicketSchemas",

@@ -135,3 +135,59 @@ pub async fn resource_types(ch: &Channel) -> Vec<pb::ResourceType> {
         .into_inner()
         .list
 }
+
+/// One ListEvents call of `feed`: from `cursor`, or from `start_at` (seconds since the epoch).
+pub async fn events_page(
+    ch: &Channel,
+    feed: &str,
+    cursor: &str,
+    start_at: Option<i64>,
+    page_size: u32,
+) -> Result<pb::ListEventsResponse, Status> {
+    pb::event_service_client::EventServiceClient::new(ch.clone())
+        .list_events(pb::ListEventsRequest {
+            event_feed_id: feed.into(),
+            cursor: cursor.into(),
+            start_at: start_at.map(|seconds| prost_types::Timestamp { seconds, nanos: 0 }),
+            page_size,
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// A feed read until it is caught up: every event, and the cursor of each call.
+pub async fn events(
+    ch: &Channel,
+    feed: &str,
+    mut cursor: String,
+    start_at: Option<i64>,
+    page_size: u32,
+) -> (Vec<pb::Event>, Vec<String>) {
+    let (mut out, mut cursors) = (Vec::new(), Vec::new());
+    loop {
+        let page = events_page(ch, feed, &cursor, start_at, page_size)
+            .await
+            .unwrap();
+        assert!(
+            page.events.len() <= page_size as usize,
+            "page_size is honoured"
+        );
+        out.extend(page.events);
+        cursor = page.cursor;
+        cursors.push(cursor.clone());
+        if !page.has_more {
+            return (out, cursors);
+        }
+    }
+}
+
+/// ListEventFeeds.
+pub async fn event_feeds(ch: &Channel) -> Vec<pb::EventFeedMetadata> {
+    pb::event_service_client::EventServiceClient::new(ch.clone())
+        .list_event_feeds(pb::ListEventFeedsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .list
+}

@@ -99,7 +99,14 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
             .map(|t| t.id.as_str())
             .collect::<Vec<_>>(),
         [
-            "user", "team", "role", "group", "license", "board", "project"
+            "user",
+            "team",
+            "role",
+            "group",
+            "license",
+            "board",
+            "project",
+            "organization"
         ],
         "boards and Spaces are types, empty while content is off"
     );

@@ -141,10 +141,11 @@ fn target(
                 ))
             })?,
         }),
-        Kind::User => {
-            return Err(ConnectorError::InvalidArgument(
-                "users offer no entitlements".into(),
-            ));
+        Kind::User | Kind::Organization => {
+            return Err(ConnectorError::InvalidArgument(format!(
+                "{}s offer no entitlements",
+                resource.resource_type
+            )));
         }
     };
     Ok((t, e.clone()))
@@ -271,7 +272,7 @@ fn principal(principal: Option<&pb::Resource>) -> Result<Principal, ConnectorErr
                     truncated(&id.resource)
                 ))
             }),
-        Kind::License | Kind::Board | Kind::Space => Err(not_one()),
+        Kind::License | Kind::Board | Kind::Space | Kind::Organization => Err(not_one()),
     }
 }
 
