@@ -165,3 +165,388 @@ async fn the_usage_feed_says_each_sign_in_and_board_opening_once_at_any_page_siz
     let (rest, _) = rpc::events(&ch, "miro_usage", pages[half].1.clone(), None, 1000).await;
     assert_eq!(said(&rest), want[read..], "after a restart");
 }
+
+/// A write to the simulator through its own API, as another admin (or an IdP) makes it.
+async fn write(sim: &SimHandle, method: reqwest::Method, path: &str, body: Value) {
+    let scim = path.starts_with("/Users");
+    let (url, token) = if scim {
+        (format!("{}{path}", sim.scim_url()), sim.scim_token())
+    } else {
+        (format!("{}{path}", sim.api_url()), sim.access_token())
+    };
+    let r = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{path}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+type Change = (String, String, String);
+
+fn changes(events: &[pb::Event]) -> BTreeSet<Change> {
+    let ids: BTreeSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), events.len(), "event ids are unique");
+    events
+        .iter()
+        .map(|e| {
+            let Some(pb::event::Event::ResourceChangeEvent(c)) = &e.event else {
+                panic!("not a change: {e:?}")
+            };
+            let id = c.resource_id.as_ref().unwrap();
+            let parent = c
+                .parent_resource_id
+                .as_ref()
+                .map(|p| format!("{}:{}", p.resource_type, p.resource));
+            (
+                id.resource_type.clone(),
+                id.resource.clone(),
+                parent.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Team invites and removals, a role change, a board share, a link-access change and a group
+/// membership, written to a simulator whose write events carry `names`: what the change feed
+/// says, what it should say, and the names the log carried.
+async fn changes_after_writes(
+    names: Vec<String>,
+) -> (BTreeSet<Change>, BTreeSet<Change>, BTreeSet<String>) {
+    let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(40, 3));
+    cfg.audit_names = names;
+    let Harness {
+        sim,
+        daemon: _d,
+        ch,
+    } = Fixture::new()
+        .sim(cfg)
+        .content(ContentMode::Sharing)
+        .events()
+        .start()
+        .await;
+    // A sync has listed the organization, so the daemon knows what each id is.
+    for t in ["user", "team", "group"] {
+        rpc::resources(&ch, t).await;
+    }
+    let start = now_s() - 1;
+    let org = sim.org();
+    let active = || {
+        org.members
+            .values()
+            .filter(|m| m.active && m.id != org.admin_user_id)
+    };
+    let outside = |t: &miro_connector::sim::state::Team| {
+        active().find(|m| !t.members.contains_key(&m.id) && m.role.contains("internal"))
+    };
+    let team = org.teams.values().find(|t| outside(t).is_some()).unwrap();
+    let joiner = outside(team).unwrap();
+    let in_team = |m: &&miro_connector::sim::state::Member| team.members.contains_key(&m.id);
+    let leaver = active()
+        .find(|m| in_team(m) && team.members[&m.id].role == "member")
+        .unwrap();
+    let promoted = active()
+        .find(|m| m.role == "organization_internal_user")
+        .unwrap();
+    let board = org.boards.values().next().unwrap();
+    let group = org.groups.values().next().unwrap();
+    let grouped = active()
+        .find(|m| !group.members.contains(&m.id) && m.role.contains("internal"))
+        .unwrap();
+    let o = &org.id;
+    use reqwest::Method as M;
+    use serde_json::json;
+    write(
+        &sim,
+        M::POST,
+        &format!("/v2/orgs/{o}/teams/{}/members", team.id),
+        json!({"email": joiner.email}),
+    )
+    .await;
+    write(
+        &sim,
+        M::DELETE,
+        &format!("/v2/orgs/{o}/teams/{}/members/{}", team.id, leaver.id),
+        json!({}),
+    )
+    .await;
+    write(&sim, M::PATCH, &format!("/Users/{}", promoted.id), json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "roles[primary eq true].value", "value": "ORGANIZATION_INTERNAL_ADMIN"}]
+    })).await;
+    write(
+        &sim,
+        M::POST,
+        &format!("/v2/boards/{}/members", board.id),
+        json!({"emails": [grouped.email], "role": "viewer"}),
+    )
+    .await;
+    write(
+        &sim,
+        M::PATCH,
+        &format!("/v2/boards/{}", board.id),
+        json!({"policy": {"sharingPolicy": {"access": "view"}}}),
+    )
+    .await;
+    write(
+        &sim,
+        M::POST,
+        &format!("/v2/orgs/{o}/groups/{}/members", group.id),
+        json!({"email": grouped.email}),
+    )
+    .await;
+
+    let (got, _) = rpc::events(&ch, "miro_changes", String::new(), Some(start), 3).await;
+    let c = |t: &str, id: &str, parent: &str| (t.to_string(), id.to_string(), parent.to_string());
+    let want = BTreeSet::from([
+        c("team", &team.id, ""),
+        c("user", &joiner.id, ""),
+        c("user", &leaver.id, ""),
+        c("user", &promoted.id, ""),
+        c("board", &board.id, &format!("team:{}", board.team_id)),
+        c("group", &group.id, ""),
+    ]);
+    let log_names = sim_log(&sim)
+        .await
+        .iter()
+        .filter_map(|e| e["event"].as_str().map(str::to_string))
+        .filter(|n| n != "sign_in_succeeded" && n != "board_opened")
+        .collect();
+    (changes(&got), want, log_names)
+}
+
+#[tokio::test]
+async fn the_change_feed_names_what_writes_changed_whatever_the_events_are_called() {
+    let names: Vec<String> = miro_connector::sim::audit::WRITE_EVENT_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut shuffled = names.clone();
+    shuffled.rotate_left(5);
+    shuffled.reverse();
+    let (got, want, called) = changes_after_writes(names).await;
+    assert_eq!(got, want);
+    let (got2, _, called2) = changes_after_writes(shuffled).await;
+    assert_ne!(called, called2, "the write events were named differently");
+    assert_eq!(got2, want, "and the feed said the same");
+}
+
+#[tokio::test]
+async fn feeds_are_off_by_default_and_advertised_when_on() {
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
+    assert!(rpc::event_feeds(&ch).await.is_empty());
+    let e = rpc::events_page(&ch, "miro_usage", "", None, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("--events"), "{}", e.message());
+    let caps = |m: pb::ConnectorMetadata| m.capabilities.unwrap().connector_capabilities;
+    let v2 = pb::Capability::EventFeedV2 as i32;
+    assert!(!caps(rpc::metadata(&ch).await).contains(&v2));
+
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).events().start().await;
+    assert!(caps(rpc::metadata(&ch).await).contains(&v2));
+    let feeds: Vec<(String, Vec<i32>)> = rpc::event_feeds(&ch)
+        .await
+        .into_iter()
+        .map(|f| (f.id, f.supported_event_types))
+        .collect();
+    assert_eq!(
+        feeds,
+        [
+            ("miro_usage".to_string(), vec![pb::EventType::Usage as i32]),
+            (
+                "miro_changes".to_string(),
+                vec![pb::EventType::ResourceChange as i32]
+            ),
+        ]
+    );
+    rpc::validate(&ch).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_feed_requests_get_clear_answers() {
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).events().start().await;
+    let now = now_s();
+    let usage = rpc::events_page(&ch, "miro_usage", "", Some(now - 3600), 5)
+        .await
+        .unwrap();
+    let long = "x".repeat(5000);
+    for (feed, cursor, start, size, code, says) in [
+        ("nope", "", None, 0, Code::NotFound, "miro_usage"),
+        ("", "", None, 0, Code::NotFound, "baton_feed_event"),
+        (
+            "miro_usage",
+            "garbage",
+            None,
+            0,
+            Code::InvalidArgument,
+            "cursor",
+        ),
+        (
+            "miro_usage",
+            long.as_str(),
+            None,
+            0,
+            Code::InvalidArgument,
+            "4,096",
+        ),
+        (
+            "miro_changes",
+            usage.cursor.as_str(),
+            None,
+            0,
+            Code::InvalidArgument,
+            "belongs to the feed miro_usage",
+        ),
+        (
+            "miro_usage",
+            "",
+            Some(now + 3 * DAY),
+            0,
+            Code::InvalidArgument,
+            "future",
+        ),
+        ("miro_usage", "", None, 1001, Code::InvalidArgument, "1000"),
+    ] {
+        let e = rpc::events_page(&ch, feed, cursor, start, size)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{feed} {}", e.message());
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+    // 200 days back is clamped to what Miro keeps, not refused.
+    rpc::events_page(&ch, "miro_usage", "", Some(now - 200 * DAY), 5)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_audit_log_miro_refuses_names_the_scope_and_the_plan() {
+    for plan_or_scope in ["scope", "plan"] {
+        let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(10, 1));
+        if plan_or_scope == "scope" {
+            cfg.scopes.retain(|s| s != "auditlogs:read");
+        } else {
+            cfg.org.plan = "business".into();
+        }
+        let Harness {
+            sim: _s,
+            daemon: _d,
+            ch,
+        } = Fixture::new().sim(cfg).events().start().await;
+        let e = rpc::events_page(&ch, "miro_usage", "", None, 5)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{plan_or_scope}");
+        assert!(
+            e.message().contains("auditlogs:read") && e.message().contains("Enterprise"),
+            "{}",
+            e.message()
+        );
+        let v = rpc::validate(&ch).await.unwrap_err();
+        assert_eq!(
+            v.code(),
+            Code::FailedPrecondition,
+            "Validate finds it first"
+        );
+    }
+}
+
+/// When Miro's budget runs short part-way, the call answers with what it read and goes on from
+/// there next time, rather than failing.
+#[tokio::test]
+async fn a_budget_that_runs_short_ends_the_page_early_not_in_an_error() {
+    let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(1500, 2));
+    // The readiness check's token info, then one audit page a minute.
+    cfg.rest_budget = Some(230);
+    let Harness {
+        sim,
+        daemon: _d,
+        ch,
+    } = Fixture::new().sim(cfg).events().start().await;
+    sim.reset_stats();
+    let mut req = tonic::Request::new(pb::ListEventsRequest {
+        event_feed_id: "miro_usage".into(),
+        start_at: Some(prost_types::Timestamp {
+            seconds: now_s() - 100 * DAY,
+            nanos: 0,
+        }),
+        page_size: 1000,
+        ..Default::default()
+    });
+    req.set_timeout(std::time::Duration::from_secs(3));
+    let page = pb::event_service_client::EventServiceClient::new(ch.clone())
+        .list_events(req)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(page.has_more);
+    assert!(
+        !page.events.is_empty() && page.events.len() < 1000,
+        "{}",
+        page.events.len()
+    );
+    assert_eq!(sim.stats().requests_to("GET /v2/audit/logs"), 1);
+    assert_eq!(sim.stats().rate_limited, 0);
+}
+
+/// An event whose object the daemon has never served is counted by name, not guessed at.
+#[tokio::test]
+async fn an_event_that_names_nothing_synced_is_counted_by_its_name() {
+    let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(20, 2));
+    cfg.audit_names = vec!["renamed_by_an_unmapped_test".to_string(); 12];
+    let sim = crate::common::start_sim(cfg).await;
+    let mut args = settings(&sim, false, false);
+    args.events = Some(true);
+    args.events_lag = Some("0s".parse().unwrap());
+    args.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    let (daemon, ch) = start_daemon(&args).await;
+    wait_ready(&ch).await;
+    let start = now_s() - 1;
+    let user = sim
+        .org()
+        .members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user")
+        .unwrap()
+        .id
+        .clone();
+    let rename = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "displayName", "value": "Renamed"}]
+    });
+    write(
+        &sim,
+        reqwest::Method::PATCH,
+        &format!("/Users/{user}"),
+        rename,
+    )
+    .await;
+    let (got, _) = rpc::events(&ch, "miro_changes", String::new(), Some(start), 100).await;
+    assert!(got.is_empty(), "{got:?}");
+    let metrics = crate::common::scrape(&daemon).await;
+    assert!(
+        metrics
+            .contains("connector_events_unmapped_total{event=\"renamed_by_an_unmapped_test\"} 1"),
+        "{metrics}"
+    );
+}
