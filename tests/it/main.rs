@@ -32,6 +32,7 @@ mod provisioning;
 mod readahead;
 mod rpc;
 mod sim;
+mod sim_audit;
 mod sim_boards;
 mod sim_edges;
 mod sim_groups;
