@@ -118,6 +118,7 @@ func startSim(t *testing.T, extra ...string) simulator {
 
 type orgState struct {
 	ID      string `json:"id"`
+	Name    string `json:"name"`
 	Members map[string]struct {
 		ID          string `json:"id"`
 		Email       string `json:"email"`

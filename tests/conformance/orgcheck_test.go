@@ -219,7 +219,7 @@ func checkOrg(t *testing.T, c contents, st orgState) {
 			types = append(types, ty)
 		}
 	}
-	if strings.Join(types, ",") != "group,license,role,team,user" {
+	if strings.Join(types, ",") != "group,license,organization,role,team,user" {
 		t.Fatalf("resource types %v", c.types)
 	}
 	text := func(r *v2.Resource, key string) string {
@@ -283,6 +283,10 @@ func checkOrg(t *testing.T, c contents, st orgState) {
 			if g, ok := st.Groups[r.GetId().GetResource()]; !ok || g.Name != r.GetDisplayName() {
 				t.Errorf("%s: display name %q", key, r.GetDisplayName())
 			}
+		case "organization":
+			if r.GetId().GetResource() != st.ID || r.GetDisplayName() != st.Name {
+				t.Errorf("%s: display name %q, want the organization %s %q", key, r.GetDisplayName(), st.ID, st.Name)
+			}
 		case "role", "license":
 			if !annos.Contains(&v2.RoleTrait{}) {
 				t.Errorf("%s has no RoleTrait", key)
@@ -303,7 +307,7 @@ func checkOrg(t *testing.T, c contents, st orgState) {
 		}
 	}
 	if count["user"] != len(st.Members) || count["team"] != len(st.Teams) || count["group"] != len(st.Groups) ||
-		count["role"] != 7+len(custom) || count["license"] != len(licenses) {
+		count["role"] != 7+len(custom) || count["license"] != len(licenses) || count["organization"] != 1 {
 		t.Errorf("resources: %v, want %d users, %d teams, %d groups, %d roles, %d licenses",
 			count, len(st.Members), len(st.Teams), len(st.Groups), 7+len(custom), len(licenses))
 	}
