@@ -44,6 +44,8 @@ type contents struct {
 	resources    map[string]*v2.Resource
 	entitlements map[string]bool
 	grants       map[string]bool
+	// direct: the grants the connector listed (not only derived by the syncer's expansion).
+	direct map[string]bool
 }
 
 func readC1Z(t *testing.T, path string) contents {
@@ -52,7 +54,7 @@ func readC1Z(t *testing.T, path string) contents {
 	f, err := dotc1z.NewStore(ctx, path, dotc1z.WithTmpDir(t.TempDir()), dotc1z.WithReadOnly(true))
 	must(t, err, "open c1z")
 	defer f.Close(ctx)
-	c := contents{resources: map[string]*v2.Resource{}, entitlements: map[string]bool{}, grants: map[string]bool{}}
+	c := contents{resources: map[string]*v2.Resource{}, entitlements: map[string]bool{}, grants: map[string]bool{}, direct: map[string]bool{}}
 	for tok := ""; ; {
 		r, err := f.ListResourceTypes(ctx, v2.ResourceTypesServiceListResourceTypesRequest_builder{PageToken: tok}.Build())
 		must(t, err, "read resource types")
@@ -91,6 +93,9 @@ func readC1Z(t *testing.T, path string) contents {
 		must(t, err, "read grants")
 		for _, g := range r.GetList() {
 			c.grants[g.GetId()] = true
+			if src := g.GetSources().GetSources(); len(src) == 0 || src[g.GetEntitlement().GetId()] != nil {
+				c.direct[g.GetId()] = true
+			}
 		}
 		if tok = r.GetNextPageToken(); tok == "" {
 			break
