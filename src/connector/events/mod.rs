@@ -259,6 +259,12 @@ impl Connector {
                 events.extend(mapped);
             }
             match page.next {
+                // A page at least half full answers now rather than spend a Miro page on a few
+                // more events: the next call starts its page where this one ended.
+                Some(_) if events.len() * 2 >= size => {
+                    has_more = true;
+                    break;
+                }
                 Some(c) => miro_cursor = Some(c),
                 None => break,
             }
