@@ -148,6 +148,8 @@ pub struct Connector {
     directory: events::directory::Directory,
     /// Audit event names counted as naming nothing synced.
     unmapped: events::Unmapped,
+    /// Ids Miro said are no user, team or group.
+    absent: events::probe::Absent,
 }
 
 impl Connector {
@@ -164,6 +166,7 @@ impl Connector {
             classification: classification::Classification::default(),
             directory: Default::default(),
             unmapped: Default::default(),
+            absent: Default::default(),
         }
     }
 

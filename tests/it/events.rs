@@ -509,7 +509,8 @@ async fn a_budget_that_runs_short_ends_the_page_early_not_in_an_error() {
     assert_eq!(sim.stats().rate_limited, 0);
 }
 
-/// An event whose object the daemon has never served is counted by name, not guessed at.
+/// An event that names nothing synced (a board, with content access off) is counted by its name,
+/// not guessed at.
 #[tokio::test]
 async fn an_event_that_names_nothing_synced_is_counted_by_its_name() {
     let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(20, 2));
@@ -522,23 +523,13 @@ async fn an_event_that_names_nothing_synced_is_counted_by_its_name() {
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     let start = now_s() - 1;
-    let user = sim
-        .org()
-        .members
-        .values()
-        .find(|m| m.active && m.role == "organization_internal_user")
-        .unwrap()
-        .id
-        .clone();
-    let rename = serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "Replace", "path": "displayName", "value": "Renamed"}]
-    });
+    let board = sim.org().boards.keys().next().unwrap().clone();
+    let link = serde_json::json!({"policy": {"sharingPolicy": {"access": "view"}}});
     write(
         &sim,
         reqwest::Method::PATCH,
-        &format!("/Users/{user}"),
-        rename,
+        &format!("/v2/boards/{board}"),
+        link,
     )
     .await;
     let (got, _) = rpc::events(&ch, "miro_changes", String::new(), Some(start), 100).await;
@@ -549,4 +540,52 @@ async fn an_event_that_names_nothing_synced_is_counted_by_its_name() {
             .contains("connector_events_unmapped_total{event=\"renamed_by_an_unmapped_test\"} 1"),
         "{metrics}"
     );
+}
+
+/// A daemon that has not listed a user since it started (a restart, or a user created since the
+/// last sync) asks Miro what the id is, cheapest first, and remembers it.
+#[tokio::test]
+async fn an_id_not_served_since_start_is_asked_of_miro_once() {
+    let Harness {
+        sim,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(20).teams(2).events().start().await;
+    let start = now_s() - 1;
+    let user = sim
+        .org()
+        .members
+        .values()
+        .find(|m| m.active && m.role == "organization_internal_user")
+        .unwrap()
+        .id
+        .clone();
+    let rename = |name: &str| {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": name}]
+        })
+    };
+    for name in ["Renamed", "Renamed again"] {
+        write(
+            &sim,
+            reqwest::Method::PATCH,
+            &format!("/Users/{user}"),
+            rename(name),
+        )
+        .await;
+    }
+    sim.reset_stats();
+    let (got, _) = rpc::events(&ch, "miro_changes", String::new(), Some(start), 100).await;
+    let want = BTreeSet::from([("user".to_string(), user.clone(), String::new())]);
+    assert_eq!(changes(&got), want);
+    assert_eq!(got.len(), 2, "one change for each event");
+    let stats = sim.stats();
+    for (endpoint, n) in [
+        ("GET /v2/orgs/{org_id}/teams/{team_id}", 1),
+        ("GET /v2/orgs/{org_id}/groups/{group_id}", 1),
+        ("GET /v2/orgs/{org_id}/members/{member_id}", 1),
+    ] {
+        assert_eq!(stats.requests_to(endpoint), n, "{endpoint}: asked once");
+    }
 }

@@ -6,6 +6,7 @@
 mod cursor;
 pub(super) mod directory;
 mod mapping;
+pub(super) mod probe;
 
 use std::{collections::HashSet, sync::Mutex, time::Duration};
 
@@ -250,7 +251,17 @@ impl Connector {
                 if pos.passed(ms, &ev.id) {
                     continue;
                 }
-                let mapped = self.map_event(feed, ev, ms).await?;
+                let mapped = match self.map_event(feed, ev, ms).await {
+                    Ok(m) => m,
+                    // Finding what an id is waited too long, or failed for now: this event is
+                    // read again by the next call.
+                    Err(ConnectorError::Miro(e)) if e.kind() == ErrorKind::Transient => {
+                        tracing::info!(feed = feed.id(), error = %e, events = events.len(), "answering with the events read so far");
+                        has_more = true;
+                        break 'pages;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if !mapped.is_empty() && events.len() + mapped.len() > size && pos.fits() {
                     has_more = true;
                     break 'pages;
@@ -313,7 +324,7 @@ impl Connector {
             if let Some(id) = n.object.as_ref().filter(|id| Some(*id) != n.team.as_ref()) {
                 if id == self.org_id().await? {
                     out.push(mapping::change(ev, ms, rid(ORGANIZATION, id), None));
-                } else if let Some((kind, parent)) = self.directory.kind_of(id) {
+                } else if let Some((kind, parent)) = self.kind_of(id).await? {
                     let parent = parent.map(|p| rid(TEAM, &p));
                     let covered = kind != Kind::Space
                         || parent.as_ref().is_some_and(|p| content.covers(&p.resource));
