@@ -22,6 +22,8 @@ mod content_writes;
 mod contract;
 mod daemon;
 mod docs;
+mod event_answers;
+mod event_changes;
 mod events;
 mod groups;
 mod health;

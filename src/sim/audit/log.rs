@@ -134,7 +134,7 @@ impl Log {
     /// up to three times by its members, at times spread over the 90 days before `now`. Some
     /// events share a millisecond with the one before, as a busy organization's do.
     pub(crate) fn seeded(org: &Org, seed: u64, now: i64, names: Vec<String>) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed ^ 0x6175_6469_74);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x0061_7564_6974);
         let mut events = Vec::new();
         let at = |rng: &mut StdRng| now - rng.random_range(60_000..90 * DAY_MS - 3_600_000);
         for m in org.members.values().filter(|m| m.active) {

@@ -1,0 +1,182 @@
+//! The event feeds' answers: off and on, bad requests, a refused audit log, a budget that runs
+//! short.
+use miro_connector::pb;
+use tonic::Code;
+
+use crate::{
+    common::{Fixture, Harness},
+    events::{DAY, now_s},
+    rpc,
+};
+
+#[tokio::test]
+async fn feeds_are_off_by_default_and_advertised_when_on() {
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).start().await;
+    assert!(rpc::event_feeds(&ch).await.is_empty());
+    let e = rpc::events_page(&ch, "miro_usage", "", None, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    assert!(e.message().contains("--events"), "{}", e.message());
+    let caps = |m: pb::ConnectorMetadata| m.capabilities.unwrap().connector_capabilities;
+    let v2 = pb::Capability::EventFeedV2 as i32;
+    assert!(!caps(rpc::metadata(&ch).await).contains(&v2));
+
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).events().start().await;
+    assert!(caps(rpc::metadata(&ch).await).contains(&v2));
+    let feeds: Vec<(String, Vec<i32>)> = rpc::event_feeds(&ch)
+        .await
+        .into_iter()
+        .map(|f| (f.id, f.supported_event_types))
+        .collect();
+    assert_eq!(
+        feeds,
+        [
+            ("miro_usage".to_string(), vec![pb::EventType::Usage as i32]),
+            (
+                "miro_changes".to_string(),
+                vec![pb::EventType::ResourceChange as i32]
+            ),
+        ]
+    );
+    rpc::validate(&ch).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_feed_requests_get_clear_answers() {
+    let Harness {
+        sim: _s,
+        daemon: _d,
+        ch,
+    } = Fixture::new().members(10).teams(1).events().start().await;
+    let now = now_s();
+    let usage = rpc::events_page(&ch, "miro_usage", "", Some(now - 3600), 5)
+        .await
+        .unwrap();
+    let long = "x".repeat(5000);
+    for (feed, cursor, start, size, code, says) in [
+        ("nope", "", None, 0, Code::NotFound, "miro_usage"),
+        ("", "", None, 0, Code::NotFound, "baton_feed_event"),
+        (
+            "miro_usage",
+            "garbage",
+            None,
+            0,
+            Code::InvalidArgument,
+            "cursor",
+        ),
+        (
+            "miro_usage",
+            long.as_str(),
+            None,
+            0,
+            Code::InvalidArgument,
+            "4,096",
+        ),
+        (
+            "miro_changes",
+            usage.cursor.as_str(),
+            None,
+            0,
+            Code::InvalidArgument,
+            "belongs to the feed miro_usage",
+        ),
+        (
+            "miro_usage",
+            "",
+            Some(now + 3 * DAY),
+            0,
+            Code::InvalidArgument,
+            "future",
+        ),
+        ("miro_usage", "", None, 1001, Code::InvalidArgument, "1000"),
+    ] {
+        let e = rpc::events_page(&ch, feed, cursor, start, size)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), code, "{feed} {}", e.message());
+        assert!(e.message().contains(says), "{}", e.message());
+    }
+    // 200 days back is clamped to what Miro keeps, not refused.
+    rpc::events_page(&ch, "miro_usage", "", Some(now - 200 * DAY), 5)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_audit_log_miro_refuses_names_the_scope_and_the_plan() {
+    for plan_or_scope in ["scope", "plan"] {
+        let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(10, 1));
+        if plan_or_scope == "scope" {
+            cfg.scopes.retain(|s| s != "auditlogs:read");
+        } else {
+            cfg.org.plan = "business".into();
+        }
+        let Harness {
+            sim: _s,
+            daemon: _d,
+            ch,
+        } = Fixture::new().sim(cfg).events().start().await;
+        let e = rpc::events_page(&ch, "miro_usage", "", None, 5)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{plan_or_scope}");
+        assert!(
+            e.message().contains("auditlogs:read") && e.message().contains("Enterprise"),
+            "{}",
+            e.message()
+        );
+        let v = rpc::validate(&ch).await.unwrap_err();
+        assert_eq!(
+            v.code(),
+            Code::FailedPrecondition,
+            "Validate finds it first"
+        );
+    }
+}
+
+/// When Miro's budget runs short part-way, the call answers with what it read and goes on from
+/// there next time, rather than failing.
+#[tokio::test]
+async fn a_budget_that_runs_short_ends_the_page_early_not_in_an_error() {
+    let mut cfg = miro_connector::sim::SimConfig::new(crate::common::org(1500, 2));
+    // The readiness check's token info, then one audit page a minute.
+    cfg.rest_budget = Some(230);
+    let Harness {
+        sim,
+        daemon: _d,
+        ch,
+    } = Fixture::new().sim(cfg).events().start().await;
+    sim.reset_stats();
+    let mut req = tonic::Request::new(pb::ListEventsRequest {
+        event_feed_id: "miro_usage".into(),
+        start_at: Some(prost_types::Timestamp {
+            seconds: now_s() - 100 * DAY,
+            nanos: 0,
+        }),
+        page_size: 1000,
+        ..Default::default()
+    });
+    req.set_timeout(std::time::Duration::from_secs(3));
+    let page = pb::event_service_client::EventServiceClient::new(ch.clone())
+        .list_events(req)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(page.has_more);
+    assert!(
+        !page.events.is_empty() && page.events.len() < 1000,
+        "{}",
+        page.events.len()
+    );
+    assert_eq!(sim.stats().requests_to("GET /v2/audit/logs"), 1);
+    assert_eq!(sim.stats().rate_limited, 0);
+}
