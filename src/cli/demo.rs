@@ -55,6 +55,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
         provisioning: Some(true),
         content: Some(crate::connector::ContentMode::Sharing),
         content_classification: Some(true),
+        events: Some(true),
         ..Default::default()
     };
     let settings = Settings::load(&settings_args, &Default::default()).map_err(Failure::usage)?;
@@ -70,7 +71,7 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     );
     let _ = writeln!(
         out,
-        "  connector gRPC  {a} (plaintext, provisioning on, content access: sharing, with classification labels)"
+        "  connector gRPC  {a} (plaintext, provisioning on, content access: sharing, with classification labels, event feeds on)"
     );
     let _ = writeln!(out);
     let _ = writeln!(
@@ -110,6 +111,10 @@ pub(super) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let _ = writeln!(
         out,
         "  grpcurl -plaintext -d '{{\"resource_type_id\":\"board\"}}' {a} c1.connector.v2.ActionService/ListActionSchemas"
+    );
+    let _ = writeln!(
+        out,
+        "  grpcurl -plaintext -d '{{\"event_feed_id\":\"miro_usage\",\"page_size\":5}}' {a} c1.connector.v2.EventService/ListEvents"
     );
     let _ = writeln!(out, "  curl -s {}/_sim/stats", sim.api_url());
     let _ = writeln!(out);
