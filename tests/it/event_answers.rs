@@ -180,3 +180,46 @@ async fn a_budget_that_runs_short_ends_the_page_early_not_in_an_error() {
     assert_eq!(sim.stats().requests_to("GET /v2/audit/logs"), 1);
     assert_eq!(sim.stats().rate_limited, 0);
 }
+
+/// A Miro that fails before the call has read anything (here, asked what an event's id is) is the
+/// caller's to retry (UNAVAILABLE), not an empty page that says there is more: a lasting failure
+/// never loops in silence.
+#[tokio::test]
+async fn a_failure_before_any_progress_is_unavailable() {
+    let sim = crate::common::start_sim(miro_connector::sim::SimConfig::new(crate::common::org(
+        10, 1,
+    )))
+    .await;
+    let mut args = crate::common::settings(&sim, false, false);
+    args.events = Some(true);
+    args.events_lag = Some("0s".parse().unwrap());
+    args.miro_max_attempts = Some(1);
+    let (_daemon, ch) = crate::common::start_daemon(&args).await;
+    crate::common::wait_ready(&ch).await;
+    let start = now_s() - 1;
+    let user = sim.org().members.keys().nth(1).unwrap().clone();
+    let rename = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "displayName", "value": "Renamed"}]
+    });
+    crate::events::write(
+        &sim,
+        reqwest::Method::PATCH,
+        &format!("/Users/{user}"),
+        rename,
+    )
+    .await;
+    sim.set_faults(miro_connector::sim::FaultConfig {
+        rules: vec![miro_connector::sim::FaultRule {
+            endpoint: Some("GET /v2/orgs/{org_id}/teams/{team_id}".into()),
+            burst: 1000,
+            burst_status: Some(503),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let e = rpc::events_page(&ch, "miro_changes", "", Some(start), 10)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{}", e.message());
+}

@@ -220,6 +220,11 @@ impl Connector {
         let mut has_more = false;
         let mut miro_cursor: Option<String> = None;
         let mut pages = 0;
+        let started = pos.clone();
+        // A failure for now ends the call with what it read; one before any progress is the
+        // caller's to retry (UNAVAILABLE), so a lasting failure is never a silent empty loop.
+        let partial =
+            |e: &MiroError, pos: &Position| e.kind() == ErrorKind::Transient && *pos != started;
         'pages: while pos.after_ms < before {
             if pages == PAGES_PER_CALL {
                 has_more = true;
@@ -234,7 +239,7 @@ impl Connector {
             let page = match self.miro().rest.audit_page(window).await {
                 Ok(p) => p,
                 // What was read stands: the cursor keeps its place, and the next call goes on.
-                Err(e) if pages > 0 && e.kind() == ErrorKind::Transient => {
+                Err(e) if partial(&e, &pos) => {
                     tracing::info!(feed = feed.id(), error = %e, events = events.len(), "answering with the events read so far");
                     has_more = true;
                     break;
@@ -248,14 +253,15 @@ impl Connector {
                     self.unmapped.count("(malformed)");
                     continue;
                 };
-                if pos.passed(ms, &ev.id) {
+                // Read before, or (from a Miro that answers outside the window) not yet due.
+                if pos.passed(ms, &ev.id) || ms >= before {
                     continue;
                 }
                 let mapped = match self.map_event(feed, ev, ms).await {
                     Ok(m) => m,
                     // Finding what an id is waited too long, or failed for now: this event is
                     // read again by the next call.
-                    Err(ConnectorError::Miro(e)) if e.kind() == ErrorKind::Transient => {
+                    Err(ConnectorError::Miro(e)) if partial(&e, &pos) => {
                         tracing::info!(feed = feed.id(), error = %e, events = events.len(), "answering with the events read so far");
                         has_more = true;
                         break 'pages;
