@@ -176,6 +176,12 @@ fn check_snapshot(org: &Org, snap: &Snapshot) {
                 assert!(find::<pb::GroupTrait>(&r.annotations).is_some());
                 assert_eq!(r.display_name, org.groups[&id.resource].name);
             }
+            "organization" => {
+                assert_eq!(
+                    (id.resource.as_str(), r.display_name.as_str()),
+                    (org.id.as_str(), org.name.as_str())
+                );
+            }
             _ => assert!(find::<pb::RoleTrait>(&r.annotations).is_some()),
         }
     }
