@@ -88,3 +88,30 @@ async fn the_audit_log_needs_its_scope_and_enterprise() {
     let http = Http::new(start_sim(cfg).await);
     assert_eq!(http.get(&all).await.0, StatusCode::FORBIDDEN);
 }
+
+/// Each write the simulator serves adds one event, naming what it changed where the spec says an
+/// event names things (`object`, `context.team`, `createdBy`).
+#[tokio::test]
+async fn each_write_adds_one_event_naming_what_it_changed() {
+    let http = Http::new(sim_with(30, 2).await);
+    let all = window("2000-01-01T00:00:00.000Z", "2100-01-01T00:00:00.000Z");
+    let count = |v: &serde_json::Value| v["size"].as_u64().unwrap();
+    let before = count(&http.get(&format!("{all}&limit=1000")).await.1);
+    let org = http.sim.org();
+    let board = org.boards.values().next().unwrap();
+    let (status, _) = http
+        .send(
+            reqwest::Method::PATCH,
+            format!("/v2/boards/{}", board.id),
+            Some(serde_json::json!({"policy": {"sharingPolicy": {"access": "view"}}})),
+        )
+        .await;
+    assert!(status.is_success(), "{status}");
+    let page = http.get(&format!("{all}&limit=1000&sorting=DESC")).await.1;
+    assert_eq!(count(&page), before + 1);
+    let e = &page["data"][0];
+    assert_eq!(e["object"]["id"], board.id.as_str());
+    assert_eq!(e["context"]["team"]["id"], board.team_id.as_str());
+    assert_eq!(e["createdBy"]["id"], org.admin_user_id.as_str());
+    assert_eq!(e["createdBy"]["type"], "user");
+}

@@ -387,3 +387,31 @@ impl pb::event_service_server::EventService for Connector {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmapped_event_names_are_a_bounded_set_of_labels() {
+        let u = Unmapped::default();
+        for i in 0..200 {
+            u.count(&format!("event_{i}"));
+        }
+        u.count("a name with spaces, from a hostile answer");
+        u.count(&"x".repeat(65));
+        let seen = u.0.lock().unwrap();
+        assert_eq!(seen.len(), LABELS_MAX);
+        assert!(seen.iter().all(|n| n.starts_with("event_")));
+    }
+
+    #[test]
+    fn an_unknown_feed_is_not_found_and_names_the_feeds() {
+        for id in ["", "nope"] {
+            let e = Feed::named(id).unwrap_err();
+            assert!(matches!(e, ConnectorError::NotFound(_)));
+            assert!(e.to_string().contains("miro_usage and miro_changes"), "{e}");
+        }
+        assert_eq!(Feed::named("miro_changes").unwrap(), Feed::Changes);
+    }
+}
