@@ -41,28 +41,60 @@ fn group_request_bodies_match_the_openapi_spec() {
     assert!(!assign.is_valid(&json!({"userGroupId": "1", "role": "admin"})));
 }
 
-#[tokio::test]
-async fn group_responses_match_the_openapi_spec_and_its_costs() {
-    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
-    // costs are checked all the same.
-    let spec = spec().map(|s| lenient(&s));
+/// A simulator and what the group tests use of it: a group assigned to a team, a team it is not
+/// assigned to, one of its members, and a member of the organization outside it.
+struct Scene {
+    http: Http,
+    o: String,
+    g: String,
+    team: String,
+    free_team: String,
+    member: String,
+    outsider: miro_connector::sim::state::Member,
+}
+
+async fn scene() -> Scene {
     let http = Http::new(sim_with(230, 5).await);
     let org = http.sim.org();
-    let o = &org.id;
     let group = org.groups.values().find(|g| !g.teams.is_empty()).unwrap();
-    let g = &group.id;
-    let team = group.teams.iter().next().unwrap();
     let free_team = org
         .teams
         .keys()
         .find(|t| !group.teams.contains(*t))
-        .unwrap();
-    let member = group.members.iter().next().unwrap();
+        .unwrap()
+        .clone();
     let outsider = org
         .members
         .values()
         .find(|m| !group.members.contains(&m.id))
-        .unwrap();
+        .unwrap()
+        .clone();
+    Scene {
+        o: org.id.clone(),
+        g: group.id.clone(),
+        team: group.teams.iter().next().unwrap().clone(),
+        free_team,
+        member: group.members.iter().next().unwrap().clone(),
+        outsider,
+        http,
+    }
+}
+
+#[tokio::test]
+async fn group_responses_match_the_openapi_spec() {
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses are
+    // checked all the same.
+    let spec = spec().map(|s| lenient(&s));
+    let Scene {
+        http,
+        o,
+        g,
+        team,
+        free_team,
+        member,
+        outsider,
+    } = scene().await;
+    let (o, g, team, free_team, member, outsider) = (&o, &g, &team, &free_team, &member, &outsider);
 
     let mut checks = Checks::default();
     let ok = StatusCode::OK;
@@ -210,9 +242,47 @@ async fn group_responses_match_the_openapi_spec_and_its_costs() {
     if let Some(spec) = &spec {
         checks.validate(spec);
     }
+}
 
-    // Conflicts, limits and deletes, with what each costs.
+/// Conflicts, limits and deletes, with what each costs: a group made here with a member, and the
+/// scene's group assigned to a second team, then each write again.
+#[tokio::test]
+async fn group_conflicts_limits_and_deletes_and_their_costs() {
+    let Scene {
+        http,
+        o,
+        g,
+        free_team,
+        member,
+        outsider,
+        ..
+    } = scene().await;
+    let (o, g, free_team, member, outsider) = (&o, &g, &free_team, &member, &outsider);
     let status = |r: (StatusCode, Value)| r.0;
+    let new = http
+        .send(
+            Method::POST,
+            format!("/v2/orgs/{o}/groups"),
+            Some(create_body("Contract", None)),
+        )
+        .await;
+    assert_eq!(new.0, StatusCode::CREATED);
+    let new_id = new.1["id"].as_str().unwrap().to_string();
+    for (path, body) in [
+        (
+            format!("/v2/orgs/{o}/groups/{new_id}/members"),
+            json!({"email": outsider.email}),
+        ),
+        (
+            format!("/v2/orgs/{o}/teams/{free_team}/groups"),
+            assign_body(g),
+        ),
+    ] {
+        assert_eq!(
+            status(http.send(Method::POST, path, Some(body)).await),
+            StatusCode::CREATED
+        );
+    }
     assert_eq!(
         status(
             http.send(
