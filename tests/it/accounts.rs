@@ -1,12 +1,9 @@
 //! CreateAccount and deprovisioning (DeleteResource on a user) against the simulator: each checks
 //! the simulator's state afterwards, and that repeating the call changes nothing.
-use miro_connector::{
-    connector::annotations::find,
-    pb::{self, resources_service_client::ResourcesServiceClient},
-};
+use miro_connector::{connector::annotations::find, pb};
 use tonic::Code;
 
-use super::{common::*, writer::*};
+use super::{common::*, rpc, writer::*};
 
 #[tokio::test]
 async fn create_account_then_already_exists() {
@@ -34,28 +31,9 @@ async fn create_account_then_already_exists() {
     );
 
     // It lists the same way ListResources lists it.
-    let mut rc = ResourcesServiceClient::new(p.ch.clone());
-    let mut token = String::new();
-    let listed = loop {
-        let page = rc
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "user".into(),
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if let Some(r) = page.list.into_iter().find(|r| r.id.as_ref() == Some(&id)) {
-            break r;
-        }
-        assert!(
-            !page.next_page_token.is_empty(),
-            "the new user is not listed"
-        );
-        token = page.next_page_token;
-    };
-    assert_eq!(listed, resource);
+    let listed = rpc::resources(&p.ch, "user").await;
+    let listed = listed.iter().find(|r| r.id.as_ref() == Some(&id));
+    assert_eq!(listed, Some(&resource), "the new user is listed as created");
 
     let writes = p.writes();
     let r = p.create(&fields).await.unwrap();
@@ -183,4 +161,46 @@ async fn deprovision_can_delete() {
     assert!(e.message().contains("last admin"), "{}", e.message());
     assert!(p.sim.org().members.contains_key(&owner));
     p.daemon.shutdown().await;
+}
+
+/// The account schema's license hint names exactly what CreateAccount can set: each license it
+/// names creates an account holding it, and one it does not name is refused before any request.
+#[tokio::test]
+async fn every_license_the_account_schema_names_can_be_created() {
+    let p = Fixture::new().writes().start().await;
+    let meta = rpc::metadata(&p.ch).await;
+    let hint = meta.account_creation_schema.unwrap().field_map["license"]
+        .description
+        .clone();
+    let named: Vec<String> = hint
+        .split("one of ")
+        .nth(1)
+        .and_then(|h| h.split(';').next())
+        .unwrap_or_else(|| panic!("no list in {hint:?}"))
+        .split(", ")
+        .map(str::to_string)
+        .collect();
+    assert!(
+        named.len() >= 4 && named.contains(&"full".to_string()),
+        "{named:?}"
+    );
+    for (i, license) in named.iter().enumerate() {
+        let email = format!("licensed.{i}@example.com");
+        let r = p
+            .create(&[("email", &email), ("license", license)])
+            .await
+            .unwrap_or_else(|e| panic!("{license}: {e}"));
+        let Some(pb::create_account_response::Result::Success(s)) = r.result else {
+            panic!("{license}: {r:?}")
+        };
+        let id = s.resource.unwrap().id.unwrap().resource;
+        assert_eq!(&p.sim.org().members[&id].license, license);
+    }
+    p.sim.reset_stats();
+    let e = p
+        .create(&[("email", "unlicensed@example.com"), ("license", "unknown")])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{}", e.message());
+    assert_eq!(p.sim.stats().requests, 0);
 }
