@@ -3,11 +3,7 @@
 //! official client honours (it waits until `reset_at`, then retries).
 use std::time::{Duration, Instant, SystemTime};
 
-use miro_connector::{
-    client,
-    pb::{self, resources_service_client::ResourcesServiceClient},
-    sim::SimConfig,
-};
+use miro_connector::{client, pb, sim::SimConfig};
 use prost::Message;
 use tonic::Code;
 
@@ -31,46 +27,88 @@ async fn spend_everything(sim: &miro_connector::sim::SimHandle) {
     panic!("the budget never ran out");
 }
 
+/// Every RPC that reads Miro: a listing, a get, a board's entitlements (its team read with it),
+/// a team's grants, a feed's events.
+async fn each_reading_rpc(
+    ch: &tonic::transport::Channel,
+    team: &str,
+    board: &str,
+) -> Vec<(&'static str, tonic::Status)> {
+    let board = pb::Resource {
+        id: Some(rid("board", board)),
+        ..Default::default()
+    };
+    let err = |r: Result<(), tonic::Status>| r.unwrap_err();
+    vec![
+        (
+            "ListResources",
+            err(super::rpc::resources_page(ch, "team", None, "")
+                .await
+                .map(drop)),
+        ),
+        (
+            "GetResource",
+            err(super::rpc::get(ch, rid("team", team), None).await.map(drop)),
+        ),
+        (
+            "ListEntitlements",
+            err(super::rpc::entitlements(ch, &board).await.map(drop)),
+        ),
+        (
+            "ListGrants",
+            err(super::rpc::grants_page(ch, &res("team", team), "")
+                .await
+                .map(drop)),
+        ),
+        (
+            "ListEvents",
+            err(super::rpc::events_page(ch, "miro_usage", "", None, 10)
+                .await
+                .map(drop)),
+        ),
+    ]
+}
+
 #[tokio::test]
 async fn a_429_that_would_outlast_the_rpc_ends_it_early_with_when_to_come_back() {
     let mut cfg = SimConfig::new(org(20, 3));
     cfg.rest_budget = Some(2_000);
     cfg.rest_window = Duration::from_secs(20);
     let sim = start_sim(cfg).await;
+    let org = sim.org();
+    let board = org.boards.values().next().unwrap().id.clone();
+    let team = org.teams.keys().next().unwrap().clone();
     let mut args = settings(&sim, false, false);
     args.rpc_timeout = Some("3s".parse().unwrap());
+    args.content = Some(ContentMode::Sharing);
+    args.events = Some(true);
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     spend_everything(&sim).await;
     let started = Instant::now();
-    let e = ResourcesServiceClient::new(ch.clone())
-        .list_resources(pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: "team".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    for (rpc, e) in each_reading_rpc(&ch, &team, &board).await {
+        assert_eq!(e.code(), Code::Unavailable, "{rpc}: {e:?}");
+        let status = pb::RpcStatus::decode(e.details()).unwrap();
+        let d = pb::RateLimitDescription::decode(status.details[0].value.as_slice()).unwrap();
+        assert_eq!(
+            d.status,
+            pb::rate_limit_description::Status::Overlimit as i32
+        );
+        assert_eq!(
+            d.remaining, 0,
+            "the official client waits until reset_at when none remain"
+        );
+        let reset: SystemTime = d.reset_at.unwrap().try_into().unwrap();
+        let wait = reset.duration_since(SystemTime::now()).unwrap_or_default();
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(21),
+            "{rpc}: {wait:?}"
+        );
+    }
     assert!(
         started.elapsed() < Duration::from_secs(3),
-        "ended before the deadline, not at it: {:?}",
+        "all five ended before one deadline, not at it: {:?}",
         started.elapsed()
-    );
-    let status = pb::RpcStatus::decode(e.details()).unwrap();
-    let d = pb::RateLimitDescription::decode(status.details[0].value.as_slice()).unwrap();
-    assert_eq!(
-        d.status,
-        pb::rate_limit_description::Status::Overlimit as i32
-    );
-    assert_eq!(
-        d.remaining, 0,
-        "the official client waits until reset_at when none remain"
-    );
-    let reset: SystemTime = d.reset_at.unwrap().try_into().unwrap();
-    let wait = reset.duration_since(SystemTime::now()).unwrap_or_default();
-    assert!(
-        wait > Duration::from_secs(2) && wait <= Duration::from_secs(21),
-        "{wait:?}"
     );
     daemon.shutdown().await;
 }
