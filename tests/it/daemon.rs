@@ -9,10 +9,6 @@ use std::{
 
 use futures::StreamExt;
 use miro_connector::{
-    pb::{
-        self, connector_service_client::ConnectorServiceClient,
-        resources_service_client::ResourcesServiceClient,
-    },
     server::SERVICES,
     sim::{FaultConfig, FaultRule, SimConfig},
 };
@@ -21,7 +17,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use super::common::*;
+use super::{common::*, rpc};
 
 const BIN: &str = env!("CARGO_BIN_EXE_miro-connector");
 
@@ -278,14 +274,7 @@ async fn sigterm_drains_in_flight_rpcs_and_exits_zero() {
 
     let in_flight = tokio::spawn({
         let ch = ch.clone();
-        async move {
-            ResourcesServiceClient::new(ch)
-                .list_resources(pb::ResourcesServiceListResourcesRequest {
-                    resource_type_id: "team".into(),
-                    ..Default::default()
-                })
-                .await
-        }
+        async move { rpc::resources_page(&ch, "team", None, "").await }
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     p.signal("-TERM");
@@ -298,7 +287,7 @@ async fn sigterm_drains_in_flight_rpcs_and_exits_zero() {
         .await
         .unwrap()
         .expect("the in-flight RPC completes");
-    assert_eq!(listed.into_inner().list.len(), 2);
+    assert_eq!(listed.list.len(), 2);
     let status = tokio::task::spawn_blocking(move || p.wait(Duration::from_secs(10)))
         .await
         .unwrap();
@@ -348,29 +337,13 @@ async fn tokens_never_reach_logs_or_errors() {
     let mut errors = Vec::new();
     // SCIM rejects its token: Validate fails and says so; names are an enrichment, so the user
     // listing still lists, with emails for names.
-    let e = ConnectorServiceClient::new(ch.clone())
-        .validate(pb::ConnectorServiceValidateRequest {})
-        .await
-        .unwrap_err();
+    let e = rpc::validate(&ch).await.unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated);
     errors.push(e.message().to_string());
-    let mut rc = ResourcesServiceClient::new(ch.clone());
-    let users = rc
-        .list_resources(pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: "user".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let users = rpc::resources_page(&ch, "user", None, "").await.unwrap();
     assert_eq!(users.list.len(), 100);
     assert!(users.list.iter().all(|u| u.display_name.contains('@')));
-    rc.list_resources(pb::ResourcesServiceListResourcesRequest {
-        resource_type_id: "team".into(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    rpc::resources_page(&ch, "team", None, "").await.unwrap();
     p.signal("-TERM");
     let status = tokio::task::spawn_blocking(move || {
         let s = p.wait(Duration::from_secs(10));
@@ -407,12 +380,7 @@ async fn a_second_signal_exits_at_once() {
     wait_ready(&ch).await;
     // An RPC that would hold the drain open for 20 s.
     tokio::spawn(async move {
-        let _ = ResourcesServiceClient::new(ch)
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "team".into(),
-                ..Default::default()
-            })
-            .await;
+        let _ = rpc::resources_page(&ch, "team", None, "").await;
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     p.signal("-TERM");

@@ -7,7 +7,6 @@ use miro_connector::{
     pb::{
         self, grant_manager_service_client::GrantManagerServiceClient,
         resource_deleter_service_client::ResourceDeleterServiceClient,
-        resources_service_client::ResourcesServiceClient,
     },
 };
 use tonic::Code;
@@ -160,12 +159,7 @@ async fn a_forged_cursor_is_bad_input_not_an_outage() {
     sim.reset_stats();
     for len in [1 << 20, 2_000] {
         let forged = page_token::encode("resources:user", Some(&"3".repeat(len)));
-        let e = ResourcesServiceClient::new(ch.clone())
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "user".into(),
-                page_token: forged,
-                ..Default::default()
-            })
+        let e = rpc::resources_page(&ch, "user", None, &forged)
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{len}: {e:?}");
@@ -181,28 +175,14 @@ async fn a_bad_page_token_is_refused_beside_a_parent_too() {
         daemon,
         ch,
     } = Fixture::new().members(5).teams(1).start().await;
-    let mut c = ResourcesServiceClient::new(ch);
+    let team = || Some(rid("team", "1"));
     for token in ["garbage", "mc1.AAAA"] {
-        let e = c
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "user".into(),
-                parent_resource_id: Some(rid("team", "1")),
-                page_token: token.into(),
-                ..Default::default()
-            })
+        let e = rpc::resources_page(&ch, "user", team(), token)
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{token}");
     }
-    let ok = c
-        .list_resources(pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: "user".into(),
-            parent_resource_id: Some(rid("team", "1")),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let ok = rpc::resources_page(&ch, "user", team(), "").await.unwrap();
     assert!(ok.list.is_empty() && ok.next_page_token.is_empty());
     daemon.shutdown().await;
 }

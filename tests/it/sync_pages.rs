@@ -2,11 +2,11 @@
 
 use miro_connector::{
     connector::annotations::find,
-    pb::{self, resources_service_client::ResourcesServiceClient},
+    pb::{self},
     sim::{FaultConfig, FaultRule, SimConfig},
 };
 
-use super::common::*;
+use super::{common::*, rpc};
 
 /// The role id of an admin role: prebuilt ones by name, custom ones as the README documents
 /// (`admin_role_custom_` + the name in unpadded URL-safe base64).
@@ -133,25 +133,12 @@ async fn user_names(sim_cfg: SimConfig) -> (Vec<String>, miro_connector::sim::St
     let sim = start_sim(sim_cfg).await;
     let (daemon, ch) = start_daemon(&settings(&sim, false, true)).await;
     wait_ready(&ch).await;
-    let mut names = Vec::new();
-    let mut c = ResourcesServiceClient::new(ch);
-    let mut token = String::new();
-    loop {
-        let r = c
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "user".into(),
-                page_token: token,
-                ..Default::default()
-            })
-            .await
-            .expect("names never fail a listing")
-            .into_inner();
-        names.extend(r.list.into_iter().map(|u| u.display_name));
-        if r.next_page_token.is_empty() {
-            break;
-        }
-        token = r.next_page_token;
-    }
+    // Names never fail a listing: every page answers.
+    let names = rpc::resources(&ch, "user")
+        .await
+        .into_iter()
+        .map(|u| u.display_name)
+        .collect();
     daemon.shutdown().await;
     (names, sim.stats())
 }
