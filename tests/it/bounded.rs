@@ -1,11 +1,8 @@
 //! What a daemon that runs for months needs: nothing that grows with the RPCs it serves.
 
-use miro_connector::{
-    pb::{self, resource_types_service_client::ResourceTypesServiceClient},
-    telemetry,
-};
+use miro_connector::telemetry;
 
-use super::common::*;
+use super::{common::*, rpc};
 
 /// The histogram samples of every RPC were kept until `/metrics` was rendered, and with metrics
 /// off nobody ever renders it: RSS grew by 0.1 MiB a sync. They are now drained as they come.
@@ -17,12 +14,8 @@ async fn histogram_samples_never_pile_up_in_an_unrendered_recorder() {
         daemon: _daemon,
         ch,
     } = Fixture::new().members(10).teams(1).start().await;
-    let mut types = ResourceTypesServiceClient::new(ch);
     for _ in 0..3_000 {
-        types
-            .list_resource_types(pb::ResourceTypesServiceListResourceTypesRequest::default())
-            .await
-            .unwrap();
+        rpc::resource_types(&ch).await;
     }
     let pending = telemetry::pending_histogram_samples().unwrap();
     assert!(

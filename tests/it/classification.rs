@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use super::{
     common::*,
     contract::{Checks, Http, spec},
+    rpc,
 };
 
 const SETTINGS: &str = "GET /v2/orgs/{org_id}/data-classification-settings";
@@ -189,16 +190,7 @@ async fn one_board_read_alone_carries_its_label() {
     args.content_classification = Some(true);
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
-    let r = pb::resource_getter_service_client::ResourceGetterServiceClient::new(ch)
-        .get_resource(pb::ResourceGetterServiceGetResourceRequest {
-            resource_id: Some(rid("board", id)),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .resource
-        .unwrap();
+    let r = rpc::get(&ch, rid("board", id), None).await.unwrap();
     assert_eq!(
         field(&r, "classification"),
         label.as_ref().map(|l| l.0.clone())
@@ -223,14 +215,9 @@ async fn grants_of_a_bare_board_read_no_label() {
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     sim.reset_stats();
-    let grants = pb::grants_service_client::GrantsServiceClient::new(ch)
-        .list_grants(pb::GrantsServiceListGrantsRequest {
-            resource: Some(res("board", &b.id)),
-            ..Default::default()
-        })
+    let grants = rpc::grants_page(&ch, &res("board", &b.id), "")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(!grants.list.is_empty());
     let stats = sim.stats();
     assert_eq!(stats.requests_to("GET /v2/boards/{board_id}"), 1);

@@ -1,13 +1,10 @@
 //! Health during a drain: the health port answers NOT_SERVING, it does not refuse connections.
 use std::time::Duration;
 
-use miro_connector::{
-    pb::{self, resources_service_client::ResourcesServiceClient},
-    sim::{FaultConfig, FaultRule, SimConfig},
-};
+use miro_connector::sim::{FaultConfig, FaultRule, SimConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use super::common::*;
+use super::{common::*, rpc};
 
 /// During the drain the health port answers NOT_SERVING; it does not refuse connections.
 #[tokio::test]
@@ -27,14 +24,7 @@ async fn health_answers_not_serving_until_the_drain_ends() {
     let (daemon, ch) = start_daemon(&args).await;
     wait_ready(&ch).await;
     let health_addr = daemon.health_addr.unwrap();
-    let slow = tokio::spawn(async move {
-        ResourcesServiceClient::new(ch)
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: "team".into(),
-                ..Default::default()
-            })
-            .await
-    });
+    let slow = tokio::spawn(async move { rpc::resources_page(&ch, "team", None, "").await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let stopping = tokio::spawn(daemon.shutdown());
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -1,6 +1,6 @@
 //! GetMetadata, Validate and the metrics endpoint.
 use miro_connector::{
-    pb::{self, Capability, connector_service_client::ConnectorServiceClient},
+    pb::{self, Capability},
     sim::SimConfig,
 };
 use tonic::Code;
@@ -245,16 +245,9 @@ async fn unserved_methods_say_what_is_not_supported_and_why() {
 /// no Miro request.
 #[tokio::test]
 async fn content_types_are_listed_empty_while_content_is_off() {
-    use pb::resources_service_client::ResourcesServiceClient;
     let Harness { sim, daemon, ch } = Fixture::new().members(10).teams(1).start().await;
     let types = rpc::resource_types(&ch).await;
-    let meta = ConnectorServiceClient::new(ch.clone())
-        .get_metadata(pb::ConnectorServiceGetMetadataRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .metadata
-        .unwrap();
+    let meta = rpc::metadata(&ch).await;
     let before = sim.stats().requests;
     for id in ["board", "project"] {
         let t = types.iter().find(|t| t.id == id).expect(id);
@@ -268,15 +261,7 @@ async fn content_types_are_listed_empty_while_content_is_off() {
             caps(&meta, id).is_empty(),
             "{id} advertises nothing while content is off"
         );
-        let r = ResourcesServiceClient::new(ch.clone())
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: id.into(),
-                page_size: 50,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let r = rpc::resources_page(&ch, id, None, "").await.unwrap();
         assert!(r.list.is_empty() && r.next_page_token.is_empty());
     }
     assert_eq!(sim.stats().requests, before, "no Miro request");

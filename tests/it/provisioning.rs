@@ -2,12 +2,12 @@
 //! the simulator's state afterwards, and that repeating the call changes nothing.
 use miro_connector::{
     connector::annotations::find,
-    pb::{self, resources_service_client::ResourcesServiceClient},
+    pb::{self},
     sim::{FaultConfig, FaultRule, SimHandle},
 };
 use tonic::Code;
 
-use super::{common::*, writer::*};
+use super::{common::*, rpc, writer::*};
 
 #[tokio::test]
 async fn team_grant_invites_then_is_idempotent() {
@@ -295,39 +295,21 @@ async fn bad_input_is_invalid_argument() {
         assert_eq!(e.code(), Code::InvalidArgument, "{what}: {e:?}");
         assert!(!e.message().is_empty());
     }
-    let mut rc = ResourcesServiceClient::new(p.ch.clone());
     for (t, token) in [
         ("user", "garbage"),
         ("team", "mc1.AAAA"),
         ("zebra", ""),
         ("", ""),
     ] {
-        let e = rc
-            .list_resources(pb::ResourcesServiceListResourcesRequest {
-                resource_type_id: t.into(),
-                page_token: token.into(),
-                ..Default::default()
-            })
+        let e = rpc::resources_page(&p.ch, t, None, token)
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{t} {token}");
     }
     // A token from one listing is refused by another.
-    let page = rc
-        .list_resources(pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: "user".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let page = rpc::resources_page(&p.ch, "user", None, "").await.unwrap();
     assert!(!page.next_page_token.is_empty());
-    let e = rc
-        .list_resources(pb::ResourcesServiceListResourcesRequest {
-            resource_type_id: "team".into(),
-            page_token: page.next_page_token,
-            ..Default::default()
-        })
+    let e = rpc::resources_page(&p.ch, "team", None, &page.next_page_token)
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
