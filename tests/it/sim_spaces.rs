@@ -9,29 +9,56 @@ use super::{
 };
 use miro_connector::sim::SimConfig;
 
-#[tokio::test]
-async fn space_responses_match_the_openapi_spec_and_its_costs() {
-    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses and
-    // costs are checked all the same.
-    let spec = spec();
+/// A simulator and what the Space tests use of it: a Space with members, a member of the
+/// organization outside it, and a user group.
+struct Scene {
+    http: Http,
+    o: String,
+    space: miro_connector::sim::state::Project,
+    member: String,
+    outsider: miro_connector::sim::state::Member,
+    group: String,
+}
+
+async fn scene() -> Scene {
     let http = Http::new(sim_with(600, 3).await);
     let org = http.sim.org();
-    let o = &org.id;
     let space = org
         .projects
         .values()
         .find(|p| p.members.len() > 1)
         .unwrap()
         .clone();
-    let (t, p) = (&space.team_id, &space.id);
-    let member = space.members.keys().next_back().unwrap().clone();
     let outsider = org
         .members
         .values()
         .find(|m| !space.members.contains_key(&m.id))
         .unwrap()
         .clone();
-    let group = org.groups.keys().next().unwrap().clone();
+    Scene {
+        o: org.id.clone(),
+        member: space.members.keys().next_back().unwrap().clone(),
+        group: org.groups.keys().next().unwrap().clone(),
+        space,
+        outsider,
+        http,
+    }
+}
+
+#[tokio::test]
+async fn space_responses_match_the_openapi_spec() {
+    // Without the spec (outside CI), the answers' schemas go unchecked; their statuses are
+    // checked all the same.
+    let spec = spec();
+    let Scene {
+        http,
+        o,
+        space,
+        member,
+        outsider,
+        group,
+    } = scene().await;
+    let (o, t, p) = (&o, &space.team_id, &space.id);
     let base = format!("/v2/orgs/{o}/teams/{t}/projects/{p}");
     let mut checks = Checks::default();
     let ok = StatusCode::OK;
@@ -122,6 +149,32 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         checks.validate(spec);
     }
     assert_eq!(http.sim.org().projects[p].team_access, "private");
+}
+
+/// A member added twice is a conflict; boards' `commenter` is refused (Spaces say `commentator`);
+/// removing a member is Level 4 (2,000 credits) and leaves the user in the team.
+#[tokio::test]
+async fn space_writes_refuse_what_miro_refuses_and_removal_costs_level_4() {
+    let Scene {
+        http,
+        o,
+        space,
+        outsider,
+        group,
+        ..
+    } = scene().await;
+    let (o, t, p) = (&o, &space.team_id, &space.id);
+    let base = format!("/v2/orgs/{o}/teams/{t}/projects/{p}");
+    let a_member = "/v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/members/{member_id}";
+    let add = json!({"email": outsider.email, "role": "commentator"});
+    let share = json!({"userGroupIds": [group], "role": "COMMENTER"});
+    for (path, body) in [
+        (format!("{base}/members"), add.clone()),
+        (format!("/v2/orgs/{o}/projects/{p}/groups"), share),
+    ] {
+        let (s, _) = http.send(Method::POST, path, Some(body)).await;
+        assert!(s.is_success(), "{s}");
+    }
     let (s, _) = http
         .send(Method::POST, format!("{base}/members"), Some(add))
         .await;
@@ -139,7 +192,6 @@ async fn space_responses_match_the_openapi_spec_and_its_costs() {
         "boards say commenter, Spaces commentator"
     );
 
-    // Removing a member is Level 4 (2,000 credits); the user stays in the team.
     http.sim.reset_stats();
     let (s, _) = http
         .send(
