@@ -163,15 +163,12 @@ fn ids_of(r: &pb::Resource) -> Option<(&str, Option<&str>)> {
     ))
 }
 
-/// Refused the same way by every write a type does not support, as baton-sdk refuses it.
-pub(crate) fn unsupported(kind: Kind, what: &str) -> ConnectorError {
+/// DeleteResource of a type that cannot be deleted, refused as baton-sdk refuses a write a type
+/// does not implement (UNIMPLEMENTED), the same way for every such type.
+fn deletion_unsupported(kind: Kind) -> ConnectorError {
     ConnectorError::Unsupported(format!(
-        "resource type {:?} does not support {what}: this connector {}",
-        kind.id(),
-        match what {
-            "deletion" => "deletes user groups and deprovisions users",
-            _ => "grants team roles, groups, roles, licenses, and board and Space access",
-        }
+        "resource type {:?} does not support deletion: this connector deletes user groups and deprovisions users",
+        kind.id()
     ))
 }
 
@@ -356,7 +353,7 @@ impl Connector {
             | Kind::License
             | Kind::Board
             | Kind::Space
-            | Kind::Organization => Err(unsupported(kind, "deletion")),
+            | Kind::Organization => Err(deletion_unsupported(kind)),
         }
     }
 }
