@@ -220,114 +220,146 @@ async fn timed(http: &Http, path: &str) -> (Result<reqwest::Response, reqwest::E
     (r, t0.elapsed())
 }
 
+/// A simulator whose fault knobs a test turns at runtime through `PUT /_sim/faults`, and the path
+/// it reads to see them.
+struct Knobs {
+    http: Http,
+    path: String,
+}
+
+impl Knobs {
+    async fn new() -> Self {
+        let http = Http::new(sim_with(30, 1).await);
+        let path = format!("/v2/orgs/{}/teams", http.sim.org().id);
+        Self { http, path }
+    }
+
+    async fn put(&self, rule: FaultRule) {
+        let r = self
+            .http
+            .c
+            .put(format!("{}/_sim/faults", self.http.sim.api_url()))
+            .json(&FaultConfig {
+                seed: 5,
+                rules: vec![rule],
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
+    async fn read(&self) -> (Result<reqwest::Response, reqwest::Error>, Duration) {
+        timed(&self.http, &self.path).await
+    }
+}
+
 #[tokio::test]
-async fn every_fault_knob_works_and_can_change_at_runtime() {
-    let http = Http::new(sim_with(30, 1).await);
-    let path = format!("/v2/orgs/{}/teams", http.sim.org().id);
-    let put = |rule: FaultRule| {
-        let c = http.c.clone();
-        let url = format!("{}/_sim/faults", http.sim.api_url());
-        async move {
-            let r = c
-                .put(url)
-                .json(&FaultConfig {
-                    seed: 5,
-                    rules: vec![rule],
-                })
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        }
-    };
-    put(FaultRule {
+async fn the_timing_knobs_slow_answers_down() {
+    let k = Knobs::new().await;
+    k.put(FaultRule {
         latency_ms: 300,
         ..Default::default()
     })
     .await;
-    let (r, t) = timed(&http, &path).await;
+    let (r, t) = k.read().await;
     assert!(r.unwrap().status().is_success() && t >= Duration::from_millis(300));
-    put(FaultRule {
+    k.put(FaultRule {
         slow_rate: 1.0,
         slow_ms: 400,
         ..Default::default()
     })
     .await;
-    assert!(timed(&http, &path).await.1 >= Duration::from_millis(400));
-    put(FaultRule {
+    assert!(k.read().await.1 >= Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn the_status_knobs_answer_errors_and_bursts_where_they_are_scoped() {
+    let k = Knobs::new().await;
+    k.put(FaultRule {
         error_rate: 1.0,
         ..Default::default()
     })
     .await;
-    let s = timed(&http, &path).await.0.unwrap().status().as_u16();
+    let s = k.read().await.0.unwrap().status().as_u16();
     assert!([500, 502, 503].contains(&s), "{s}");
-    put(FaultRule {
+    k.put(FaultRule {
         burst: 2,
         ..Default::default()
     })
     .await;
-    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 429);
-    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 429);
-    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 200);
-    put(FaultRule {
-        malformed_rate: 1.0,
-        ..Default::default()
-    })
-    .await;
-    let body = timed(&http, &path).await.0.unwrap().text().await.unwrap();
-    assert!(serde_json::from_str::<Value>(&body).is_err());
-    put(FaultRule {
-        truncate_rate: 1.0,
-        ..Default::default()
-    })
-    .await;
-    let body = timed(&http, &path).await.0.unwrap().text().await.unwrap();
-    assert!(serde_json::from_str::<Value>(&body).is_err() && body.starts_with('{'));
-    put(FaultRule {
-        drop_rate: 1.0,
-        ..Default::default()
-    })
-    .await;
-    let r = timed(&http, &path).await.0;
-    assert!(
-        r.is_err() || r.unwrap().bytes().await.is_err(),
-        "the connection is dropped"
-    );
+    for want in [429, 429, 200] {
+        assert_eq!(k.read().await.0.unwrap().status(), want);
+    }
     // Scoped to one endpoint: others are untouched.
-    put(FaultRule {
+    k.put(FaultRule {
         endpoint: Some("/members".into()),
         error_rate: 1.0,
         ..Default::default()
     })
     .await;
-    assert_eq!(timed(&http, &path).await.0.unwrap().status(), 200);
+    assert_eq!(k.read().await.0.unwrap().status(), 200);
+}
 
-    let stats: Value = http
+#[tokio::test]
+async fn the_body_knobs_break_answers() {
+    let k = Knobs::new().await;
+    k.put(FaultRule {
+        malformed_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let body = k.read().await.0.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+    k.put(FaultRule {
+        truncate_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let body = k.read().await.0.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err() && body.starts_with('{'));
+    k.put(FaultRule {
+        drop_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let r = k.read().await.0;
+    assert!(
+        r.is_err() || r.unwrap().bytes().await.is_err(),
+        "the connection is dropped"
+    );
+}
+
+/// `/_sim/stats` counts by endpoint template, `/_sim/reset` zeroes it, `/_sim/state` shows the
+/// organization.
+#[tokio::test]
+async fn the_admin_endpoints_count_reset_and_show_the_organization() {
+    let k = Knobs::new().await;
+    for _ in 0..3 {
+        k.read().await.0.unwrap();
+    }
+    let admin = |path: &str| format!("{}/_sim/{path}", k.http.sim.api_url());
+    let stats: Value = k
+        .http
         .c
-        .get(format!("{}/_sim/stats", http.sim.api_url()))
+        .get(admin("stats"))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert!(
-        stats["endpoints"]["GET /v2/orgs/{org_id}/teams"]["requests"]
-            .as_u64()
-            .unwrap()
-            >= 10
+    assert_eq!(
+        stats["endpoints"]["GET /v2/orgs/{org_id}/teams"]["requests"].as_u64(),
+        Some(3)
     );
-    let r = http
-        .c
-        .post(format!("{}/_sim/reset", http.sim.api_url()))
-        .send()
-        .await
-        .unwrap();
+    let r = k.http.c.post(admin("reset")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(http.sim.stats().requests, 0);
-    let state: Value = http
+    assert_eq!(k.http.sim.stats().requests, 0);
+    let state: Value = k
+        .http
         .c
-        .get(format!("{}/_sim/state", http.sim.api_url()))
+        .get(admin("state"))
         .send()
         .await
         .unwrap()
