@@ -239,3 +239,44 @@ async fn an_id_not_served_since_start_is_asked_of_miro_once() {
         assert_eq!(stats.requests_to(endpoint), n, "{endpoint}: asked once");
     }
 }
+
+/// A Space changed in a team content access covers is found by asking for it through the team
+/// the event names (Level 1), before the member lookup (Level 3), and named with its team.
+#[tokio::test]
+async fn a_space_not_served_since_start_is_found_through_its_team() {
+    let Harness {
+        sim,
+        daemon: _d,
+        ch,
+    } = Fixture::new()
+        .members(200)
+        .teams(3)
+        .content(ContentMode::Sharing)
+        .events()
+        .start()
+        .await;
+    let start = now_s() - 1;
+    let org = sim.org();
+    let space = org.projects.values().next().unwrap();
+    let (o, t, p) = (&org.id, &space.team_id, &space.id);
+    let private = serde_json::json!({"sharingPolicySettings": {"teamAccess": "private"}});
+    let settings = format!("/v2/orgs/{o}/teams/{t}/projects/{p}/settings");
+    write(&sim, reqwest::Method::PATCH, &settings, private).await;
+    sim.reset_stats();
+    let (got, _) = rpc::events(&ch, "miro_changes", String::new(), Some(start), 100).await;
+    let c = |k: &str, id: &str, parent: &str| (k.to_string(), id.to_string(), parent.to_string());
+    assert_eq!(
+        changes(&got),
+        BTreeSet::from([c("team", t, ""), c("project", p, &format!("team:{t}"))])
+    );
+    let stats = sim.stats();
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}"),
+        1
+    );
+    assert_eq!(
+        stats.requests_to("GET /v2/orgs/{org_id}/members/{member_id}"),
+        0,
+        "found before the Level 3 lookup"
+    );
+}

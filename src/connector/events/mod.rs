@@ -330,7 +330,7 @@ impl Connector {
             if let Some(id) = n.object.as_ref().filter(|id| Some(*id) != n.team.as_ref()) {
                 if id == self.org_id().await? {
                     out.push(mapping::change(ev, ms, rid(ORGANIZATION, id), None));
-                } else if let Some((kind, parent)) = self.kind_of(id).await? {
+                } else if let Some((kind, parent)) = self.kind_of(id, n.team.as_deref()).await? {
                     let parent = parent.map(|p| rid(TEAM, &p));
                     let covered = kind != Kind::Space
                         || parent.as_ref().is_some_and(|p| content.covers(&p.resource));
