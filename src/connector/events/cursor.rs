@@ -25,11 +25,12 @@ pub(super) struct Position {
 }
 
 impl Position {
+    /// A position from which events at `at_ms` and later are read, and none before.
     pub(super) fn start(feed: Feed, at_ms: i64) -> Self {
         Self {
             feed,
-            // An event at exactly the start is still to be read.
-            after_ms: at_ms - 1,
+            // Nothing read at `at_ms` yet: its events are still to come.
+            after_ms: at_ms,
             seen: Vec::new(),
         }
     }
@@ -112,6 +113,7 @@ mod tests {
     fn a_cursor_round_trips_and_refuses_what_it_did_not_write() {
         let mut p = Position::start(Feed::Usage, 1_000);
         assert!(!p.passed(1_000, "a"), "an event at the start is read");
+        assert!(p.passed(999, "z"), "and none a millisecond before it");
         p.admit(1_000, "a");
         p.admit(1_000, "b");
         let c = p.encode();
