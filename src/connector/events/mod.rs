@@ -94,16 +94,29 @@ fn now_ms() -> i64 {
 #[derive(Default)]
 pub(crate) struct Unmapped(Mutex<HashSet<String>>);
 
+/// The label of an event without an id or a readable `createdAt`: it cannot be placed in the log.
+const MALFORMED: &str = "(malformed)";
+
 impl Unmapped {
-    /// Counts an event that names nothing synced, and logs the first of each name.
+    /// Counts an event that names nothing synced.
     fn count(&self, name: &str) {
+        let label = self.label(name);
+        metrics::counter!("connector_events_unmapped_total", "event" => label).increment(1);
+    }
+
+    /// The label an event name is counted under: the name itself while it is plain and among the
+    /// first 64 (the first of each is logged), `other` past that.
+    fn label(&self, name: &str) -> String {
+        if name == MALFORMED {
+            return name.to_string();
+        }
         let plain = !name.is_empty()
             && name.len() <= 64
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let label = if plain && (seen.contains(name) || seen.len() < LABELS_MAX) {
+        if plain && (seen.contains(name) || seen.len() < LABELS_MAX) {
             if seen.insert(name.to_string()) {
                 tracing::info!(
                     event = name,
@@ -113,8 +126,7 @@ impl Unmapped {
             name.to_string()
         } else {
             "other".to_string()
-        };
-        metrics::counter!("connector_events_unmapped_total", "event" => label).increment(1);
+        }
     }
 }
 
@@ -250,7 +262,7 @@ impl Connector {
             for ev in &page.items {
                 let Some(ms) = parse_created_at(&ev.created_at).filter(|_| !ev.id.is_empty())
                 else {
-                    self.unmapped.count("(malformed)");
+                    self.unmapped.count(MALFORMED);
                     continue;
                 };
                 // Read before, or (from a Miro that answers outside the window) not yet due.
@@ -389,29 +401,4 @@ impl pb::event_service_server::EventService for Connector {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unmapped_event_names_are_a_bounded_set_of_labels() {
-        let u = Unmapped::default();
-        for i in 0..200 {
-            u.count(&format!("event_{i}"));
-        }
-        u.count("a name with spaces, from a hostile answer");
-        u.count(&"x".repeat(65));
-        let seen = u.0.lock().unwrap();
-        assert_eq!(seen.len(), LABELS_MAX);
-        assert!(seen.iter().all(|n| n.starts_with("event_")));
-    }
-
-    #[test]
-    fn an_unknown_feed_is_not_found_and_names_the_feeds() {
-        for id in ["", "nope"] {
-            let e = Feed::named(id).unwrap_err();
-            assert!(matches!(e, ConnectorError::NotFound(_)));
-            assert!(e.to_string().contains("miro_usage and miro_changes"), "{e}");
-        }
-        assert_eq!(Feed::named("miro_changes").unwrap(), Feed::Changes);
-    }
-}
+mod tests;
