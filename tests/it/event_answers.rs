@@ -223,3 +223,56 @@ async fn a_failure_before_any_progress_is_unavailable() {
         .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{}", e.message());
 }
+
+/// A Miro (or a proxy) that answers events outside the window asked for: one dated an hour ahead
+/// is not read ahead of its time, so it cannot carry the cursor past events still to come.
+#[tokio::test]
+async fn an_event_dated_after_the_window_is_not_read_ahead_of_its_time() {
+    use axum::{Json, Router, routing::get};
+    let at = |s: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000+0000",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    let sign_in = |id: &str, s: i64| {
+        serde_json::json!({"id": id, "event": "sign_in_succeeded", "createdAt": at(s),
+            "createdBy": {"type": "user", "id": "42", "name": "Ada"}})
+    };
+    let page = serde_json::json!({"type": "cursor-list", "limit": 1000, "size": 2, "data": [
+        sign_in("past", now_s() - 60), sign_in("ahead", now_s() + 3600)]});
+    let app = Router::new()
+        .route(
+            "/v1/oauth-token",
+            get(|| async { Json(serde_json::json!({"organization": {"id": "1", "name": "Org"}})) }),
+        )
+        .route("/v2/audit/logs", get(move || async move { Json(page) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let sim = crate::common::start_sim(miro_connector::sim::SimConfig::new(crate::common::org(
+        5, 1,
+    )))
+    .await;
+    let mut args = crate::common::settings(&sim, false, false);
+    args.miro_api_url = Some(format!("http://{addr}").parse().unwrap());
+    args.events = Some(true);
+    args.events_lag = Some("0s".parse().unwrap());
+    let (_daemon, ch) = crate::common::start_daemon(&args).await;
+    crate::common::wait_ready(&ch).await;
+    let first = rpc::events_page(&ch, "miro_usage", "", Some(now_s() - 3600), 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = first.events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["past"]);
+    let again = rpc::events_page(&ch, "miro_usage", &first.cursor, None, 10)
+        .await
+        .unwrap();
+    assert!(again.events.is_empty(), "{:?}", again.events);
+}

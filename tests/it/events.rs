@@ -20,16 +20,7 @@ pub fn now_s() -> i64 {
 }
 
 fn iso(s: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(s).unwrap();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    miro_connector::miro::audit::query_time(s * 1000)
 }
 
 /// Every event of the simulator's audit log, read over HTTP as Miro's clients read it.
