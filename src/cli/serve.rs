@@ -49,6 +49,7 @@ pub fn connector(settings: &Settings) -> Result<Connector, ServeError> {
             },
             rpc_timeout: *settings.rpc_timeout,
             read_ahead: settings.read_ahead,
+            member_chains: settings.member_chains,
             events: EventSettings {
                 on: settings.events,
                 lag: *settings.events_lag,

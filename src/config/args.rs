@@ -7,7 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use url::Url;
 
 use super::types::{LogFormat, Span, TeamIds, Token};
-use crate::connector::{ContentMode, DeprovisionMode};
+use crate::connector::{ContentMode, DeprovisionMode, MemberChains};
 
 /// The type a setting has once loaded: a default makes it required, no default makes it optional.
 macro_rules! loaded_type {
@@ -156,6 +156,11 @@ settings! {
     /// (bounded; see the docs on read-ahead) [default: true].
     #[arg(num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     read_ahead: bool = true;
+    /// The member listing as one cursor chain per license, read at once: auto (when one chain
+    /// would hold the sync below the budget's pace and the split costs at most 1% of the
+    /// listing's requests), on or off [default: auto].
+    #[arg(value_name = "MODE")]
+    member_chains: MemberChains = MemberChains::Auto;
     /// Most requests to Miro in flight at once, REST and SCIM together; below it, the bound
     /// follows Miro's latency and budget [default: 32].
     #[arg(value_name = "N")]

@@ -143,7 +143,8 @@ impl Connector {
             }
         }
         let org = self.org_id().await?;
-        self.miro().rest.organization(org).await?;
+        let info = self.miro().rest.organization(org).await?;
+        self.member_count.licenses(info.full_licenses_purchased);
         if self.settings().events.on {
             self.check_audit_log().await?;
         }

@@ -13,6 +13,7 @@ pub mod ids;
 mod inflight;
 mod kinds;
 mod licenses;
+mod member_listing;
 mod metadata;
 mod names;
 mod organization;
@@ -31,6 +32,7 @@ use tokio::sync::OnceCell;
 
 pub use error::ConnectorError;
 pub use events::EventSettings;
+pub use member_listing::MemberChains;
 
 use crate::miro::{Miro, ScimClient};
 
@@ -109,6 +111,8 @@ pub struct ConnectorSettings {
     pub rpc_timeout: std::time::Duration,
     /// Start what a sync walk will ask for next (`readahead`).
     pub read_ahead: bool,
+    /// One member chain or one per license (`member_listing`).
+    pub member_chains: MemberChains,
     /// The event feeds from Miro's audit log.
     pub events: EventSettings,
 }
@@ -132,7 +136,7 @@ pub struct Connector {
     settings: ConnectorSettings,
     /// The organization's id and name.
     org: OnceCell<(String, String)>,
-    names: names::Names,
+    names: std::sync::Arc<names::Names>,
     /// Parts of the sync Miro refused, each logged once per daemon.
     warned: Warned,
     /// Writes in flight, by the principal or name they change: writes to one principal run one
@@ -144,6 +148,8 @@ pub struct Connector {
     classification: classification::Classification,
     /// Miro answers read ahead of a walk.
     ahead: readahead::ReadAhead,
+    /// How many members the organization has, as best known.
+    member_count: member_listing::SizeHint,
     /// What each id served is, for the change feed.
     directory: events::directory::Directory,
     /// Audit event names counted as naming nothing synced.
@@ -159,12 +165,13 @@ impl Connector {
             ahead: readahead::ReadAhead::new(settings.read_ahead),
             settings,
             org: OnceCell::new(),
-            names: names::Names::default(),
+            names: Default::default(),
             warned: Warned::default(),
             writes: inflight::InFlight::default(),
             actions: actions::Recent::default(),
             classification: classification::Classification::default(),
             directory: Default::default(),
+            member_count: Default::default(),
             unmapped: Default::default(),
             absent: Default::default(),
         }

@@ -57,47 +57,55 @@ async fn page_everyone(scim: &ScimClient) -> Result<Directory, MiroError> {
 impl Connector {
     /// SCIM records for a page of members, by id; empty without SCIM or when SCIM fails.
     pub(crate) async fn scim_names(&self, members: &[OrgMember]) -> HashMap<String, ScimUser> {
-        let Some(scim) = self.miro().scim.as_ref() else {
-            return HashMap::new();
-        };
-        // Guests are not SCIM users: asking for them is pointless.
-        let ids: Vec<&str> = members
-            .iter()
-            .filter(|m| !matches!(m.role, OrgRole::ExternalUser | OrgRole::TeamGuestUser))
-            .map(|m| m.id.as_str())
-            .collect();
-        let names = &self.names;
-        if !names.paging.load(Ordering::Relaxed) {
-            match scim.users_by_ids(&ids).await {
-                Ok(users) => return users.into_iter().map(|u| (u.id.clone(), u)).collect(),
-                Err(e) if e.kind() == ErrorKind::Rejected => {
-                    tracing::warn!(error = %e, "Miro refused a SCIM filter of {} ids; paging GET /Users for names instead", ids.len());
-                    names.paging.store(true, Ordering::Relaxed);
+        lookup(&self.names, self.miro().scim.as_ref(), members).await
+    }
+}
+
+/// `Connector::scim_names`, for a request that runs on its own (a member page read ahead).
+pub(crate) async fn lookup(
+    names: &Names,
+    scim: Option<&ScimClient>,
+    members: &[OrgMember],
+) -> HashMap<String, ScimUser> {
+    let Some(scim) = scim else {
+        return HashMap::new();
+    };
+    // Guests are not SCIM users: asking for them is pointless.
+    let ids: Vec<&str> = members
+        .iter()
+        .filter(|m| !matches!(m.role, OrgRole::ExternalUser | OrgRole::TeamGuestUser))
+        .map(|m| m.id.as_str())
+        .collect();
+    if !names.paging.load(Ordering::Relaxed) {
+        match scim.users_by_ids(&ids).await {
+            Ok(users) => return users.into_iter().map(|u| (u.id.clone(), u)).collect(),
+            Err(e) if e.kind() == ErrorKind::Rejected => {
+                tracing::warn!(error = %e, "Miro refused a SCIM filter of {} ids; paging GET /Users for names instead", ids.len());
+                names.paging.store(true, Ordering::Relaxed);
+            }
+            Err(e) => {
+                names.failed(&e);
+                return HashMap::new();
+            }
+        }
+    }
+    let directory = {
+        let mut cached = names.directory.lock().await;
+        match cached.as_ref() {
+            Some((at, d)) if at.elapsed() < FRESH => d.clone(),
+            _ => match page_everyone(scim).await {
+                Ok(d) => {
+                    *cached = Some((Instant::now(), d.clone()));
+                    d
                 }
                 Err(e) => {
                     names.failed(&e);
                     return HashMap::new();
                 }
-            }
+            },
         }
-        let directory = {
-            let mut cached = names.directory.lock().await;
-            match cached.as_ref() {
-                Some((at, d)) if at.elapsed() < FRESH => d.clone(),
-                _ => match page_everyone(scim).await {
-                    Ok(d) => {
-                        *cached = Some((Instant::now(), d.clone()));
-                        d
-                    }
-                    Err(e) => {
-                        names.failed(&e);
-                        return HashMap::new();
-                    }
-                },
-            }
-        };
-        ids.iter()
-            .filter_map(|id| directory.get(*id).map(|u| (id.to_string(), u.clone())))
-            .collect()
-    }
+    };
+    ids.iter()
+        .filter_map(|id| directory.get(*id).map(|u| (id.to_string(), u.clone())))
+        .collect()
 }

@@ -4,17 +4,14 @@ use super::{
     annotations::pack,
     grants::with_resource,
     ids::{USER, miro_id, resource_miro_id, rid},
-    licenses, page_token,
+    licenses,
     profile::{flag, list, profile, profile_list, profile_text, text},
-    readahead::reads,
     roles,
 };
 use crate::{
     miro::models::{OrgMember, ScimUser},
     pb::{self, resource_type::Trait, user_trait},
 };
-
-const SCOPE: &str = "resources:user";
 
 pub(super) fn resource_type() -> pb::ResourceType {
     pb::ResourceType {
@@ -114,27 +111,6 @@ pub(super) fn resource(m: &OrgMember, scim: Option<&ScimUser>) -> pb::Resource {
 }
 
 impl Connector {
-    pub(crate) async fn list_users(
-        &self,
-        token: &str,
-        page_size: u32,
-    ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
-        let cursor = page_token::decode(SCOPE, token)?;
-        let org = self.org_id().await?;
-        let limit = page_size as usize;
-        // The next page is on its way while SCIM answers for this one: a page waits for one
-        // round trip, not two.
-        let pages = reads::members(&self.miro, org, limit);
-        let page = self.read(&pages, cursor.as_deref(), 1).await?;
-        let names = self.scim_names(&page.items).await;
-        let list = page
-            .items
-            .iter()
-            .map(|m| resource(m, names.get(&m.id)))
-            .collect();
-        Ok((list, page_token::encode(SCOPE, page.next.as_deref())))
-    }
-
     pub(crate) async fn get_user(&self, id: &str) -> Result<pb::Resource, ConnectorError> {
         let id = miro_id("user id", id)?;
         let org = self.org_id().await?;

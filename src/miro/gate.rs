@@ -22,6 +22,8 @@ struct State {
     latency: Option<f64>,
     /// Credits a REST request costs (moving average).
     cost: Option<f64>,
+    /// Answers recorded, up to the moving average's span.
+    samples: u32,
 }
 
 #[derive(Debug)]
@@ -51,6 +53,7 @@ impl Gate {
                 in_flight: 0,
                 latency: None,
                 cost: None,
+                samples: 0,
             }),
             freed: Notify::new(),
         }
@@ -65,6 +68,11 @@ impl Gate {
     fn limit(&self, rate: Option<f64>) -> usize {
         let s = self.lock();
         limit_of(&s, rate, self.max)
+    }
+
+    /// Seconds a request takes once sent (moving average), once one has been answered.
+    pub(crate) fn latency(&self) -> Option<f64> {
+        self.lock().latency
     }
 
     /// Wait for a slot under the bound.
@@ -86,7 +94,11 @@ impl Gate {
     /// A request was answered after `took`; a REST request cost `cost` credits.
     pub(crate) fn record(&self, took: Duration, cost: Option<u64>) {
         let mut s = self.lock();
-        let avg = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| o + ALPHA * (new - o)));
+        // The plain mean until there are enough answers for the moving average: a first answer
+        // (a connection being set up, a cheap endpoint) must not weigh for the next twenty.
+        s.samples = (s.samples + 1).min((1.0 / ALPHA) as u32);
+        let weight = ALPHA.max(1.0 / f64::from(s.samples));
+        let avg = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| o + weight * (new - o)));
         s.latency = avg(s.latency, took.as_secs_f64());
         if let Some(c) = cost {
             s.cost = avg(s.cost, c as f64);
@@ -137,6 +149,21 @@ mod tests {
             g.record(Duration::from_millis(1), Some(500));
         }
         assert_eq!(g.limit(rate), MIN, "a fast Miro still gets a few");
+    }
+
+    #[test]
+    fn a_first_answer_does_not_outweigh_the_next_ones() {
+        let g = Gate::new(32);
+        g.record(Duration::from_millis(2), None);
+        for _ in 0..3 {
+            g.record(Duration::from_millis(102), None);
+        }
+        // The mean of four, where a moving average from the first would say 29 ms.
+        assert!(
+            (g.latency().unwrap() - 0.077).abs() < 1e-9,
+            "{:?}",
+            g.latency()
+        );
     }
 
     #[tokio::test]

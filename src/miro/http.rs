@@ -106,6 +106,14 @@ impl Transport {
         self.budget.snapshot(Instant::now())
     }
 
+    /// How long a request of `cost` credits takes to come back against how long the budget takes
+    /// to earn its credits back, once both are known: above 1, one request after another cannot
+    /// keep up with the budget.
+    pub(crate) fn latency_ratio(&self, cost: u64) -> Option<f64> {
+        let rate = self.budget.rest_rate().filter(|r| *r > 0.0)?;
+        Some(self.gate.latency()? * rate / cost.max(1) as f64)
+    }
+
     /// The URL of a call. Each segment is percent-encoded; a segment that URL normalisation would
     /// drop or fold (empty, `.`, `..`) is refused, so no input can make this call another endpoint.
     fn url(&self, call: &Call) -> Result<Url, MiroError> {

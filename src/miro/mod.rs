@@ -84,6 +84,12 @@ impl Miro {
         Ok(Self { rest, scim })
     }
 
+    /// A member page's round trip against its budget time (`Transport::latency_ratio`): what
+    /// decides whether the member listing runs as one cursor chain or several.
+    pub fn member_page_latency_ratio(&self) -> Option<f64> {
+        self.rest.t.latency_ratio(rest::MEMBER_PAGE_COST)
+    }
+
     /// The REST budget as last reported by Miro.
     pub fn rest_budget(&self) -> Option<ratelimit::BudgetSnapshot> {
         self.rest.t.budget()

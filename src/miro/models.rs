@@ -114,6 +114,9 @@ pub struct Organization {
     pub name: String,
     #[serde(default)]
     pub plan: Option<String>,
+    /// Full licenses bought: a hint of the organization's size before its members are counted.
+    #[serde(default)]
+    pub full_licenses_purchased: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

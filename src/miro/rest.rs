@@ -14,6 +14,8 @@ use super::{
 const L1: u64 = 50;
 const L2: u64 = 100;
 const L3: u64 = 500;
+/// What a page of organization members costs (Level 3).
+pub(crate) const MEMBER_PAGE_COST: u64 = L3;
 
 const MEMBERS: &str = "GET /v2/orgs/{org_id}/members";
 const TEAMS: &str = "GET /v2/orgs/{org_id}/teams";

@@ -28,6 +28,7 @@ mod events;
 mod groups;
 mod health;
 mod ids;
+mod member_chains;
 mod metadata;
 mod pages;
 mod provisioning;

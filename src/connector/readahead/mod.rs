@@ -233,6 +233,10 @@ impl ReadAhead {
         }
     }
 
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// An RPC begins: while none is under way, or when one is cancelled, read-ahead is called off.
     pub(crate) fn rpc(&self) -> calls::Rpc {
         lock(&self.inner).calls.rpc()
@@ -278,6 +282,21 @@ impl ReadAhead {
                 },
             }
         }
+    }
+
+    /// Of `keys`, the one to serve first: an answer that has arrived, else the one asked for
+    /// first (its turn on the budget comes first); None when the store holds none of them.
+    pub(crate) fn pick(&self, keys: &[Key]) -> Option<usize> {
+        let inner = lock(&self.inner);
+        let held = |k: &Key| inner.entries.get(k);
+        keys.iter()
+            .position(|k| held(k).is_some_and(|e| e.arrived.is_some()))
+            .or_else(|| {
+                (0..keys.len())
+                    .filter_map(|i| held(&keys[i]).map(|e| (e.id, i)))
+                    .min()
+                    .map(|(_, i)| i)
+            })
     }
 
     /// The answer to `key`: read ahead when it was (in flight or done, and then it is gone from

@@ -6,11 +6,14 @@ use futures::FutureExt;
 
 use super::{Key, Pages};
 use crate::{
-    connector::{Connector, ConnectorError},
+    connector::{
+        Connector, ConnectorError,
+        names::{Names, lookup},
+    },
     miro::{
         Miro, MiroError,
         content_models::GroupShare,
-        models::{Assignment, GroupMember, OrgMember, TeamMember},
+        models::{Assignment, GroupMember, License, OrgMember, ScimUser, TeamMember},
         paging::{Page, PageAt},
         rest::MemberFilter,
     },
@@ -68,13 +71,61 @@ where
     })
 }
 
-/// The organization's members.
-pub(crate) fn members(m: &Arc<Miro>, org: &str, limit: usize) -> Arc<Pages<OrgMember>> {
-    listing(m, org, "members", "", limit, |a| async move {
-        a.m.rest
-            .members_page(&a.org, &MemberFilter::default(), a.at())
-            .await
+/// A member with the SCIM record its names come from.
+pub(crate) struct Named {
+    pub member: OrgMember,
+    pub scim: Option<ScimUser>,
+}
+
+/// The organization's members (those holding `license`, when given), each page with its SCIM
+/// names: a page read ahead arrives ready to serve, so the client waits for neither.
+pub(crate) fn members(
+    m: &Arc<Miro>,
+    names: &Arc<Names>,
+    org: &str,
+    limit: usize,
+    license: Option<License>,
+) -> Arc<Pages<Named>> {
+    let names = names.clone();
+    listing(m, org, chain_key(license), "", limit, move |a| {
+        let names = names.clone();
+        async move {
+            let filter = MemberFilter {
+                license: license.map(|l| l.as_str().to_string()),
+                ..MemberFilter::default()
+            };
+            let page = a.m.rest.members_page(&a.org, &filter, a.at()).await?;
+            let mut scim = lookup(&names, a.m.scim.as_ref(), &page.items).await;
+            let items = page
+                .items
+                .into_iter()
+                .map(|member| Named {
+                    scim: scim.remove(&member.id),
+                    member,
+                })
+                .collect();
+            Ok(Page {
+                items,
+                next: page.next,
+            })
+        }
     })
+}
+
+/// The read-ahead key of a member chain (static, as keys are).
+fn chain_key(license: Option<License>) -> &'static str {
+    match license {
+        None => "members",
+        Some(License::Advanced) => "members license=advanced",
+        Some(License::Standard) => "members license=standard",
+        Some(License::Basic) => "members license=basic",
+        Some(License::Full) => "members license=full",
+        Some(License::Occasional) => "members license=occasional",
+        Some(License::Free) => "members license=free",
+        Some(License::FreeRestricted) => "members license=free_restricted",
+        Some(License::FullTrial) => "members license=full_trial",
+        Some(License::Unknown) => "members license=unknown",
+    }
 }
 
 /// A team's members.
