@@ -201,9 +201,10 @@ impl Connector {
         let want = access_arg(r.args.as_ref())?;
         self.require_provisioning()?;
         let _turn = self.writes.turn(format!("{BOARD}:{board}")).await;
-        let _forget = self.forget_after(Some(vec![board.to_string()]));
         // board_level reads the board and refuses a team the scope leaves out, before any write.
-        let (_, now) = self.board_level(&board, Reach::Link).await?;
+        let (team, now) = self.board_level(&board, Reach::Link).await?;
+        // The board's sharing shows in its grants and in its team's board listing.
+        let _forget = self.forget_after(Some(vec![board.to_string(), team]));
         let changed = now != want;
         if changed {
             self.miro()

@@ -13,7 +13,7 @@ use super::{
     ids::{BOARD, GROUP, TEAM, board_id, miro_id, rid, truncated},
     page_token,
     profile::{flag, profile, profile_text, text},
-    readahead::reads,
+    readahead::{plan::TEAM_BOARDS, reads},
 };
 use crate::{
     miro::{
@@ -238,7 +238,19 @@ impl Connector {
             return Ok((Vec::new(), String::new()));
         }
         let limit = offset_limit(page_size as usize);
-        let page = match self.miro().rest.boards_page(team, offset, limit).await {
+        if offset == 0 {
+            // A walk lists each team's boards in the teams' order: the next teams' first pages
+            // are on their way.
+            for next in self.ahead.plans.asked(TEAM_BOARDS, team) {
+                if self.settings().content.covers(&next) {
+                    self.ahead
+                        .lead(&reads::team_boards(&self.miro, &next, limit), None, 1);
+                }
+            }
+        }
+        let pages = reads::team_boards(&self.miro, team, limit);
+        let at = (offset > 0).then(|| offset.to_string());
+        let page = match self.read_answer(&pages, at.as_deref(), reads::LEAD).await {
             Err(e) if offset == 0 && self.content_denied(Skipped::Boards, &e) => {
                 return Ok((Vec::new(), String::new()));
             }
@@ -265,8 +277,7 @@ impl Connector {
             .iter()
             .map(|b| resource(b, team, labels.get(&b.id)))
             .collect();
-        let next = page.next.map(|o| o.to_string());
-        Ok((list, page_token::encode(&scope, next.as_deref())))
+        Ok((list, page_token::encode(&scope, page.next.as_deref())))
     }
 
     pub(crate) async fn get_board(&self, id: &str) -> Result<pb::Resource, ConnectorError> {

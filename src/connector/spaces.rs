@@ -10,6 +10,7 @@ use super::{
     ids::{GROUP, PROJECT, TEAM, miro_id, rid, truncated},
     page_token,
     profile::{profile, text},
+    readahead::{plan::TEAM_SPACES, reads},
 };
 use crate::{
     miro::{
@@ -19,6 +20,11 @@ use crate::{
     },
     pb,
 };
+
+/// A Space in the walk's plan: its team and its id.
+fn planned(team: &str, space: &str) -> String {
+    format!("{team}/{space}")
+}
 
 pub(super) const ROLES: &[ProjectRole] = &[
     ProjectRole::Viewer,
@@ -161,13 +167,31 @@ impl Connector {
             return Ok((Vec::new(), String::new()));
         }
         let org = self.org_id().await?;
-        let at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
-        let page = match self.miro().rest.projects_page(org, team, at).await {
+        let limit = page_size as usize;
+        if cursor.is_none() {
+            for next in self.ahead.plans.asked(TEAM_SPACES, team) {
+                if self.settings().content.covers(&next) {
+                    let pages = reads::team_spaces(&self.miro, org, &next, limit);
+                    self.ahead.lead(&pages, None, 1);
+                }
+            }
+        }
+        let pages = reads::team_spaces(&self.miro, org, team, limit);
+        let page = match self
+            .read_answer(&pages, cursor.as_deref(), reads::LEAD)
+            .await
+        {
             Err(e) if cursor.is_none() && self.content_denied(Skipped::Spaces, &e) => {
                 return Ok((Vec::new(), String::new()));
             }
             r => r?,
         };
+        // The Spaces' grants are asked for after every listing: a walk's plan, by team and id
+        // (a Space is read through its team).
+        let ids: Vec<String> = page.items.iter().map(|p| planned(team, &p.id)).collect();
+        self.ahead
+            .plans
+            .listed(PROJECT, false, &[], ids.iter().map(String::as_str));
         let mut list = Vec::with_capacity(page.items.len());
         for p in &page.items {
             match miro_id("Space id", &p.id) {
@@ -227,18 +251,17 @@ impl Connector {
             team,
             project: id,
         };
-        let rest = &self.miro().rest;
+        let limit = page_size as usize;
         // The team travels with the entitlements, so a Grant sent back with them finds the Space.
         let space_ref = with_team(space)?;
         let ent = |r: ProjectRole| entitlement_of(&space_ref, r);
         let mut grants = Vec::new();
         let cursor = match phase(page_token::decode(&scope, token)?)? {
             Phase::Members(c) => {
-                let page = rest
-                    .project_members_page(
-                        at,
-                        PageAt::after(c.as_deref()).with_limit(page_size as usize),
-                    )
+                let page = self
+                    .miro()
+                    .rest
+                    .project_members_page(at, PageAt::after(c.as_deref()).with_limit(limit))
                     .await?;
                 grants = member_grants(
                     id,
@@ -251,16 +274,36 @@ impl Connector {
                 return Ok((grants, page_token::encode(&scope, next.as_deref())));
             }
             Phase::Groups(c) => Some(c),
-            Phase::Start => {
+            Phase::Start => None,
+        };
+        let groups = reads::space_groups(&self.miro, org, id, limit);
+        let page = match cursor {
+            Some(_) => self.read_answer(&groups, cursor.as_deref(), 1).await,
+            None => {
+                // A walk's next Spaces are on their way; this one's settings and first shares
+                // are asked for at once: the page waits for one round trip, not two.
+                for next in self.ahead.plans.asked(PROJECT, &planned(team, id)) {
+                    if let Some((t, s)) = next.split_once('/')
+                        && self.settings().content.covers(t)
+                    {
+                        self.ahead
+                            .lead(&reads::space_access(&self.miro, org, t, s), None, 1);
+                        self.ahead
+                            .lead(&reads::space_groups(&self.miro, org, s, limit), None, 1);
+                    }
+                }
+                let access = reads::space_access(&self.miro, org, team, id);
+                let (access, page) = tokio::join!(
+                    self.read(&access, None, 0),
+                    self.read_answer(&groups, None, 1)
+                );
                 // Spaces' team access is `private` or `view`.
-                if rest.project_team_access(at).await? == Access::View {
+                if access?.items.first() == Some(&Access::View) {
                     grants.push(team_access_grant(&ent(ProjectRole::Viewer), team));
                 }
-                None
+                page
             }
         };
-        let page_at = PageAt::after(cursor.as_deref()).with_limit(page_size as usize);
-        let page = rest.project_groups_page(org, id, page_at).await;
         let next = self.group_shares(
             Skipped::SpaceGroups,
             cursor.is_none(),

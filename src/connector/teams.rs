@@ -1,12 +1,15 @@
 //! `team`: one per Miro team, with an entitlement per team role.
 use super::{
-    Connector, ConnectorError,
+    Connector, ConnectorError, ContentMode,
     annotations::pack,
     grants::{entitlement, grant, type_ref},
     ids::{BOARD, GROUP, PROJECT, TEAM, miro_id, resource_miro_id, rid},
     page_token,
     profile::{profile, text},
-    readahead::reads,
+    readahead::{
+        plan::{TEAM_BOARDS, TEAM_SPACES},
+        reads,
+    },
 };
 use crate::{
     miro::{
@@ -131,13 +134,18 @@ impl Connector {
                 PageAt::after(cursor.as_deref()).with_limit(page_size as usize),
             )
             .await?;
-        // A new listing of teams starts a new walk: of teams, and of what is listed under them.
-        self.ahead.plans.listed(
-            TEAM,
-            cursor.is_none(),
-            &[BOARD, PROJECT],
-            page.items.iter().map(|t| t.id.as_str()),
-        );
+        // A new listing of teams starts a new walk: of teams, and of what is listed under them
+        // (the boards and Spaces of each team, in the teams' order).
+        let fresh = cursor.is_none();
+        let ids = || page.items.iter().map(|t| t.id.as_str());
+        self.ahead
+            .plans
+            .listed(TEAM, fresh, &[BOARD, PROJECT], ids());
+        if self.settings().content.mode != ContentMode::Off {
+            for kind in [TEAM_BOARDS, TEAM_SPACES] {
+                self.ahead.plans.listed(kind, fresh, &[], ids());
+            }
+        }
         Ok((
             page.items
                 .iter()

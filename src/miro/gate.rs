@@ -3,13 +3,19 @@
 //! one takes. A fixed bound either idles the budget when Miro is slow or sends bursts when it is
 //! fast. The budget (`budget`) still decides when each request may start, to the credit, so a
 //! slower Miro gets more requests waiting on it, never more requests a minute; `max` (the
-//! `--miro-max-concurrency` setting) bounds them whatever Miro's latency.
+//! `--miro-max-concurrency` setting) bounds them whatever Miro's latency. SCIM requests have a
+//! budget of their own, so they have a lane of their own, sized the same way: a SCIM lookup for
+//! each member page must not take the slots REST needs to keep its budget busy.
 use std::{sync::Mutex, time::Duration};
 
 use tokio::sync::Notify;
 
-/// Never fewer: SCIM requests, which have their own budget, and a first answer to learn from.
+/// Never fewer REST requests: a first answer to learn from.
 const MIN: usize = 4;
+/// Never fewer SCIM requests.
+const MIN_SCIM: usize = 2;
+/// SCIM's reads a second: 200 a 30 s window per endpoint, Miro's SCIM table.
+const SCIM_RATE: f64 = 200.0 / 30.0;
 /// Above the computed need: latency varies from one request to the next.
 const HEADROOM: f64 = 1.5;
 /// The weight of the newest sample in the moving averages.
@@ -17,7 +23,9 @@ const ALPHA: f64 = 0.1;
 
 #[derive(Debug)]
 struct State {
-    in_flight: usize,
+    /// REST and SCIM requests in flight.
+    rest: usize,
+    scim: usize,
     /// Seconds a request takes, once sent (moving average).
     latency: Option<f64>,
     /// Credits a REST request costs (moving average).
@@ -36,11 +44,17 @@ pub(crate) struct Gate {
 /// A request in flight; its slot frees when this drops.
 pub(crate) struct Slot<'a> {
     gate: &'a Gate,
+    scim: bool,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.gate.lock().in_flight -= 1;
+        let mut s = self.gate.lock();
+        match self.scim {
+            true => s.scim -= 1,
+            false => s.rest -= 1,
+        }
+        drop(s);
         self.gate.freed.notify_waiters();
     }
 }
@@ -50,7 +64,8 @@ impl Gate {
         Self {
             max: max.max(1),
             state: Mutex::new(State {
-                in_flight: 0,
+                rest: 0,
+                scim: 0,
                 latency: None,
                 cost: None,
                 samples: 0,
@@ -75,16 +90,23 @@ impl Gate {
         self.lock().latency
     }
 
-    /// Wait for a slot under the bound.
-    pub(crate) async fn enter(&self, rate: Option<f64>) -> Slot<'_> {
+    /// Wait for a slot under the bound of its lane (REST, or SCIM) and under `max` for both.
+    pub(crate) async fn enter(&self, rate: Option<f64>, scim: bool) -> Slot<'_> {
         loop {
             let freed = self.freed.notified();
             {
                 let mut s = self.lock();
-                if s.in_flight < limit_of(&s, rate, self.max) {
-                    s.in_flight += 1;
-                    metrics::gauge!("miro_requests_in_flight").set(s.in_flight as f64);
-                    return Slot { gate: self };
+                let fits = match scim {
+                    true => s.scim < scim_limit_of(&s, self.max),
+                    false => s.rest < limit_of(&s, rate, self.max),
+                };
+                if fits && s.rest + s.scim < self.max {
+                    match scim {
+                        true => s.scim += 1,
+                        false => s.rest += 1,
+                    }
+                    metrics::gauge!("miro_requests_in_flight").set((s.rest + s.scim) as f64);
+                    return Slot { gate: self, scim };
                 }
             }
             freed.await;
@@ -105,6 +127,15 @@ impl Gate {
         }
         let limit = limit_of(&s, None, self.max);
         metrics::gauge!("miro_in_flight_limit").set(limit as f64);
+    }
+}
+
+fn scim_limit_of(s: &State, max: usize) -> usize {
+    match s.latency {
+        Some(latency) => {
+            ((SCIM_RATE * latency * HEADROOM).ceil() as usize).clamp(MIN_SCIM.min(max), max)
+        }
+        None => max,
     }
 }
 
@@ -167,12 +198,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn scim_requests_take_no_rest_slot() {
+        let g = Gate::new(32);
+        let rate = Some(100_000.0 / 60.0);
+        for _ in 0..50 {
+            g.record(Duration::from_millis(500), Some(500));
+        }
+        // Member pages at 0.5 s: REST needs 3.3 a second, 2.5 in flight, at least 4.
+        assert_eq!(g.limit(rate), MIN);
+        let scim: Vec<_> = futures::future::join_all((0..5).map(|_| g.enter(rate, true))).await;
+        let rest: Vec<_> = futures::future::join_all((0..4).map(|_| g.enter(rate, false))).await;
+        let more = tokio::time::timeout(Duration::from_millis(50), g.enter(rate, false)).await;
+        assert!(more.is_err(), "REST's lane is full");
+        let more = tokio::time::timeout(Duration::from_millis(50), g.enter(rate, true)).await;
+        assert!(more.is_err(), "SCIM's too: 6.7 a second × 0.5 s × 1.5");
+        drop(scim);
+        let _ = g.enter(rate, true).await;
+        drop(rest);
+    }
+
+    #[tokio::test]
     async fn a_full_gate_waits_for_a_slot() {
         let g = std::sync::Arc::new(Gate::new(4));
-        let slots: Vec<_> = futures::future::join_all((0..4).map(|_| g.enter(None))).await;
+        let slots: Vec<_> = futures::future::join_all((0..4).map(|_| g.enter(None, false))).await;
         let g2 = g.clone();
         let waiting = tokio::spawn(async move {
-            let _s = g2.enter(None).await;
+            let _s = g2.enter(None, false).await;
         });
         tokio::time::sleep(Duration::from_millis(30)).await;
         assert!(!waiting.is_finished(), "a fifth request waits");

@@ -216,7 +216,7 @@ impl Transport {
             }
             let body = {
                 let rate = self.budget.rest_rate();
-                let _slot = ratelimit::waiting(self.gate.enter(rate))
+                let _slot = ratelimit::waiting(self.gate.enter(rate, self.scim))
                     .await
                     .ok_or_else(|| not_sent(Duration::ZERO))?;
                 ticket.sending();

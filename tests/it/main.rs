@@ -17,6 +17,7 @@ mod cli;
 mod common;
 mod content;
 mod content_action;
+mod content_readahead;
 mod content_scope;
 mod content_writes;
 mod contract;

@@ -193,6 +193,10 @@ impl super::Connector {
 
     fn forget_write(&self, target: &Target, who: &Principal) -> Forget<'_> {
         let mut ids: Vec<String> = target.resource().into_iter().map(str::to_string).collect();
+        // A board's holders show in its team's board listing too (its owner).
+        if let Target::Content(Content::Board { team: Some(t), .. }) = target {
+            ids.push(t.clone());
+        }
         ids.push(who.id().to_string());
         if matches!(who, Principal::User(_)) {
             ids.push(String::new());

@@ -11,6 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// Plans of the listings under each team (content access): walked in the teams' order, each
+/// apart from the team's grants.
+pub(crate) const TEAM_BOARDS: &str = "team boards";
+pub(crate) const TEAM_SPACES: &str = "team spaces";
+
 /// Resources read ahead of the last one asked for.
 pub(crate) const WINDOW: usize = 24;
 /// Resources of one type a plan holds; past them, that type is not read ahead.

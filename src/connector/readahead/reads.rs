@@ -12,10 +12,11 @@ use crate::{
     },
     miro::{
         Miro, MiroError,
-        content_models::GroupShare,
+        content_models::{Access, Board, GroupShare, Project},
         models::{Assignment, GroupMember, License, OrgMember, ScimUser, TeamMember},
-        paging::{Page, PageAt},
+        paging::{Page, PageAt, offset_limit},
         rest::MemberFilter,
+        spaces::SpaceAt,
     },
 };
 
@@ -179,6 +180,80 @@ pub(crate) fn board_groups(
         a.m.rest
             .board_groups_page(&a.org, &a.resource, a.at())
             .await
+    })
+}
+
+/// A team's boards (offset pages: the cursor is the offset).
+pub(crate) fn team_boards(m: &Arc<Miro>, team: &str, limit: usize) -> Arc<Pages<Board>> {
+    listing(
+        m,
+        "",
+        "team boards",
+        team,
+        offset_limit(limit),
+        |a| async move {
+            let offset = a
+                .cursor
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            let page = a.m.rest.boards_page(&a.resource, offset, a.limit).await?;
+            Ok(Page {
+                items: page.items,
+                next: page.next.map(|o| o.to_string()),
+            })
+        },
+    )
+}
+
+/// A team's Spaces.
+pub(crate) fn team_spaces(
+    m: &Arc<Miro>,
+    org: &str,
+    team: &str,
+    limit: usize,
+) -> Arc<Pages<Project>> {
+    listing(m, org, "team spaces", team, limit, |a| async move {
+        a.m.rest.projects_page(&a.org, &a.resource, a.at()).await
+    })
+}
+
+/// The user groups a Space is shared with.
+pub(crate) fn space_groups(
+    m: &Arc<Miro>,
+    org: &str,
+    space: &str,
+    limit: usize,
+) -> Arc<Pages<GroupShare>> {
+    listing(m, org, "space groups", space, limit, |a| async move {
+        a.m.rest
+            .project_groups_page(&a.org, &a.resource, a.at())
+            .await
+    })
+}
+
+/// A Space's team access (from its settings): one answer, as a page of one.
+pub(crate) fn space_access(
+    m: &Arc<Miro>,
+    org: &str,
+    team: &str,
+    space: &str,
+) -> Arc<Pages<Access>> {
+    let team = team.to_string();
+    listing(m, org, "space access", space, 1, move |a| {
+        let team = team.clone();
+        async move {
+            let at = SpaceAt {
+                org: &a.org,
+                team: &team,
+                project: &a.resource,
+            };
+            let access = a.m.rest.project_team_access(at).await?;
+            Ok(Page {
+                items: vec![access],
+                next: None,
+            })
+        }
     })
 }
 
