@@ -186,10 +186,14 @@ impl Connector {
         st.c[i] = page.next.clone();
         st.p += 1;
         st.n += page.items.len() as u64;
+        let names = match page.items.first() {
+            Some(n) => n.names.clone().await,
+            None => Default::default(),
+        };
         let list = page
             .items
             .iter()
-            .map(|n| users::resource(&n.member, n.scim.as_ref()))
+            .map(|n| users::resource(&n.member, names.get(&n.member.id)))
             .collect();
         if st.c.iter().any(Option::is_some) {
             return Ok((list, st.encode()));

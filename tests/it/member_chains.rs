@@ -1,7 +1,10 @@
 //! The member listing split into one chain per license (#26): every member listed once, at one
 //! partial page a chain more than one chain costs, counted; and `auto` splits only a large
 //! organization behind a Miro whose round trip outlasts a page's budget time.
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use miro_connector::{
     connector::MemberChains,
@@ -116,8 +119,12 @@ async fn a_split_listing_lists_every_member_once_at_one_partial_page_a_chain() {
 /// A Miro that takes `latency_ms` a request, with a budget of 600,000 credits a minute: a member
 /// page (500 credits) earns back in 50 ms.
 async fn sim_at(members: usize, latency_ms: u64) -> SimHandle {
+    sim_budget(members, latency_ms, 600_000).await
+}
+
+async fn sim_budget(members: usize, latency_ms: u64, budget: u64) -> SimHandle {
     let mut cfg = SimConfig::new(org(members, 5));
-    cfg.rest_budget = Some(600_000);
+    cfg.rest_budget = Some(budget);
     cfg.faults = FaultConfig {
         seed: 1,
         rules: vec![FaultRule {
@@ -168,5 +175,20 @@ async fn auto_splits_only_a_large_listing_behind_a_miro_slower_than_its_budget()
     let fast = sim_at(1_000, 0).await;
     let (d, ch) = daemon(&fast, MemberChains::Auto, true).await;
     assert_eq!(chains_of_a_fresh_listing(&fast, &ch, 1).await, "one");
+    d.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_member_page_waits_for_one_round_trip_not_two() {
+    // 20 pages at 200 ms a request, under a budget that never binds.
+    let sim = sim_budget(2_000, 200, 60_000_000).await;
+    let (d, ch) = daemon(&sim, MemberChains::Off, true).await;
+    let started = Instant::now();
+    assert_eq!(users(&ch, 100).await.len(), 2_000);
+    let wall = started.elapsed().as_secs_f64();
+    // The first page waits for its REST answer, then its names; each page after it was asked for
+    // the moment the one before arrived, its names asked for the moment it arrived: 21 round
+    // trips. Chaining a page's request behind the names of the one before takes 40.
+    assert!(wall < 0.2 * 21.0 * 1.35, "{wall:.2} s for 20 pages");
     d.shutdown().await;
 }

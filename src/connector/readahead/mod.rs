@@ -284,19 +284,18 @@ impl ReadAhead {
         }
     }
 
-    /// Of `keys`, the one to serve first: an answer that has arrived, else the one asked for
-    /// first (its turn on the budget comes first); None when the store holds none of them.
+    /// Of `keys`, the one to serve first: the answer that arrived first (none waits until it
+    /// is too old to serve), else the one asked for first (its turn on the budget comes first);
+    /// None when the store holds none of them.
     pub(crate) fn pick(&self, keys: &[Key]) -> Option<usize> {
         let inner = lock(&self.inner);
-        let held = |k: &Key| inner.entries.get(k);
-        keys.iter()
-            .position(|k| held(k).is_some_and(|e| e.arrived.is_some()))
-            .or_else(|| {
-                (0..keys.len())
-                    .filter_map(|i| held(&keys[i]).map(|e| (e.id, i)))
-                    .min()
-                    .map(|(_, i)| i)
-            })
+        let held = |i: usize| inner.entries.get(&keys[i]).map(|e| (e.arrived, e.id, i));
+        let waiting = || (0..keys.len()).filter_map(held);
+        waiting()
+            .filter_map(|(arrived, _, i)| arrived.map(|t| (t, i)))
+            .min()
+            .map(|(_, i)| i)
+            .or_else(|| waiting().map(|(_, id, i)| (id, i)).min().map(|(_, i)| i))
     }
 
     /// The answer to `key`: read ahead when it was (in flight or done, and then it is gone from

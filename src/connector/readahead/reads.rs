@@ -1,8 +1,11 @@
 //! The Miro listings a walk may read ahead, each built in one place: the RPC that needs a page and
 //! the read-ahead that anticipates it make the same request under the same key.
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use futures::FutureExt;
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 
 use super::{Key, Pages};
 use crate::{
@@ -72,14 +75,28 @@ where
     })
 }
 
-/// A member with the SCIM record its names come from.
+/// A page's SCIM records by member id, asked for once the page arrived; shared by its members.
+pub(crate) type PageNames = Shared<BoxFuture<'static, Arc<HashMap<String, ScimUser>>>>;
+
+/// A member, and the SCIM records of its page.
 pub(crate) struct Named {
     pub member: OrgMember,
-    pub scim: Option<ScimUser>,
+    pub names: PageNames,
 }
 
-/// The organization's members (those holding `license`, when given), each page with its SCIM
-/// names: a page read ahead arrives ready to serve, so the client waits for neither.
+/// Aborts the task it guards when dropped: a page thrown away takes its names lookup with it.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The organization's members (those holding `license`, when given). The page is answered as
+/// soon as Miro's REST answer arrives, so a read-ahead chain asks for the next page at once; its
+/// SCIM names are asked for at that moment too, on their own, and the page's members share them.
+/// A page read ahead so arrives with its names, and the client waits for neither.
 pub(crate) fn members(
     m: &Arc<Miro>,
     names: &Arc<Names>,
@@ -96,13 +113,24 @@ pub(crate) fn members(
                 ..MemberFilter::default()
             };
             let page = a.m.rest.members_page(&a.org, &filter, a.at()).await?;
-            let mut scim = lookup(&names, a.m.scim.as_ref(), &page.items).await;
+            let (m, listed) = (a.m.clone(), page.items.clone());
+            let task =
+                tokio::spawn(
+                    async move { Arc::new(lookup(&names, m.scim.as_ref(), &listed).await) },
+                );
+            let guard = AbortOnDrop(task.abort_handle());
+            let shared: PageNames = async move {
+                let _guard = guard;
+                task.await.unwrap_or_default()
+            }
+            .boxed()
+            .shared();
             let items = page
                 .items
                 .into_iter()
                 .map(|member| Named {
-                    scim: scim.remove(&member.id),
                     member,
+                    names: shared.clone(),
                 })
                 .collect();
             Ok(Page {

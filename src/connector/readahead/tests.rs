@@ -130,3 +130,48 @@ async fn pages_are_read_ahead_once_served_once_and_forgotten_on_a_write() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(asked.load(Ordering::SeqCst), 3);
 }
+
+/// A listing of one page that takes `ms` to answer.
+fn delayed(resource: &'static str, ms: u64) -> Arc<Pages<u32>> {
+    Arc::new(Pages {
+        key: Box::new(move |c| Key {
+            what: "delayed",
+            resource: resource.into(),
+            cursor: c.unwrap_or_default().into(),
+            limit: 100,
+        }),
+        request: Box::new(move |_| {
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(Page {
+                    items: vec![0],
+                    next: None,
+                })
+            }
+            .boxed()
+        }),
+    })
+}
+
+#[tokio::test]
+async fn the_answer_that_arrived_first_is_served_first() {
+    let store = ReadAhead::new(true);
+    let (slow, fast) = (delayed("slow", 80), delayed("fast", 10));
+    store.lead(&slow, None, 1);
+    store.lead(&fast, None, 1);
+    let keys = [slow.key(None), fast.key(None)];
+    assert_eq!(
+        store.pick(&keys),
+        Some(0),
+        "none arrived: the one asked first"
+    );
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(store.pick(&keys), Some(1), "only the fast one arrived");
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert_eq!(
+        store.pick(&keys),
+        Some(1),
+        "both arrived: the fast one first"
+    );
+    assert_eq!(store.pick(&[slow.key(Some("9"))]), None, "not in the store");
+}
