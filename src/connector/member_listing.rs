@@ -17,7 +17,10 @@ use super::{
     readahead::{Key, reads},
     users,
 };
-use crate::{miro::models::License, pb};
+use crate::{
+    miro::{models::License, paging::PageAt},
+    pb,
+};
 
 const SCOPE: &str = "resources:user";
 /// This listing's tokens; `mc1.` tokens (one chain, from before) are still read.
@@ -154,7 +157,8 @@ impl Connector {
         token: &str,
         page_size: u32,
     ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
-        let limit = page_size as usize;
+        // Miro's page size, as the request will ask for it: 0 (the client's "yours") is 100.
+        let limit = PageAt::first().with_limit(page_size as usize).limit;
         let mut st = match State::decode(token)? {
             Some(st) => st,
             None => {

@@ -164,8 +164,9 @@ async fn auto_splits_only_a_large_listing_behind_a_miro_slower_than_its_budget()
     let (d, ch) = daemon(&slow, MemberChains::Auto, true).await;
     // 1,100 pages of one: 8 extra pages are under 1% of them; 100 ms against 50 ms of budget.
     assert_eq!(chains_of_a_fresh_listing(&slow, &ch, 1).await, "split");
-    // 11 pages of 100: 8 extra would be 73% more.
+    // 11 pages of 100: 8 extra would be 73% more; and so when the client leaves the size to us.
     assert_eq!(chains_of_a_fresh_listing(&slow, &ch, 100).await, "one");
+    assert_eq!(chains_of_a_fresh_listing(&slow, &ch, 0).await, "one");
     d.shutdown().await;
     // Without read-ahead the chains could not run at once.
     let (d, ch) = daemon(&slow, MemberChains::Auto, false).await;
