@@ -1,6 +1,6 @@
-//! Read-ahead of content (#26): a walk's next teams' board and Space listings, and its next Spaces'
-//! settings and shares, are on their way before the client asks; scattered asks read nothing
-//! ahead; a board's write throws away its team's listing read ahead.
+//! Read-ahead of content (#26): a walk's next teams' board and Space listings are on their way
+//! before the client asks; scattered asks read nothing ahead; a board's write throws away its
+//! team's listing read ahead.
 use std::time::Duration;
 
 use miro_connector::{connector::ContentMode, pb, sim::SimHandle};
@@ -10,7 +10,6 @@ use super::{common::*, rpc};
 
 const BOARDS: &str = "GET /v2/boards";
 const SPACES: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/projects";
-const SETTINGS: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/projects/{project_id}/settings";
 const WINDOW: u64 = 24;
 
 /// Wait until the simulator's count of `endpoint` stops moving (read-ahead runs on its own time).
@@ -66,38 +65,6 @@ async fn a_walk_reads_the_next_teams_listings_ahead_and_scattered_asks_do_not() 
             "{kind}: {read} pages for three teams asked"
         );
     }
-}
-
-#[tokio::test]
-async fn a_walk_of_spaces_has_the_next_ones_settings_and_shares_on_their_way() {
-    let p = Fixture::new()
-        .members(600)
-        .teams(20)
-        .content(ContentMode::Sharing)
-        .start()
-        .await;
-    let teams = rpc::resources(&p.ch, "team").await;
-    let mut spaces = Vec::new();
-    for t in &teams {
-        spaces.extend(first_children(&p.ch, "project", t).await);
-    }
-    assert!(spaces.len() as u64 > 3 + WINDOW, "{} Spaces", spaces.len());
-    p.sim.reset_stats();
-    for s in &spaces[..3] {
-        rpc::grants_page(&p.ch, s, "").await.unwrap();
-    }
-    assert_eq!(settle(&p.sim, SETTINGS).await, 3 + WINDOW);
-    // The walk goes on: what was read ahead is served, not asked again.
-    let before = p.sim.stats().requests;
-    for s in &spaces[3..3 + WINDOW as usize] {
-        rpc::grants_page(&p.ch, s, "").await.unwrap();
-    }
-    let asked = p.sim.stats().requests_to(SETTINGS);
-    assert!(
-        asked <= 3 + 2 * WINDOW && p.sim.stats().requests > before,
-        "{asked} settings read for {} Spaces asked",
-        3 + WINDOW
-    );
 }
 
 /// The profile value `key` of a board in a listing.
