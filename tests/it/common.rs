@@ -197,3 +197,17 @@ pub fn res(t: &str, id: &str) -> pb::Resource {
         ..Default::default()
     }
 }
+
+/// Wait until the simulator's count of `endpoint` stops moving (read-ahead runs on its own time),
+/// and return it.
+pub async fn settle(sim: &SimHandle, endpoint: &str) -> u64 {
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = sim.stats().requests_to(endpoint);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}

@@ -1,9 +1,8 @@
 //! Read-ahead of content (#26): a walk's next teams' board and Space listings are on their way
 //! before the client asks; scattered asks read nothing ahead; a board's write throws away its
 //! team's listing read ahead.
-use std::time::Duration;
 
-use miro_connector::{connector::ContentMode, pb, sim::SimHandle};
+use miro_connector::{connector::ContentMode, pb};
 use tonic::transport::Channel;
 
 use super::{common::*, rpc};
@@ -11,19 +10,6 @@ use super::{common::*, rpc};
 const BOARDS: &str = "GET /v2/boards";
 const SPACES: &str = "GET /v2/orgs/{org_id}/teams/{team_id}/projects";
 const WINDOW: u64 = 24;
-
-/// Wait until the simulator's count of `endpoint` stops moving (read-ahead runs on its own time).
-async fn settle(sim: &SimHandle, endpoint: &str) -> u64 {
-    let mut last = u64::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = sim.stats().requests_to(endpoint);
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-}
 
 /// The first page of `kind` under `team`.
 async fn first_children(ch: &Channel, kind: &str, team: &pb::Resource) -> Vec<pb::Resource> {

@@ -1,10 +1,7 @@
 //! The member listing split into one chain per license (#26): every member listed once, at one
 //! partial page a chain more than one chain costs, counted; and `auto` splits only a large
 //! organization behind a Miro whose round trip outlasts a page's budget time.
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::{collections::BTreeMap, time::Instant};
 
 use miro_connector::{
     connector::MemberChains,
@@ -142,16 +139,7 @@ async fn chains_of_a_fresh_listing(sim: &SimHandle, ch: &Channel, page_size: u32
     rpc::validate(ch).await.unwrap();
     sim.reset_stats();
     users_page(ch, page_size, String::new()).await;
-    let mut asked = 0;
-    loop {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let now = sim.stats().requests_to(MEMBERS);
-        if now == asked {
-            break;
-        }
-        asked = now;
-    }
-    match asked {
+    match settle(sim, MEMBERS).await {
         1..=2 => "one",
         9.. => "split",
         n => panic!("{n} member pages asked for"),

@@ -91,19 +91,6 @@ async fn first_grants(ch: &Channel, team: &pb::Resource) -> Vec<pb::Grant> {
     rpc::grants_page(ch, team, "").await.unwrap().list
 }
 
-/// Wait until the simulator has answered `n` team-member pages (read-ahead runs on its own time).
-async fn settle(sim: &SimHandle) -> u64 {
-    let mut last = u64::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let now = sim.stats().requests_to(TEAM_PAGES);
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-}
-
 #[tokio::test]
 async fn a_walk_stopped_part_way_or_a_targeted_sync_reads_at_most_the_window() {
     let sim = sim_with(300, 60).await;
@@ -116,7 +103,7 @@ async fn a_walk_stopped_part_way_or_a_targeted_sync_reads_at_most_the_window() {
         first_grants(&ch, &teams[i]).await;
     }
     assert_eq!(
-        settle(&sim).await,
+        settle(&sim, TEAM_PAGES).await,
         4,
         "a targeted sync reads only what it asks for"
     );
@@ -126,7 +113,7 @@ async fn a_walk_stopped_part_way_or_a_targeted_sync_reads_at_most_the_window() {
     for t in &teams[..3] {
         first_grants(&ch, t).await;
     }
-    let read = settle(&sim).await;
+    let read = settle(&sim, TEAM_PAGES).await;
     assert!(
         read > 3,
         "the walk's order was learned and the next teams read ahead"
@@ -147,7 +134,7 @@ async fn a_write_throws_away_what_was_read_ahead_about_its_team() {
     for t in &teams[..3] {
         first_grants(&ch, t).await;
     }
-    settle(&sim).await;
+    settle(&sim, TEAM_PAGES).await;
     // Team 5's page is in the store; a user who is not in it joins it.
     let team = &teams[5];
     let team_id = &team.id.as_ref().unwrap().resource;
