@@ -72,7 +72,15 @@ func (s settings) credentials() (credentials.TransportCredentials, error) {
 	if !s.tls() {
 		return insecure.NewCredentials(), nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.serverName}
+	cfg, err := s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(cfg), nil
+}
+
+func (s settings) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.serverName, NextProtos: []string{"h2"}}
 	if s.ca != "" {
 		pem, err := os.ReadFile(s.ca)
 		if err != nil {
@@ -91,7 +99,30 @@ func (s settings) credentials() (credentials.TransportCredentials, error) {
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
-	return credentials.NewTLS(cfg), nil
+	return cfg, nil
+}
+
+// tlsProblem names what a TLS handshake of its own meets, or "" when it meets nothing TLS. Under
+// TLS 1.3 the daemon refuses a client certificate only after the client's side of the handshake is
+// done, so gRPC's first write can meet a reset socket ("broken pipe") and never read the daemon's
+// alert. This handshake writes nothing after it, so the alert is what it reads.
+func (s settings) tlsProblem(ctx context.Context) string {
+	cfg, err := s.tlsConfig()
+	if !s.tls() || err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", s.addr)
+	if err == nil {
+		defer conn.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		_, err = conn.Read(make([]byte, 1))
+	}
+	if err != nil && strings.Contains(err.Error(), "tls:") {
+		return err.Error()
+	}
+	return ""
 }
 
 // dialDaemon makes the forwarder; nothing here waits for the daemon.
@@ -163,8 +194,13 @@ func (f *forwarder) retrying(ctx context.Context, gaveUp codes.Code, once func(c
 			if ctx.Err() != nil {
 				return err
 			}
-			return status.Errorf(gaveUp,
-				"the miro-connector daemon at %s could not be reached for %s: %s", f.s.addr, f.s.wait, status.Convert(err).Message())
+			msg := status.Convert(err).Message()
+			if !strings.Contains(msg, "tls:") {
+				if problem := f.s.tlsProblem(ctx); problem != "" {
+					msg += "; a TLS handshake of the bridge's own: " + problem
+				}
+			}
+			return status.Errorf(gaveUp, "the miro-connector daemon at %s could not be reached for %s: %s", f.s.addr, f.s.wait, msg)
 		}
 	}
 }
