@@ -137,7 +137,11 @@ async fn run(bridge: &PathBuf, members: usize, teams: usize, latency: u64, worke
     let wall = started.elapsed();
     assert!(status.success(), "the bridge's sync failed: {status}");
     let stats = sim.stats();
-    let phases = timeline(&stats, started_at, wall.as_secs_f64(), 100_000.0 / 60.0);
+    let phases = format!(
+        "{}\n  {}",
+        timeline(&stats, started_at, wall.as_secs_f64(), 100_000.0 / 60.0),
+        daemon.readahead()
+    );
     let (_, daemon_mib) = daemon.usage();
     daemon.stop();
     sim.shutdown().await;

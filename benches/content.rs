@@ -135,8 +135,9 @@ async fn main() {
             s.rate_limited
         );
         println!(
-            "\n  where the time went ({mode}):\n{}",
-            common::timeline(s, run.started, wall, RATE / 60.0)
+            "\n  where the time went ({mode}):\n{}\n  {}",
+            common::timeline(s, run.started, wall, RATE / 60.0),
+            run.readahead
         );
         if content.is_some() {
             assert!(

@@ -14,10 +14,15 @@
 #![allow(clippy::expect_used, clippy::panic, unreachable_pub)]
 use std::{
     hash::{DefaultHasher, Hasher},
-    io::{BufRead, BufReader, Read},
+    io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+// Shared with the other benches; this one uses a part.
+#[allow(dead_code)]
+mod common;
+use common::{free_addr, http_get};
 
 const BIN: &str = env!("CARGO_BIN_EXE_miro-connector");
 
@@ -26,12 +31,6 @@ fn env_num(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A loopback port free a moment ago, for a process that must be told where to listen.
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").to_string()
 }
 
 /// A child process ended when dropped, so a failed assertion leaves nothing running.
@@ -60,16 +59,8 @@ fn proc_figures(pid: u32) -> (f64, usize, usize) {
 
 /// Live tokio tasks, from the daemon's `/runtime` (plain HTTP/1.1 over loopback).
 fn alive_tasks(metrics: &str) -> u64 {
-    use std::io::Write;
-    let mut s = std::net::TcpStream::connect(metrics).expect("connect to /runtime");
-    let _ = write!(
-        s,
-        "GET /runtime HTTP/1.1\r\nHost: {metrics}\r\nConnection: close\r\n\r\n"
-    );
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body);
-    let json = body.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(json).expect("/runtime answers JSON");
+    let json = http_get(metrics, "/runtime");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("/runtime answers JSON");
     v["alive_tasks"].as_u64().expect("alive_tasks")
 }
 

@@ -197,6 +197,7 @@ async fn main() {
         run.rss_mib
     );
     println!("RPCs                      {}", run.rpcs);
+    println!("{}", run.readahead);
     println!(
         "gRPC round trip, no Miro  {:.0} µs a page (ListGrants on a user)",
         run.pages_per_rpc_us.unwrap_or_default()

@@ -10,11 +10,14 @@ use miro_connector::sim::SimHandle;
 pub struct Daemon {
     child: Child,
     pub addr: String,
+    /// Its metrics listener (`/metrics`, `/runtime`).
+    metrics: String,
 }
 
 impl Daemon {
     /// `extra`: settings of its own (`--content sharing`, say).
     pub fn start(sim: &SimHandle, extra: &[&str]) -> Self {
+        let metrics = free_addr();
         let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
             .args([
                 "serve",
@@ -32,6 +35,8 @@ impl Daemon {
                 &sim.scim_url(),
                 "--rpc-timeout",
                 "600s",
+                "--metrics-listen",
+                &metrics,
             ])
             .args(extra)
             .env("MIRO_ACCESS_TOKEN", sim.access_token())
@@ -51,7 +56,35 @@ impl Daemon {
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            metrics,
+        }
+    }
+
+    /// What read-ahead did, from the daemon's counters: started, served and thrown away (by
+    /// reason). Whatever was started and neither served nor in flight at the end cost credits
+    /// the walk did not use.
+    #[allow(dead_code)] // Not every bench prints it.
+    pub fn readahead(&self) -> String {
+        let text = http_get(&self.metrics, "/metrics");
+        let mut parts = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with("miro_readahead_")) {
+            let Some((name, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let name = name
+                .trim_start_matches("miro_readahead_")
+                .replace("_total", "");
+            parts.push(format!("{name} {value}"));
+        }
+        parts.sort();
+        if parts.is_empty() {
+            "read-ahead: nothing started".into()
+        } else {
+            format!("read-ahead: {}", parts.join(", "))
+        }
     }
 
     /// CPU seconds (user + system) and peak RSS in MiB, from /proc.
@@ -65,6 +98,27 @@ impl Daemon {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback address nothing listens on (yet).
+pub fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").to_string()
+}
+
+/// The body of a plain HTTP/1.1 GET over loopback.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 /// CPU seconds (user + system) and peak RSS in MiB of a running process, from /proc.

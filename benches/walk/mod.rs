@@ -72,6 +72,8 @@ pub struct Run {
     pub command_rss_mib: Option<f64>,
     /// Records the `sync` command wrote.
     pub command_records: u64,
+    /// What read-ahead started, served and threw away (`Daemon::readahead`).
+    pub readahead: String,
 }
 
 /// Run `miro-connector sync --connect addr --workers n --format jsonl`, sampling its peak RSS
@@ -165,6 +167,7 @@ pub async fn sync_run(cfg: SimConfig, walk: Walk, daemon_args: &[&str]) -> (Run,
         None => None,
     };
     let org = sim.org();
+    let readahead = daemon.readahead();
     daemon.stop();
     sim.shutdown().await;
     (
@@ -178,6 +181,7 @@ pub async fn sync_run(cfg: SimConfig, walk: Walk, daemon_args: &[&str]) -> (Run,
             pages_per_rpc_us: per_rpc,
             command_rss_mib: command.map(|c| c.0),
             command_records: command.map_or(0, |c| c.1),
+            readahead,
         },
         org,
     )

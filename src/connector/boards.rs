@@ -268,9 +268,11 @@ impl Connector {
             })
             .collect();
         // The boards' grants are asked for after every listing: a walk's plan.
-        self.ahead
-            .plans
-            .listed(BOARD, false, &[], boards.iter().map(|b| b.id.as_str()));
+        self.ahead.plans.listed_under(
+            BOARD,
+            (TEAM_BOARDS, team),
+            boards.iter().map(|b| b.id.as_str()),
+        );
         let ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         let labels = self.board_labels(team, &ids).await?;
         let list = boards

@@ -5,6 +5,12 @@
 //! the one before in both orders, and only once two asks in a row agree on an order and a direction
 //! are the next resources in it read ahead. A resource is read ahead or asked for once a walk, so
 //! nothing is read twice; one that is not listed (a targeted sync) is never guessed at.
+//!
+//! A child's listing order is its parent's: a client that lists several teams' boards at once
+//! still keeps (and then walks) each team's boards together, in the teams' order, so the boards
+//! are ordered by their team's place in the team listing, then as listed. Ordered as they arrived
+//! instead, the next boards after a team's first page would be other teams', asked for only once
+//! the team's other pages are walked, maybe after the read-ahead is too old to serve.
 use std::{
     collections::HashMap,
     sync::Mutex,
@@ -37,11 +43,16 @@ enum Order {
 #[derive(Default)]
 struct Plan {
     ids: Vec<Box<str>>,
+    /// Each one's parent's place in the parent's listing (0 for top-level resources).
+    group: Vec<u32>,
     at: HashMap<Box<str>, u32>,
     flags: Vec<u8>,
-    /// Positions by id (lazily built once the listing is done) and each position's rank.
+    /// Positions in id order and in listing order (lazily built once the listing is done), and
+    /// each position's rank in them.
     by_rank: Vec<u32>,
     rank: Vec<u32>,
+    by_listing: Vec<u32>,
+    listing_rank: Vec<u32>,
     last: Option<u32>,
     guess: Option<(Order, bool)>,
     streak: u8,
@@ -53,18 +64,15 @@ impl Plan {
         if self.rank.len() == self.ids.len() {
             return;
         }
-        let mut by: Vec<u32> = (0..self.ids.len() as u32).collect();
-        by.sort_by(|a, b| self.ids[*a as usize].cmp(&self.ids[*b as usize]));
-        let mut rank = vec![0; by.len()];
-        for (r, p) in by.iter().enumerate() {
-            rank[*p as usize] = r as u32;
-        }
-        (self.by_rank, self.rank) = (by, rank);
+        let n = self.ids.len();
+        (self.by_rank, self.rank) = order_by(n, |p| &self.ids[p as usize]);
+        // A stable sort: within a parent, as listed.
+        (self.by_listing, self.listing_rank) = order_by(n, |p| self.group[p as usize]);
     }
 
     fn step(&self, order: Order, p: u32) -> i64 {
         match order {
-            Order::Listing => i64::from(p),
+            Order::Listing => i64::from(self.listing_rank[p as usize]),
             Order::Sorted => i64::from(self.rank[p as usize]),
         }
     }
@@ -72,8 +80,21 @@ impl Plan {
     fn at_step(&self, order: Order, s: i64) -> Option<u32> {
         let s = usize::try_from(s).ok()?;
         match order {
-            Order::Listing => (s < self.ids.len()).then_some(s as u32),
+            Order::Listing => self.by_listing.get(s).copied(),
             Order::Sorted => self.by_rank.get(s).copied(),
+        }
+    }
+
+    fn append<'a>(&mut self, group: u32, ids: impl Iterator<Item = &'a str>) {
+        self.touched = Some(Instant::now());
+        for id in ids {
+            if self.ids.len() >= MAX_PLANNED || self.at.contains_key(id) {
+                continue;
+            }
+            self.at.insert(id.into(), self.ids.len() as u32);
+            self.ids.push(id.into());
+            self.group.push(group);
+            self.flags.push(0);
         }
     }
 
@@ -115,6 +136,17 @@ impl Plan {
     }
 }
 
+/// Positions `0..n` sorted by `key` (stably), and each position's rank in that order.
+fn order_by<K: Ord>(n: usize, key: impl Fn(u32) -> K) -> (Vec<u32>, Vec<u32>) {
+    let mut by: Vec<u32> = (0..n as u32).collect();
+    by.sort_by_key(|p| key(*p));
+    let mut rank = vec![0; n];
+    for (r, p) in by.iter().enumerate() {
+        rank[*p as usize] = r as u32;
+    }
+    (by, rank)
+}
+
 /// The walk's plans, one per resource type.
 #[derive(Default)]
 pub(crate) struct Plans {
@@ -145,16 +177,23 @@ impl Plans {
                 plans.remove(k);
             }
         }
-        let plan = plans.entry(kind).or_default();
-        plan.touched = Some(Instant::now());
-        for id in ids {
-            if plan.ids.len() >= MAX_PLANNED || plan.at.contains_key(id) {
-                continue;
-            }
-            plan.at.insert(id.into(), plan.ids.len() as u32);
-            plan.ids.push(id.into());
-            plan.flags.push(0);
-        }
+        plans.entry(kind).or_default().append(0, ids);
+    }
+
+    /// A listing page of children under `parent` (a kind and an id of its plan): they are walked
+    /// in the parent's order, then as listed.
+    pub(crate) fn listed_under<'a>(
+        &self,
+        kind: &'static str,
+        parent: (&'static str, &str),
+        ids: impl Iterator<Item = &'a str>,
+    ) {
+        let mut plans = self.lock();
+        let group = plans
+            .get(parent.0)
+            .and_then(|p| p.at.get(parent.1).copied())
+            .unwrap_or(u32::MAX);
+        plans.entry(kind).or_default().append(group, ids);
     }
 
     /// The client asked for the first page of `id`'s grants: the resources to read ahead now
@@ -220,6 +259,28 @@ mod tests {
         for id in ["0100", "0300", "0050", "0450", "0200"] {
             assert!(p.asked("team", id).is_empty(), "a targeted sync's asks");
         }
+    }
+
+    #[test]
+    fn children_listed_at_once_are_walked_in_their_parents_order() {
+        let p = plans(&["ta", "tb"]);
+        let page = |team: &str, n: std::ops::Range<u32>| -> Vec<String> {
+            n.map(|i| format!("{team}-{i:02}")).collect()
+        };
+        // Two teams' board pages arrive interleaved: a's first, b's first, a's second.
+        for (team, n) in [("ta", 0..10), ("tb", 0..10), ("ta", 10..20)] {
+            let ids = page(team, n);
+            p.listed_under("board", ("team", team), ids.iter().map(String::as_str));
+        }
+        // The client walks a's boards, all of them, then b's.
+        p.asked("board", "ta-00");
+        p.asked("board", "ta-01");
+        let ahead = p.asked("board", "ta-02");
+        let want: Vec<String> = page("ta", 3..20)
+            .into_iter()
+            .chain(page("tb", 0..7))
+            .collect();
+        assert_eq!(ahead, want);
     }
 
     #[test]
