@@ -8,7 +8,15 @@
 //! chain). All chains are read ahead at once and the client is served whichever page is ready. A
 //! chain costs at most one page more than its share (its last, partial page, or an empty one), so
 //! the split is made only when those pages are at most 1% of the listing's own.
-use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! The chains are not alike: one license usually holds most members, and its chain, a round
+//! trip a page, outlasts the others. So its pages go before the others' on the budget (the
+//! critical chain, `critical`): the others spend what it leaves, and the listing ends near the
+//! budget's time rather than the longest chain's queue.
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, AtomicUsize, Ordering},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -53,11 +61,15 @@ fn license_of(chain: usize) -> Option<License> {
 }
 
 /// How many members the organization has, as best known: the last whole listing's count, else
-/// the full licenses it bought (read at Validate).
+/// the full licenses it bought (read at Validate). And each chain's pages in the last whole split
+/// listing, and which chain is critical now.
 #[derive(Default)]
 pub(crate) struct SizeHint {
     counted: AtomicU64,
     licenses: AtomicU64,
+    chain_pages: [AtomicU64; CHAINS],
+    /// The critical chain's index; another value (none is critical) otherwise.
+    critical: Arc<AtomicUsize>,
 }
 
 impl SizeHint {
@@ -95,6 +107,9 @@ pub(crate) fn worth_splitting(
 struct State {
     s: String,
     c: Vec<Option<String>>,
+    /// Pages served per chain (split listings).
+    #[serde(default)]
+    q: Vec<u64>,
     /// Pages and members served so far; `w`: counted since the first page.
     p: u64,
     n: u64,
@@ -106,6 +121,7 @@ impl State {
         Self {
             s: SCOPE.into(),
             c: vec![Some(String::new()); chains],
+            q: vec![0; chains],
             p: 0,
             n: 0,
             w: true,
@@ -134,6 +150,7 @@ impl State {
             )));
         }
         if ![1, CHAINS].contains(&st.c.len())
+            || ![0, st.c.len()].contains(&st.q.len())
             || st.c.iter().all(Option::is_none)
             || st.c.iter().flatten().any(|c| c.len() > MAX_CURSOR)
         {
@@ -170,10 +187,18 @@ impl Connector {
         };
         let org = self.org_id().await?;
         let chains = st.c.len();
+        let hint = &self.member_count;
+        hint.critical.store(
+            critical(&st, &hint.chain_pages).unwrap_or(usize::MAX),
+            Ordering::Relaxed,
+        );
         let pages: Vec<_> = (0..chains)
             .map(|i| {
                 let license = (chains > 1).then(|| license_of(i)).flatten();
-                reads::members(&self.miro, &self.names, org, limit, license)
+                let now = hint.critical.clone();
+                let critical: Option<reads::Critical> = (chains > 1)
+                    .then(|| Arc::new(move || now.load(Ordering::Relaxed) == i) as reads::Critical);
+                reads::members(&self.miro, &self.names, org, limit, license, critical)
             })
             .collect();
         let open: Vec<usize> = (0..chains).filter(|i| st.c[*i].is_some()).collect();
@@ -188,6 +213,9 @@ impl Connector {
         // The next page is on its way while the client works on this one.
         let page = self.read(&pages[i], st.cursor(i), 1).await?;
         st.c[i] = page.next.clone();
+        if let Some(q) = st.q.get_mut(i) {
+            *q += 1;
+        }
         st.p += 1;
         st.n += page.items.len() as u64;
         let names = match page.items.first() {
@@ -231,6 +259,11 @@ impl Connector {
         let extra = st.p.saturating_sub(one_chain);
         if st.c.len() > 1 {
             metrics::counter!("miro_member_listing_extra_requests_total").increment(extra);
+            if st.q.len() == CHAINS {
+                for (remembered, served) in self.member_count.chain_pages.iter().zip(&st.q) {
+                    remembered.store(*served, Ordering::Relaxed);
+                }
+            }
         }
         tracing::debug!(
             members = st.n,
@@ -240,6 +273,19 @@ impl Connector {
             "member listing done"
         );
     }
+}
+
+/// Of a split listing's open chains, the one expected to have the most pages left: by the last
+/// whole listing's pages, then by pages served so far, then `full` (most members hold it).
+fn critical(st: &State, before: &[AtomicU64; CHAINS]) -> Option<usize> {
+    if st.c.len() != CHAINS {
+        return None;
+    }
+    (0..CHAINS).filter(|i| st.c[*i].is_some()).max_by_key(|&i| {
+        let served = st.q.get(i).copied().unwrap_or(0);
+        let left = before[i].load(Ordering::Relaxed).saturating_sub(served);
+        (left, served, license_of(i) == Some(License::Full))
+    })
 }
 
 #[cfg(test)]
@@ -293,6 +339,35 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_critical_chain_is_the_one_expected_to_have_most_pages_left() {
+        let full = License::ALL
+            .iter()
+            .position(|l| *l == License::Full)
+            .unwrap();
+        let before: [AtomicU64; CHAINS] = Default::default();
+        let mut st = State::fresh(CHAINS);
+        assert_eq!(critical(&st, &before), Some(full), "nothing known: full");
+        st.q[0] = 3;
+        assert_eq!(critical(&st, &before), Some(0), "most pages served");
+        before[5].store(40, Ordering::Relaxed);
+        before[full].store(30, Ordering::Relaxed);
+        assert_eq!(
+            critical(&st, &before),
+            Some(5),
+            "most left by the last listing"
+        );
+        st.q[5] = 35;
+        assert_eq!(critical(&st, &before), Some(full));
+        st.c[full] = None;
+        assert_eq!(
+            critical(&st, &before),
+            Some(5),
+            "a chain done is never critical"
+        );
+        assert_eq!(critical(&State::fresh(1), &before), None, "one chain");
     }
 
     #[test]

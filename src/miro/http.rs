@@ -168,10 +168,10 @@ impl Transport {
         decode: impl Fn(Bytes) -> Result<T, MiroError>,
     ) -> Result<T, MiroError> {
         let url = self.url(call)?;
-        let claim = if self.scim {
-            Claim::Scim(call.endpoint)
-        } else {
-            Claim::Rest(call.cost)
+        let claim = match (self.scim, ratelimit::urgent()) {
+            (true, _) => Claim::Scim(call.endpoint),
+            (false, true) => Claim::Urgent(call.cost),
+            (false, false) => Claim::Rest(call.cost),
         };
         let deadline = ratelimit::deadline();
         let attempt = || async {

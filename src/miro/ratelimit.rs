@@ -45,6 +45,22 @@ pub(crate) fn deadline() -> Option<tokio::time::Instant> {
 }
 
 tokio::task_local! {
+    static URGENT: ();
+}
+
+/// Run `f` as the critical path of a cursor chain: its REST requests go before those waiting for
+/// their turn on the budget (never past what the window holds). Every page of the chain waits
+/// for the one before it, so a turn lost there is lost to the whole chain; a request off the
+/// chain that waits one turn longer delays only itself.
+pub async fn urgently<F: Future>(f: F) -> F::Output {
+    URGENT.scope((), f).await
+}
+
+pub(crate) fn urgent() -> bool {
+    URGENT.try_with(|()| ()).is_ok()
+}
+
+tokio::task_local! {
     static CALL_OFF: tokio::sync::watch::Receiver<u64>;
 }
 

@@ -18,6 +18,7 @@ use crate::{
         content_models::{Access, Board, GroupShare, Project},
         models::{Assignment, GroupMember, License, OrgMember, ScimUser, TeamMember},
         paging::{Page, PageAt, offset_limit},
+        ratelimit,
         rest::MemberFilter,
         spaces::SpaceAt,
     },
@@ -93,26 +94,35 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Whether a chain's request, when it is made, is on the listing's critical path.
+pub(crate) type Critical = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// The organization's members (those holding `license`, when given). The page is answered as
 /// soon as Miro's REST answer arrives, so a read-ahead chain asks for the next page at once; its
 /// SCIM names are asked for at that moment too, on their own, and the page's members share them.
-/// A page read ahead so arrives with its names, and the client waits for neither.
+/// A page read ahead so arrives with its names, and the client waits for neither. A page of the
+/// `critical` chain goes before other requests waiting for the budget (`ratelimit::urgently`).
 pub(crate) fn members(
     m: &Arc<Miro>,
     names: &Arc<Names>,
     org: &str,
     limit: usize,
     license: Option<License>,
+    critical: Option<Critical>,
 ) -> Arc<Pages<Named>> {
     let names = names.clone();
     listing(m, org, chain_key(license), "", limit, move |a| {
-        let names = names.clone();
+        let (names, critical) = (names.clone(), critical.clone());
         async move {
             let filter = MemberFilter {
                 license: license.map(|l| l.as_str().to_string()),
                 ..MemberFilter::default()
             };
-            let page = a.m.rest.members_page(&a.org, &filter, a.at()).await?;
+            let fetch = a.m.rest.members_page(&a.org, &filter, a.at());
+            let page = match critical.is_some_and(|c| c()) {
+                true => ratelimit::urgently(fetch).await?,
+                false => fetch.await?,
+            };
             let (m, listed) = (a.m.clone(), page.items.clone());
             let task =
                 tokio::spawn(

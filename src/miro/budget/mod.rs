@@ -21,6 +21,9 @@ use scim::Scim;
 pub(crate) enum Claim {
     /// A REST request costing this many credits.
     Rest(u64),
+    /// A REST request on a cursor chain's critical path (`ratelimit::urgently`): it starts at once,
+    /// ahead of those waiting for their turn, when the window under way holds it.
+    Urgent(u64),
     /// A SCIM request to this endpoint (`GET /Users`, `PATCH /Users/{id}`, …).
     Scim(&'static str),
 }
@@ -152,7 +155,34 @@ impl Rest {
         self.remaining = self.limit.saturating_sub(self.pending_from(self.reset_at));
     }
 
-    fn reserve(&mut self, cost: u64, now: Instant) -> (Instant, u64) {
+    /// An urgent request starts now when the window under way (not one that reservations ahead
+    /// rolled into) holds it. The turns after it move back by its spacing, so the window's pace
+    /// and its credits are what they would have been; only the order changes.
+    fn at_once(&mut self, cost: u64, now: Instant) -> Option<(Instant, u64)> {
+        let current = now < self.reset_at
+            && self
+                .reset_at
+                .checked_sub(self.window)
+                .is_none_or(|began| began <= now);
+        let usable = self.remaining.saturating_sub(self.margin());
+        if !current || cost > usable {
+            return None;
+        }
+        if self.remaining - cost < self.limit / 2 {
+            let from = self.next_free.max(now);
+            let left = self.reset_at.saturating_duration_since(from);
+            self.next_free = from + left.mul_f64(cost as f64 / usable as f64);
+        }
+        self.remaining -= cost;
+        self.next_ticket += 1;
+        self.pending.insert(self.next_ticket, (now, cost));
+        Some((now, self.next_ticket))
+    }
+
+    fn reserve(&mut self, cost: u64, now: Instant, urgent: bool) -> (Instant, u64) {
+        if urgent && let Some(at) = self.at_once(cost, now) {
+            return at;
+        }
         let mut start = now.max(self.next_free);
         while start >= self.reset_at {
             self.roll();
@@ -272,10 +302,10 @@ impl Budget {
         deadline: Option<Instant>,
     ) -> Result<(Duration, Ticket<'_>), Duration> {
         let (start, id, provisional) = match claim {
-            Claim::Rest(cost) => match self.rest().as_mut() {
+            Claim::Rest(cost) | Claim::Urgent(cost) => match self.rest().as_mut() {
                 Some(rest) => {
                     let plan = rest.plan();
-                    let (start, id) = rest.reserve(cost, now);
+                    let (start, id) = rest.reserve(cost, now, matches!(claim, Claim::Urgent(_)));
                     // Past the reset Miro named, windows are our guess until one was measured:
                     // wait only until Miro can say, then reserve again.
                     let known = rest.last_reset.max(now) + SETTLE + RECHECK;

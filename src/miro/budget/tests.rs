@@ -52,8 +52,9 @@ fn started() -> (Arc<Mutex<FakeMiro>>, Arc<Budget>) {
     (miro, budget)
 }
 
-#[tokio::test(start_paused = true)]
-async fn concurrent_callers_never_overspend_a_window() {
+/// 32 callers, 20 requests each, through the budget to the fake Miro; `urgent` callers claim
+/// `Claim::Urgent`. What Miro saw.
+async fn callers(urgent: fn(u64) -> bool) -> Arc<Mutex<FakeMiro>> {
     let (miro, budget) = started();
     let mut tasks = Vec::new();
     for caller in 0..32u64 {
@@ -61,9 +62,11 @@ async fn concurrent_callers_never_overspend_a_window() {
         tasks.push(tokio::spawn(async move {
             for i in 0..20u64 {
                 let cost = if (caller + i) % 3 == 0 { 500 } else { 100 };
-                let (wait, mut ticket) = budget
-                    .ticket(Claim::Rest(cost), Instant::now(), None)
-                    .unwrap();
+                let claim = match urgent(caller) {
+                    true => Claim::Urgent(cost),
+                    false => Claim::Rest(cost),
+                };
+                let (wait, mut ticket) = budget.ticket(claim, Instant::now(), None).unwrap();
                 tokio::time::sleep(wait).await;
                 // The request travels 40 ms to Miro, and the answer 40 ms back.
                 tokio::time::sleep(Duration::from_millis(40)).await;
@@ -76,6 +79,12 @@ async fn concurrent_callers_never_overspend_a_window() {
     for t in tasks {
         t.await.unwrap();
     }
+    miro
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_never_overspend_a_window() {
+    let miro = callers(|_| false).await;
     let m = miro.lock().unwrap();
     assert_eq!(m.overspent, 0, "a window was overspent: {:?}", m.per_window);
     // Throughput: once the window's length is learned (a few windows in), pacing uses most of
@@ -89,6 +98,35 @@ async fn concurrent_callers_never_overspend_a_window() {
             m.per_window
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn urgent_callers_never_overspend_a_window_either() {
+    let miro = callers(|caller| caller % 4 == 0).await;
+    let m = miro.lock().unwrap();
+    assert_eq!(m.overspent, 0, "a window was overspent: {:?}", m.per_window);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_urgent_request_goes_before_the_queue_within_the_window() {
+    let now = Instant::now();
+    let b = Budget::default();
+    b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
+    let mut held = Vec::new();
+    let mut take = |claim| {
+        let (wait, t) = b.ticket(claim, now, None).unwrap();
+        held.push(t);
+        wait
+    };
+    // Half the window at once, then two waiting their turn (about 2 s apart).
+    let waits: Vec<Duration> = (0..8).map(|_| take(Claim::Rest(1_000))).collect();
+    assert!(waits[7] > Duration::from_secs(3), "{waits:?}");
+    // An urgent one goes now, ahead of them.
+    assert_eq!(take(Claim::Urgent(1_000)), Duration::ZERO);
+    // It took its credits from the window: the next request fits only the next window, and
+    // so does the next urgent one, which has no window under way to go ahead in.
+    assert!(take(Claim::Rest(1_000)) >= Duration::from_secs(10));
+    assert!(take(Claim::Urgent(1_000)) >= Duration::from_secs(10));
 }
 
 #[tokio::test(start_paused = true)]
