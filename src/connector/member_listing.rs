@@ -10,9 +10,10 @@
 //! the split is made only when those pages are at most 1% of the listing's own.
 //!
 //! The chains are not alike: one license usually holds most members, and its chain, a round
-//! trip a page, outlasts the others. So its pages go before the others' on the budget (the
-//! critical chain, `critical`): the others spend what it leaves, and the listing ends near the
-//! budget's time rather than the longest chain's queue.
+//! trip a page, outlasts the others. So that chain (the critical one, `critical`) keeps more
+//! pages ahead of the client than the others, and its requests go before theirs on the budget:
+//! it runs at a page a round trip, the others spend what it leaves, and the listing ends near the
+//! budget's time rather than the longest chain's.
 use std::sync::{
     Arc,
     atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -40,6 +41,11 @@ const MAX_TOKEN: usize = PREFIX.len() + (CHAINS * (6 * MAX_CURSOR + 8) + 128) * 
 const CHAINS: usize = License::ALL.len() + 1;
 /// A round trip this close to a page's budget time already leaves the budget idle at times.
 const LATENCY_BOUND: f64 = 2.0 / 3.0;
+/// Pages the critical chain keeps ahead of the client. The client takes the pages in the order
+/// they arrive, a share of each chain; a chain that may run only `reads::LEAD` pages ahead of
+/// what the client took goes at that share, not at a page a round trip. The other chains fill
+/// what the budget leaves.
+const CRITICAL_LEAD: usize = 8;
 /// The most the extra pages of a split may add to the listing's own.
 const MAX_EXTRA_SHARE: f64 = 0.01;
 
@@ -188,10 +194,9 @@ impl Connector {
         let org = self.org_id().await?;
         let chains = st.c.len();
         let hint = &self.member_count;
-        hint.critical.store(
-            critical(&st, &hint.chain_pages).unwrap_or(usize::MAX),
-            Ordering::Relaxed,
-        );
+        let first = critical(&st, &hint.chain_pages);
+        hint.critical
+            .store(first.unwrap_or(usize::MAX), Ordering::Relaxed);
         let pages: Vec<_> = (0..chains)
             .map(|i| {
                 let license = (chains > 1).then(|| license_of(i)).flatten();
@@ -205,7 +210,11 @@ impl Connector {
         if open.len() > 1 {
             // Every chain has its next pages on their way, so they run at once.
             for &i in &open {
-                self.ahead.lead(&pages[i], st.cursor(i), reads::LEAD);
+                let lead = match Some(i) == first {
+                    true => CRITICAL_LEAD,
+                    false => reads::LEAD,
+                };
+                self.ahead.lead(&pages[i], st.cursor(i), lead);
             }
         }
         let keys: Vec<Key> = open.iter().map(|&i| pages[i].key(st.cursor(i))).collect();
@@ -276,7 +285,8 @@ impl Connector {
 }
 
 /// Of a split listing's open chains, the one expected to have the most pages left: by the last
-/// whole listing's pages, then by pages served so far, then `full` (most members hold it).
+/// whole listing's pages, then `full` (most members hold it), then by pages served so far. (Not
+/// served first: whichever chain answers first would then be critical, and stay so.)
 fn critical(st: &State, before: &[AtomicU64; CHAINS]) -> Option<usize> {
     if st.c.len() != CHAINS {
         return None;
@@ -284,7 +294,7 @@ fn critical(st: &State, before: &[AtomicU64; CHAINS]) -> Option<usize> {
     (0..CHAINS).filter(|i| st.c[*i].is_some()).max_by_key(|&i| {
         let served = st.q.get(i).copied().unwrap_or(0);
         let left = before[i].load(Ordering::Relaxed).saturating_sub(served);
-        (left, served, license_of(i) == Some(License::Full))
+        (left, license_of(i) == Some(License::Full), served)
     })
 }
 
@@ -349,9 +359,15 @@ mod tests {
             .unwrap();
         let before: [AtomicU64; CHAINS] = Default::default();
         let mut st = State::fresh(CHAINS);
-        assert_eq!(critical(&st, &before), Some(full), "nothing known: full");
         st.q[0] = 3;
-        assert_eq!(critical(&st, &before), Some(0), "most pages served");
+        assert_eq!(critical(&st, &before), Some(full), "nothing known: full");
+        st.c[full] = None;
+        assert_eq!(
+            critical(&st, &before),
+            Some(0),
+            "then the most pages served"
+        );
+        st.c[full] = Some("3074457345600000100".into());
         before[5].store(40, Ordering::Relaxed);
         before[full].store(30, Ordering::Relaxed);
         assert_eq!(

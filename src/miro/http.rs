@@ -196,7 +196,9 @@ impl Transport {
                     .await
                     .ok_or_else(|| not_sent(pace))?;
             };
-            if !pace.is_zero() {
+            let mut pace = pace;
+            // Until its turn, which an urgent request may move later (`Ticket::due`).
+            while !pace.is_zero() {
                 if deadline.is_some_and(|d| Instant::now() + pace > d) {
                     // Waiting here would outlast the RPC (a SCIM request; a REST one knew at
                     // once): end it now and say when to come back.
@@ -213,6 +215,7 @@ impl Transport {
                 ratelimit::waiting(tokio::time::sleep(pace))
                     .await
                     .ok_or_else(|| not_sent(pace))?;
+                pace = ticket.due();
             }
             let body = {
                 let rate = self.budget.rest_rate();

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::ratelimit::BudgetSnapshot;
 
 mod scim;
+mod urgent;
 
 use scim::Scim;
 
@@ -53,6 +54,9 @@ struct Rest {
     /// Reservations not yet answered, by ticket: when each starts and what it costs. Miro may not
     /// have counted them yet, and those starting near a reset may count in the next window.
     pending: HashMap<u64, (Instant, u64)>,
+    /// Of those, the ones still waiting for their turn that an urgent request may swap turns with
+    /// (`urgent`), and by when each must start.
+    movable: HashMap<u64, Option<Instant>>,
     next_ticket: u64,
     /// The end of the last window we left: an answer naming it (or earlier) is stale.
     left_behind: Instant,
@@ -108,7 +112,7 @@ impl Rest {
     /// when no other is left waiting for its turn, the plan starts again from the window under
     /// way, rather than queue behind requests never sent.
     fn give_back(&mut self, id: u64, now: Instant) {
-        let Some((start, cost)) = self.pending.remove(&id) else {
+        let Some((start, cost)) = self.forget(id) else {
             return;
         };
         if self.charged_to(start, self.reset_at) {
@@ -143,6 +147,12 @@ impl Rest {
         self.next_free = now;
     }
 
+    /// A reservation answered or given back.
+    fn forget(&mut self, id: u64) -> Option<(Instant, u64)> {
+        self.movable.remove(&id);
+        self.pending.remove(&id)
+    }
+
     /// Held back from every window: other requests of the same app and user, and rounding.
     fn margin(&self) -> u64 {
         (self.limit / 100).max(1)
@@ -155,34 +165,7 @@ impl Rest {
         self.remaining = self.limit.saturating_sub(self.pending_from(self.reset_at));
     }
 
-    /// An urgent request starts now when the window under way (not one that reservations ahead
-    /// rolled into) holds it. The turns after it move back by its spacing, so the window's pace
-    /// and its credits are what they would have been; only the order changes.
-    fn at_once(&mut self, cost: u64, now: Instant) -> Option<(Instant, u64)> {
-        let current = now < self.reset_at
-            && self
-                .reset_at
-                .checked_sub(self.window)
-                .is_none_or(|began| began <= now);
-        let usable = self.remaining.saturating_sub(self.margin());
-        if !current || cost > usable {
-            return None;
-        }
-        if self.remaining - cost < self.limit / 2 {
-            let from = self.next_free.max(now);
-            let left = self.reset_at.saturating_duration_since(from);
-            self.next_free = from + left.mul_f64(cost as f64 / usable as f64);
-        }
-        self.remaining -= cost;
-        self.next_ticket += 1;
-        self.pending.insert(self.next_ticket, (now, cost));
-        Some((now, self.next_ticket))
-    }
-
-    fn reserve(&mut self, cost: u64, now: Instant, urgent: bool) -> (Instant, u64) {
-        if urgent && let Some(at) = self.at_once(cost, now) {
-            return at;
-        }
+    fn reserve(&mut self, cost: u64, now: Instant) -> (Instant, u64) {
         let mut start = now.max(self.next_free);
         while start >= self.reset_at {
             self.roll();
@@ -263,6 +246,13 @@ pub(crate) struct Ticket<'a> {
 }
 
 impl Ticket<'_> {
+    /// How much longer to wait for its turn (an urgent request may have taken it); zero when it
+    /// is here, and from then on it stays.
+    pub(crate) fn due(&self) -> Duration {
+        self.id
+            .map_or(Duration::ZERO, |id| self.budget.due(id, Instant::now()))
+    }
+
     /// The request is about to leave: from now on, its credits count as spent.
     pub(crate) fn sending(&mut self) {
         self.sent = true;
@@ -305,7 +295,15 @@ impl Budget {
             Claim::Rest(cost) | Claim::Urgent(cost) => match self.rest().as_mut() {
                 Some(rest) => {
                     let plan = rest.plan();
-                    let (start, id) = rest.reserve(cost, now, matches!(claim, Claim::Urgent(_)));
+                    let urgent = matches!(claim, Claim::Urgent(_));
+                    let (start, id) = match urgent.then(|| rest.at_once(cost, now)).flatten() {
+                        Some(at) => at,
+                        None => rest.reserve(cost, now),
+                    };
+                    let start = match urgent {
+                        true => rest.take_turn(id, now),
+                        false => start,
+                    };
                     // Past the reset Miro named, windows are our guess until one was measured:
                     // wait only until Miro can say, then reserve again.
                     let known = rest.last_reset.max(now) + SETTLE + RECHECK;
@@ -313,9 +311,12 @@ impl Budget {
                     let start = if guessed { known } else { start };
                     if deadline.is_some_and(|d| start > d) {
                         // Never made: the requests after it do not queue behind it.
-                        rest.pending.remove(&id);
+                        rest.forget(id);
                         rest.restore(plan);
                         return Err(start - now);
+                    }
+                    if !urgent && !guessed && start > now {
+                        rest.movable.insert(id, deadline);
                     }
                     (start, Some(id), guessed)
                 }
@@ -356,8 +357,16 @@ impl Budget {
     /// A REST request was sent, and answered without headers or not at all.
     fn answered(&self, id: u64) {
         if let Some(r) = self.rest().as_mut() {
-            r.pending.remove(&id);
+            r.forget(id);
         }
+    }
+
+    /// How much longer a reservation waits (its turn may have moved), or zero: it goes now, and
+    /// its turn no longer moves.
+    fn due(&self, id: u64, now: Instant) -> Duration {
+        self.rest()
+            .as_mut()
+            .map_or(Duration::ZERO, |r| r.due(id, now))
     }
 
     /// What a REST answer said: the window's limit, what is left, and how long until it resets.
@@ -374,7 +383,7 @@ impl Budget {
         match rest.as_mut() {
             Some(r) => {
                 if let Some(id) = id {
-                    r.pending.remove(&id);
+                    r.forget(id);
                 }
                 r.observe(limit, remaining, reset_at, now);
             }
@@ -388,6 +397,7 @@ impl Budget {
                     last_reset: reset_at,
                     last_remaining: remaining,
                     pending: HashMap::new(),
+                    movable: HashMap::new(),
                     next_ticket: 0,
                     left_behind: now,
                     learned: false,

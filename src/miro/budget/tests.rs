@@ -67,7 +67,12 @@ async fn callers(urgent: fn(u64) -> bool) -> Arc<Mutex<FakeMiro>> {
                     false => Claim::Rest(cost),
                 };
                 let (wait, mut ticket) = budget.ticket(claim, Instant::now(), None).unwrap();
-                tokio::time::sleep(wait).await;
+                // As `http` waits: until its turn, which an urgent request may have moved.
+                let mut wait = wait;
+                while !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                    wait = ticket.due();
+                }
                 // The request travels 40 ms to Miro, and the answer 40 ms back.
                 tokio::time::sleep(Duration::from_millis(40)).await;
                 let (remaining, reset_in) = miro.lock().unwrap().charge(cost, Instant::now());
@@ -108,25 +113,50 @@ async fn urgent_callers_never_overspend_a_window_either() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_urgent_request_goes_before_the_queue_within_the_window() {
+async fn an_urgent_request_goes_first_and_each_window_is_charged_the_same() {
     let now = Instant::now();
     let b = Budget::default();
     b.observe(None, 10_000, 10_000, Duration::from_secs(10), now);
-    let mut held = Vec::new();
-    let mut take = |claim| {
-        let (wait, t) = b.ticket(claim, now, None).unwrap();
-        held.push(t);
-        wait
+    let take = |claim| b.ticket(claim, now, None).unwrap();
+    let charged = |b: &Budget| {
+        let r = b.rest();
+        let r = r.as_ref().unwrap();
+        let mut first = 0;
+        for (start, cost) in r.pending.values() {
+            if *start < now + Duration::from_secs(10) {
+                first += cost;
+            }
+        }
+        first
     };
     // Half the window at once, then two waiting their turn (about 2 s apart).
-    let waits: Vec<Duration> = (0..8).map(|_| take(Claim::Rest(1_000))).collect();
-    assert!(waits[7] > Duration::from_secs(3), "{waits:?}");
-    // An urgent one goes now, ahead of them.
-    assert_eq!(take(Claim::Urgent(1_000)), Duration::ZERO);
-    // It took its credits from the window: the next request fits only the next window, and
-    // so does the next urgent one, which has no window under way to go ahead in.
-    assert!(take(Claim::Rest(1_000)) >= Duration::from_secs(10));
-    assert!(take(Claim::Urgent(1_000)) >= Duration::from_secs(10));
+    let mut held: Vec<_> = (0..8).map(|_| take(Claim::Rest(1_000))).collect();
+    assert!(held[7].0 > Duration::from_secs(3), "{:?}", held[7].0);
+    // The window under way holds one more: an urgent one goes now, ahead of the two.
+    let urgent = take(Claim::Urgent(1_000));
+    assert_eq!(urgent.0, Duration::ZERO);
+    assert_eq!(charged(&b), 9_000);
+    // The window is spent: the next one waits for the next window...
+    let next = take(Claim::Rest(1_000));
+    assert!(next.0 >= Duration::from_secs(10), "{:?}", next.0);
+    // ... but an urgent one takes the turn of the first still waiting, which takes its turn in
+    // the next window. The first window is charged what it was.
+    let (wait, _swapped) = take(Claim::Urgent(1_000));
+    assert_eq!(wait, Duration::ZERO);
+    assert_eq!(charged(&b), 9_000);
+    let moved = held[6].1.due();
+    assert!(moved >= Duration::from_secs(10), "{moved:?}");
+    assert!(
+        held[7].1.due() < Duration::from_secs(10),
+        "only one turn moved"
+    );
+    // A request whose turn has come keeps it: it is no longer swapped.
+    tokio::time::advance(held[7].0).await;
+    assert_eq!(held[7].1.due(), Duration::ZERO);
+    let (late, _) = take(Claim::Urgent(1_000));
+    assert!(late > Duration::from_secs(5), "{late:?}");
+    assert_eq!(held[7].1.due(), Duration::ZERO);
+    held.clear();
 }
 
 #[tokio::test(start_paused = true)]
