@@ -147,6 +147,14 @@ impl Rest {
         self.next_free = now;
     }
 
+    /// Charge a reservation starting at `start` to the window: its ticket.
+    fn book(&mut self, start: Instant, cost: u64) -> u64 {
+        self.remaining = self.remaining.saturating_sub(cost);
+        self.next_ticket += 1;
+        self.pending.insert(self.next_ticket, (start, cost));
+        self.next_ticket
+    }
+
     /// A reservation answered or given back.
     fn forget(&mut self, id: u64) -> Option<(Instant, u64)> {
         self.movable.remove(&id);
@@ -186,10 +194,7 @@ impl Rest {
                     self.roll();
                     self.next_free = start;
                 }
-                self.remaining = self.remaining.saturating_sub(cost);
-                self.next_ticket += 1;
-                self.pending.insert(self.next_ticket, (start, cost));
-                return (start, self.next_ticket);
+                return (start, self.book(start, cost));
             }
             // Not in this window: at the next one's start, and everyone after queues behind.
             start = self.reset_at + SETTLE;
@@ -296,13 +301,9 @@ impl Budget {
                 Some(rest) => {
                     let plan = rest.plan();
                     let urgent = matches!(claim, Claim::Urgent(_));
-                    let (start, id) = match urgent.then(|| rest.at_once(cost, now)).flatten() {
-                        Some(at) => at,
-                        None => rest.reserve(cost, now),
-                    };
-                    let start = match urgent {
-                        true => rest.take_turn(id, now),
-                        false => start,
+                    let (start, id) = match urgent {
+                        true => rest.reserve_urgent(cost, now),
+                        false => rest.reserve(cost, now),
                     };
                     // Past the reset Miro named, windows are our guess until one was measured:
                     // wait only until Miro can say, then reserve again.

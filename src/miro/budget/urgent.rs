@@ -14,8 +14,17 @@ use tokio::time::Instant;
 use super::{GUARD, Rest};
 
 impl Rest {
+    /// Reserve an urgent request: now, else the earliest turn it can take.
+    pub(super) fn reserve_urgent(&mut self, cost: u64, now: Instant) -> (Instant, u64) {
+        if let Some(id) = self.at_once(cost, now) {
+            return (now, id);
+        }
+        let (_, id) = self.reserve(cost, now);
+        (self.take_turn(id, now), id)
+    }
+
     /// Start now, if the window under way (not one that reservations ahead rolled into) holds it.
-    pub(super) fn at_once(&mut self, cost: u64, now: Instant) -> Option<(Instant, u64)> {
+    fn at_once(&mut self, cost: u64, now: Instant) -> Option<u64> {
         let current = now < self.reset_at
             && self
                 .reset_at
@@ -30,15 +39,12 @@ impl Rest {
             let left = self.reset_at.saturating_duration_since(from);
             self.next_free = from + left.mul_f64(cost as f64 / usable as f64);
         }
-        self.remaining -= cost;
-        self.next_ticket += 1;
-        self.pending.insert(self.next_ticket, (now, cost));
-        Some((now, self.next_ticket))
+        Some(self.book(now, cost))
     }
 
     /// The urgent reservation `id` takes the earliest turn of the same cost still waiting, and
     /// gives that request its own: when it starts.
-    pub(super) fn take_turn(&mut self, id: u64, now: Instant) -> Instant {
+    fn take_turn(&mut self, id: u64, now: Instant) -> Instant {
         let Some(&(mine, cost)) = self.pending.get(&id) else {
             return now;
         };
