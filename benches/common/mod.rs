@@ -16,8 +16,16 @@ pub struct Daemon {
 
 impl Daemon {
     /// `extra`: settings of its own (`--content sharing`, say).
+    ///
+    /// `BENCH_DAEMON_LOG` (a log level, `debug` say) keeps the daemon's JSON log in
+    /// `target/bench-daemon.log`, to trace a run.
     pub fn start(sim: &SimHandle, extra: &[&str]) -> Self {
         let metrics = free_addr();
+        let kept = std::env::var("BENCH_DAEMON_LOG").ok();
+        let log_level = match &kept {
+            Some(level) => format!("warn,miro_connector::server=info,miro_connector={level}"),
+            None => "warn,miro_connector::server=info".into(),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_miro-connector"))
             .args([
                 "serve",
@@ -26,7 +34,7 @@ impl Daemon {
                 "--log-format",
                 "json",
                 "--log-level",
-                "warn,miro_connector::server=info",
+                &log_level,
             ])
             .args([
                 "--miro-api-url",
@@ -55,7 +63,18 @@ impl Daemon {
                 break rest[..rest.find('"').unwrap_or(0)].to_string();
             }
         };
-        std::thread::spawn(move || lines.for_each(drop));
+        let mut log = kept.and_then(|_| {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-daemon.log");
+            std::fs::File::create(path).ok()
+        });
+        std::thread::spawn(move || {
+            use std::io::Write;
+            for line in lines.map_while(Result::ok) {
+                if let Some(f) = log.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+            }
+        });
         Self {
             child,
             addr,

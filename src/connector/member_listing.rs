@@ -218,9 +218,11 @@ impl Connector {
             }
         }
         let keys: Vec<Key> = open.iter().map(|&i| pages[i].key(st.cursor(i))).collect();
-        let i = open[self.ahead.pick(&keys).unwrap_or(0)];
+        let i = open[self.ahead.first_ready(&keys).await.unwrap_or(0)];
         // The next page is on its way while the client works on this one.
+        let asked = std::time::Instant::now();
         let page = self.read(&pages[i], st.cursor(i), 1).await?;
+        let read = asked.elapsed();
         st.c[i] = page.next.clone();
         if let Some(q) = st.q.get_mut(i) {
             *q += 1;
@@ -231,6 +233,13 @@ impl Connector {
             Some(n) => n.names.clone().await,
             None => Default::default(),
         };
+        tracing::debug!(
+            chain = i,
+            page = st.p,
+            read_ms = read.as_millis() as u64,
+            names_ms = (asked.elapsed() - read).as_millis() as u64,
+            "member page served"
+        );
         let list = page
             .items
             .iter()

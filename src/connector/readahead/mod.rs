@@ -16,7 +16,7 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::miro::{
     MiroError,
@@ -65,12 +65,15 @@ struct Inner {
     bytes: usize,
     next_id: u64,
     calls: Arc<calls::Calls>,
+    /// Told when an answer arrives or an entry goes (`first_ready` waits on it).
+    changed: Arc<Notify>,
 }
 
 impl Inner {
     fn remove(&mut self, key: &Key) -> Option<Entry> {
         let e = self.entries.remove(key)?;
         self.bytes -= e.weight;
+        self.changed.notify_waiters();
         Some(e)
     }
 
@@ -89,6 +92,7 @@ impl Inner {
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
+            tracing::debug!(what = k.what, resource = %k.resource, cursor = %k.cursor, "read-ahead answer unclaimed for too long, thrown away");
             self.discard(&k, "age");
         }
     }
@@ -168,11 +172,14 @@ fn spawn<T: Send + 'static>(
         let next = answer.as_ref().ok().and_then(|p| p.next.clone());
         {
             let mut inner = lock(&store2);
-            if *call_off.borrow() != epoch
-                && matches!(answer, Err(MiroError::RateLimited { .. }))
+            // Given up on the budget (called off, or no turn within `MAX_AGE`): nothing to serve,
+            // so nothing to keep. An RPC would only ask Miro itself, and the listing's next lead
+            // asks again.
+            if matches!(answer, Err(MiroError::RateLimited { .. }))
                 && inner.entries.get(&k).is_some_and(|e| e.id == id)
             {
-                inner.discard(&k, "called off");
+                let called_off = *call_off.borrow() != epoch;
+                inner.discard(&k, if called_off { "called off" } else { "unusable" });
                 return;
             }
             // Claimed while in flight (no longer in the store): the RPC waiting for it takes it,
@@ -184,6 +191,7 @@ fn spawn<T: Send + 'static>(
                 e.extend
             });
             if let Some(more) = more {
+                inner.changed.notify_waiters();
                 inner.bytes += weight;
                 if inner.bytes > MAX_BYTES {
                     inner.discard(&k, "full");
@@ -228,6 +236,7 @@ impl ReadAhead {
                 bytes: 0,
                 next_id: 0,
                 calls: calls::Calls::new(),
+                changed: Arc::new(Notify::new()),
             })),
             plans: plan::Plans::default(),
         }
@@ -285,17 +294,34 @@ impl ReadAhead {
     }
 
     /// Of `keys`, the one to serve first: the answer that arrived first (none waits until it
-    /// is too old to serve), else the one asked for first (its turn on the budget comes first);
-    /// None when the store holds none of them.
-    pub(crate) fn pick(&self, keys: &[Key]) -> Option<usize> {
-        let inner = lock(&self.inner);
-        let held = |i: usize| inner.entries.get(&keys[i]).map(|e| (e.arrived, e.id, i));
-        let waiting = || (0..keys.len()).filter_map(held);
-        waiting()
-            .filter_map(|(arrived, _, i)| arrived.map(|t| (t, i)))
-            .min()
-            .map(|(_, i)| i)
-            .or_else(|| waiting().map(|(_, id, i)| (id, i)).min().map(|(_, i)| i))
+    /// is too old to serve). While all are still in flight, the first to arrive, whichever it is:
+    /// one may wait for the budget's next minute while another arrives now. Past the RPC's
+    /// deadline, the one asked for first. None when the store holds none of them.
+    pub(crate) async fn first_ready(&self, keys: &[Key]) -> Option<usize> {
+        loop {
+            let changed = lock(&self.inner).changed.clone();
+            // Made before the store is read, so that no arrival after the read is missed.
+            let arrival = changed.notified();
+            let asked_first = {
+                let inner = lock(&self.inner);
+                let held = |i: usize| inner.entries.get(&keys[i]).map(|e| (e.arrived, e.id, i));
+                let waiting = || (0..keys.len()).filter_map(held);
+                let arrived = waiting()
+                    .filter_map(|(arrived, _, i)| arrived.map(|t| (t, i)))
+                    .min();
+                if let Some((_, i)) = arrived {
+                    return Some(i);
+                }
+                waiting().map(|(_, id, i)| (id, i)).min()?.1
+            };
+            let Some(d) = deadline() else {
+                arrival.await;
+                continue;
+            };
+            if tokio::time::timeout_at(d, arrival).await.is_err() {
+                return Some(asked_first);
+            }
+        }
     }
 
     /// The answer to `key`: read ahead when it was (in flight or done, and then it is gone from

@@ -154,24 +154,86 @@ fn delayed(resource: &'static str, ms: u64) -> Arc<Pages<u32>> {
 }
 
 #[tokio::test]
-async fn the_answer_that_arrived_first_is_served_first() {
+async fn the_answer_that_arrives_first_is_served_first() {
     let store = ReadAhead::new(true);
-    let (slow, fast) = (delayed("slow", 80), delayed("fast", 10));
+    let (slow, fast) = (delayed("slow", 300), delayed("fast", 10));
     store.lead(&slow, None, 1);
     store.lead(&fast, None, 1);
     let keys = [slow.key(None), fast.key(None)];
-    assert_eq!(
-        store.pick(&keys),
-        Some(0),
-        "none arrived: the one asked first"
+    // Both in flight, the slow one asked first: the RPC waits for whichever arrives, not for the
+    // one asked first (a member chain's page may wait for the budget's next minute while
+    // another chain's arrives now).
+    let began = Instant::now();
+    assert_eq!(store.first_ready(&keys).await, Some(1));
+    assert!(
+        began.elapsed() < Duration::from_millis(200),
+        "waited {:?} for the slow one",
+        began.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(40)).await;
-    assert_eq!(store.pick(&keys), Some(1), "only the fast one arrived");
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(
-        store.pick(&keys),
+        store.first_ready(&keys).await,
         Some(1),
-        "both arrived: the fast one first"
+        "both arrived: the one that arrived first"
     );
-    assert_eq!(store.pick(&[slow.key(Some("9"))]), None, "not in the store");
+    let nowhere = [slow.key(Some("9"))];
+    assert_eq!(store.first_ready(&nowhere).await, None, "not in the store");
+    // What it waits for is thrown away (a write): it stops waiting.
+    let slower = delayed("slower", 5_000);
+    store.lead(&slower, None, 1);
+    let gone = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        store.forget(Some(&["slower"]));
+    };
+    let waited = [slower.key(None)];
+    let (picked, ()) = tokio::join!(store.first_ready(&waited), gone);
+    assert_eq!(picked, None);
+}
+
+#[tokio::test]
+async fn past_its_deadline_an_rpc_takes_the_answer_asked_for_first() {
+    let store = ReadAhead::new(true);
+    let (slow, slower) = (delayed("slow", 2_000), delayed("slower", 3_000));
+    store.lead(&slow, None, 1);
+    store.lead(&slower, None, 1);
+    let keys = [slower.key(None), slow.key(None)];
+    let at = tokio::time::Instant::now() + Duration::from_millis(50);
+    let began = Instant::now();
+    let picked = with_deadline(at, store.first_ready(&keys)).await;
+    assert_eq!(picked, Some(1), "the slow one was asked for first");
+    assert!(began.elapsed() < Duration::from_millis(1_000));
+}
+
+#[tokio::test]
+async fn a_read_ahead_given_up_on_the_budget_is_not_kept() {
+    let store = ReadAhead::new(true);
+    let refused = Arc::new(Pages {
+        key: Box::new(|c| Key {
+            what: "refused",
+            resource: "r".into(),
+            cursor: c.unwrap_or_default().into(),
+            limit: 100,
+        }),
+        request: Box::new(|_| {
+            async {
+                Err::<Page<u32>, _>(MiroError::RateLimited {
+                    endpoint: "GET /v2/orgs/{org_id}/members",
+                    wait: Duration::from_secs(40),
+                    rate_limit: crate::miro::ratelimit::BudgetSnapshot {
+                        limit: 100_000,
+                        remaining: 0,
+                        reset_at: None,
+                    },
+                })
+            }
+            .boxed()
+        }),
+    });
+    let fast = delayed("fast", 30);
+    store.lead(&refused, None, 1);
+    store.lead(&fast, None, 1);
+    // The refused one is gone at once; the RPC waits for the one that will come.
+    let keys = [refused.key(None), fast.key(None)];
+    assert_eq!(store.first_ready(&keys).await, Some(1));
+    assert_eq!(store.first_ready(&keys[..1]).await, None);
 }
