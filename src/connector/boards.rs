@@ -244,7 +244,7 @@ impl Connector {
             for next in self.ahead.plans.asked(TEAM_BOARDS, team) {
                 if self.settings().content.covers(&next) {
                     self.ahead
-                        .lead(&reads::team_boards(&self.miro, &next, limit), None, 1);
+                        .lead_planned(&reads::team_boards(&self.miro, &next, limit), 1);
                 }
             }
         }
@@ -382,7 +382,7 @@ impl Connector {
             Phase::Start => {
                 for next in self.ahead.plans.asked(BOARD, id) {
                     let shares = reads::board_groups(&self.miro, org, &next, page_size as usize);
-                    self.ahead.lead(&shares, None, 1);
+                    self.ahead.lead_planned(&shares, 1);
                 }
                 // The board as just read, the profile the client sent back, or the board read now.
                 let s = match (&read, from_profile(board)) {

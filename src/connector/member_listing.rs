@@ -218,11 +218,12 @@ impl Connector {
             }
         }
         let keys: Vec<Key> = open.iter().map(|&i| pages[i].key(st.cursor(i))).collect();
+        let began = std::time::Instant::now();
         let i = open[self.ahead.first_ready(&keys).await.unwrap_or(0)];
+        let picked = began.elapsed();
         // The next page is on its way while the client works on this one.
-        let asked = std::time::Instant::now();
         let page = self.read(&pages[i], st.cursor(i), 1).await?;
-        let read = asked.elapsed();
+        let read = began.elapsed();
         st.c[i] = page.next.clone();
         if let Some(q) = st.q.get_mut(i) {
             *q += 1;
@@ -236,8 +237,9 @@ impl Connector {
         tracing::debug!(
             chain = i,
             page = st.p,
-            read_ms = read.as_millis() as u64,
-            names_ms = (asked.elapsed() - read).as_millis() as u64,
+            waited_ms = picked.as_millis() as u64,
+            read_ms = (read - picked).as_millis() as u64,
+            names_ms = (began.elapsed() - read).as_millis() as u64,
             "member page served"
         );
         let list = page

@@ -34,6 +34,9 @@ pub(crate) const MAX_ENTRIES: usize = 256;
 pub(crate) const MAX_BYTES: usize = 8 << 20;
 /// An answer nobody claimed this long after it arrived is stale: the walk went elsewhere.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(30);
+/// An answer read for a resource the client has not reached yet is kept while the client reads
+/// on (`walking`), but never longer than this after it arrived.
+pub(crate) const MAX_KEPT: Duration = Duration::from_secs(300);
 
 /// One Miro request, exactly: the same key means the same answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,6 +54,10 @@ struct Entry {
     id: u64,
     /// When the answer arrived (None: in flight).
     arrived: Option<Instant>,
+    /// Read for a resource the client has not reached yet (a plan's): its age counts from the
+    /// client's last page read (`kept`) when that came after it arrived.
+    planned: bool,
+    kept: Option<Instant>,
     weight: usize,
     /// The cursor after this page, once it arrived.
     next: Option<String>,
@@ -88,7 +95,12 @@ impl Inner {
         let stale: Vec<Key> = self
             .entries
             .iter()
-            .filter(|(_, e)| e.arrived.is_some_and(|t| now.duration_since(t) > MAX_AGE))
+            .filter(|(_, e)| {
+                e.arrived.is_some_and(|t| {
+                    let since = t.max(e.kept.unwrap_or(t));
+                    now.duration_since(since) > MAX_AGE || now.duration_since(t) > MAX_KEPT
+                })
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
@@ -147,6 +159,7 @@ fn spawn<T: Send + 'static>(
     cursor: Option<&str>,
     more: usize,
     epoch: Option<u64>,
+    planned: bool,
 ) {
     if inner.entries.len() >= MAX_ENTRIES || inner.bytes >= MAX_BYTES {
         return;
@@ -200,7 +213,16 @@ fn spawn<T: Send + 'static>(
                 if let Some(c) = next.as_deref().filter(|_| more > 0)
                     && !inner.entries.contains_key(&pages2.key(Some(c)))
                 {
-                    spawn(&store2, &mut inner, &pages2, Some(c), more - 1, Some(epoch));
+                    let at = Some(c);
+                    spawn(
+                        &store2,
+                        &mut inner,
+                        &pages2,
+                        at,
+                        more - 1,
+                        Some(epoch),
+                        planned,
+                    );
                 }
             }
         }
@@ -212,6 +234,8 @@ fn spawn<T: Send + 'static>(
         Entry {
             id,
             arrived: None,
+            planned,
+            kept: None,
             weight: 0,
             next: None,
             extend: more,
@@ -260,6 +284,38 @@ impl ReadAhead {
         cursor: Option<&str>,
         n: usize,
     ) {
+        self.lead_as(pages, cursor, n, false);
+    }
+
+    /// `lead`, from its first page, for a resource the client has not reached yet (a plan's next
+    /// ones): kept while the client reads on (`walking`).
+    pub(crate) fn lead_planned<T: Send + 'static>(&self, pages: &Arc<Pages<T>>, n: usize) {
+        self.lead_as(pages, None, n, true);
+    }
+
+    /// The client read a page: the walk has not gone elsewhere, so what was read for its next
+    /// resources is still coming, and its age starts again. A client walking one large team (a
+    /// cursor chain, a round trip a page) for longer than `MAX_AGE` would otherwise see the next
+    /// teams' pages thrown away, and asked for twice.
+    pub(crate) fn walking(&self) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        for e in lock(&self.inner).entries.values_mut() {
+            if e.planned {
+                e.kept = Some(now);
+            }
+        }
+    }
+
+    fn lead_as<T: Send + 'static>(
+        &self,
+        pages: &Arc<Pages<T>>,
+        cursor: Option<&str>,
+        n: usize,
+        planned: bool,
+    ) {
         if !self.enabled || n == 0 {
             return;
         }
@@ -278,6 +334,7 @@ impl ReadAhead {
                         cursor.as_deref(),
                         more,
                         calls::rpc_epoch(),
+                        planned,
                     );
                     return;
                 }

@@ -324,6 +324,7 @@ impl Connector {
             .ahead
             .fetch(&pages.key(cursor), (pages.request)(cursor))
             .await?;
+        self.ahead.walking();
         if let Some(next) = page.next.as_deref() {
             self.ahead.lead(pages, Some(next), lead);
         }

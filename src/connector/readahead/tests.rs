@@ -237,3 +237,36 @@ async fn a_read_ahead_given_up_on_the_budget_is_not_kept() {
     assert_eq!(store.first_ready(&keys).await, Some(1));
     assert_eq!(store.first_ready(&keys[..1]).await, None);
 }
+
+#[tokio::test]
+async fn what_is_read_for_the_next_resources_keeps_while_the_client_reads_on() {
+    let store = ReadAhead::new(true);
+    let (current, next, unread) = (delayed("current", 1), delayed("next", 1), delayed("y", 1));
+    store.lead(&current, None, 1);
+    store.lead_planned(&next, 1);
+    store.lead_planned(&unread, 1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let purge_at = |later: Duration| {
+        let mut inner = lock(&store.inner);
+        inner.purge_stale(Instant::now() + later);
+        let mut left: Vec<String> = inner.entries.keys().map(|k| k.resource.clone()).collect();
+        left.sort();
+        left
+    };
+    // 20 s on, nothing is stale yet.
+    assert_eq!(purge_at(Duration::from_secs(20)), ["current", "next", "y"]);
+    // The client reads a page (of a large team, say) 200 ms after they arrived.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    store.walking();
+    // Just under `MAX_AGE` after that read: the answer for the resource the client is on is
+    // stale (it arrived longer ago), those for the next ones are not.
+    let left = purge_at(MAX_AGE - Duration::from_millis(100));
+    assert_eq!(left, ["next", "y"]);
+    // Kept at most `MAX_KEPT` after they arrived, however long the client reads on: here it
+    // read a page just then.
+    let then = Instant::now() + MAX_KEPT;
+    for e in lock(&store.inner).entries.values_mut() {
+        e.kept = Some(then);
+    }
+    assert!(purge_at(MAX_KEPT).is_empty());
+}
