@@ -6,7 +6,8 @@
 //! The store keeps what was read by the exact request (what, resource, cursor, page size) and
 //! serves each answer at most once: the RPC that asks takes it, in flight or done. It is bounded:
 //! `MAX_ENTRIES` entries and `MAX_BYTES` (estimated) bytes; an answer unclaimed `MAX_AGE` after it
-//! arrived is thrown away. A write throws away what it touches, and never reads from here. What
+//! arrived (for a resource the client has not reached yet, after the client's last page read, up
+//! to `MAX_KEPT`) is thrown away. A write throws away what it touches, and never reads from here. What
 //! is still waiting for its turn when the client stops walking is called off (`calls`).
 use std::{
     any::Any,
