@@ -55,8 +55,8 @@ struct Entry {
     id: u64,
     /// When the answer arrived (None: in flight).
     arrived: Option<Instant>,
-    /// Read for a resource the client has not reached yet (a plan's): its age counts from the
-    /// client's last page read (`kept`) when that came after it arrived.
+    /// For a resource the client has not reached yet (a plan's). `kept`: its age counts from
+    /// there (its arrival, or the client's last page read since).
     planned: bool,
     kept: Option<Instant>,
     weight: usize,
@@ -96,16 +96,14 @@ impl Inner {
         let stale: Vec<Key> = self
             .entries
             .iter()
-            .filter(|(_, e)| {
-                e.arrived.is_some_and(|t| {
-                    let since = t.max(e.kept.unwrap_or(t));
-                    now.duration_since(since) > MAX_AGE || now.duration_since(t) > MAX_KEPT
-                })
+            .filter(|(_, e)| match (e.arrived, e.kept) {
+                (Some(t), Some(k)) => now - k > MAX_AGE || now - t > MAX_KEPT,
+                _ => false,
             })
             .map(|(k, _)| k.clone())
             .collect();
         for k in stale {
-            tracing::debug!(what = k.what, resource = %k.resource, cursor = %k.cursor, "read-ahead answer unclaimed for too long, thrown away");
+            tracing::debug!(what = k.what, resource = %k.resource, cursor = %k.cursor, "aged out");
             self.discard(&k, "age");
         }
     }
@@ -186,9 +184,8 @@ fn spawn<T: Send + 'static>(
         let next = answer.as_ref().ok().and_then(|p| p.next.clone());
         {
             let mut inner = lock(&store2);
-            // Given up on the budget (called off, or no turn within `MAX_AGE`): nothing to serve,
-            // so nothing to keep. An RPC would only ask Miro itself, and the listing's next lead
-            // asks again.
+            // Given up on the budget (called off, or no turn within `MAX_AGE`): nothing to serve or
+            // keep; the listing's next lead asks again.
             if matches!(answer, Err(MiroError::RateLimited { .. }))
                 && inner.entries.get(&k).is_some_and(|e| e.id == id)
             {
@@ -200,6 +197,7 @@ fn spawn<T: Send + 'static>(
             // and keeps the listing's lead itself.
             let more = inner.entries.get_mut(&k).filter(|e| e.id == id).map(|e| {
                 e.arrived = Some(Instant::now());
+                e.kept = e.arrived;
                 e.weight = weight;
                 e.next = next.clone();
                 e.extend
@@ -288,26 +286,18 @@ impl ReadAhead {
         self.lead_as(pages, cursor, n, false);
     }
 
-    /// `lead`, from its first page, for a resource the client has not reached yet (a plan's next
-    /// ones): kept while the client reads on (`walking`).
+    /// `lead` from the first page of a resource the client has not reached yet (`walking`).
     pub(crate) fn lead_planned<T: Send + 'static>(&self, pages: &Arc<Pages<T>>, n: usize) {
         self.lead_as(pages, None, n, true);
     }
 
-    /// The client read a page: the walk has not gone elsewhere, so what was read for its next
-    /// resources is still coming, and its age starts again. A client walking one large team (a
-    /// cursor chain, a round trip a page) for longer than `MAX_AGE` would otherwise see the next
-    /// teams' pages thrown away, and asked for twice.
+    /// The client read a page: the walk is still coming to what was read for its next resources
+    /// (it may walk one large team's cursor chain for longer than `MAX_AGE`), so their age restarts.
     pub(crate) fn walking(&self) {
-        if !self.enabled {
-            return;
-        }
-        let now = Instant::now();
-        for e in lock(&self.inner).entries.values_mut() {
-            if e.planned {
-                e.kept = Some(now);
-            }
-        }
+        let now = Some(Instant::now());
+        let mut inner = lock(&self.inner);
+        let planned = inner.entries.values_mut().filter(|e| e.planned);
+        planned.for_each(|e| e.kept = now);
     }
 
     fn lead_as<T: Send + 'static>(
