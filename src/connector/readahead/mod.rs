@@ -212,16 +212,8 @@ fn spawn<T: Send + 'static>(
                 if let Some(c) = next.as_deref().filter(|_| more > 0)
                     && !inner.entries.contains_key(&pages2.key(Some(c)))
                 {
-                    let at = Some(c);
-                    spawn(
-                        &store2,
-                        &mut inner,
-                        &pages2,
-                        at,
-                        more - 1,
-                        Some(epoch),
-                        planned,
-                    );
+                    let (more, epoch) = (more - 1, Some(epoch));
+                    spawn(&store2, &mut inner, &pages2, Some(c), more, epoch, planned);
                 }
             }
         }
