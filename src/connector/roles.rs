@@ -1,8 +1,6 @@
 //! `role`: the organization roles, and the prebuilt admin roles as roles of their own.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use std::collections::BTreeSet;
-
 use super::{
     ConnectorError,
     annotations::pack,
@@ -10,6 +8,7 @@ use super::{
     ids::{ASSIGNED, ROLE, rid, truncated},
     page_token,
     profile::{profile, text},
+    readahead::reads,
 };
 use crate::{
     miro::{ErrorKind, models::OrgRole, scim::MAX_COUNT},
@@ -146,10 +145,12 @@ impl super::Connector {
                     .ok_or_else(|| ConnectorError::BadPageToken("no start index".into()))?,
             ),
         };
-        let Some(scim) = self.miro().scim.as_ref() else {
+        if self.miro().scim.is_none() {
             return Ok((list, String::new()));
-        };
-        let page = match scim.list(None, start, MAX_COUNT).await {
+        }
+        let pages = reads::admin_roles(&self.miro);
+        let at = start.to_string();
+        let page = match self.read_answer(&pages, Some(&at), 0).await {
             Err(e) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::Unauthorized) => {
                 if self.warned.first("custom_roles") {
                     tracing::warn!(error = %e, "SCIM refused to list users: custom admin roles are listed only from their holders' grants (logged once)");
@@ -158,16 +159,21 @@ impl super::Connector {
             }
             r => r?,
         };
-        let names: BTreeSet<&str> = page
-            .resources
-            .iter()
-            .flat_map(|u| u.admin_roles())
-            .filter(|n| admin_role_def(n).is_none() && !n.is_empty())
-            .collect();
-        list.extend(names.into_iter().map(custom_resource));
-        let next = start + page.resources.len();
-        let more = !page.resources.is_empty() && (next as u64) <= page.total_results;
-        let next = more.then(|| next.to_string());
+        let Some(held) = page.items.first() else {
+            return Ok((list, String::new()));
+        };
+        let custom = held.names.iter().filter(|n| admin_role_def(n).is_none());
+        list.extend(custom.filter(|n| !n.is_empty()).map(|n| custom_resource(n)));
+        let next = page.next;
+        // Later pages' start indexes are known now: the next few are read at once.
+        if let Some(n) = next.as_deref().and_then(|n| n.parse::<usize>().ok()) {
+            let ahead = (0..reads::SCIM_AHEAD).map(|k| n + k * MAX_COUNT);
+            let ahead: Vec<String> = ahead
+                .take_while(|s| *s as u64 <= held.total)
+                .map(|s| s.to_string())
+                .collect();
+            self.ahead.lead_each(&pages, &ahead);
+        }
         Ok((list, page_token::encode(SCOPE, next.as_deref())))
     }
 }

@@ -295,3 +295,47 @@ async fn a_cancelled_rpc_calls_off_what_was_read_ahead() {
 async fn cleanup_calls_off_what_was_read_ahead() {
     stopped_walk(Stop::Cleanup).await;
 }
+
+const SCIM_USERS: &str = "GET /Users";
+
+/// The roles, listed one SCIM page (1,000 users) a page as the runner lists them; its wall time.
+async fn roles_listing(ch: &Channel) -> (Vec<pb::Resource>, f64) {
+    let started = Instant::now();
+    let roles = rpc::resources(ch, "role").await;
+    (roles, started.elapsed().as_secs_f64())
+}
+
+#[tokio::test]
+async fn the_scim_pages_of_the_roles_listing_are_read_at_once_and_never_past_the_end() {
+    // 8 SCIM pages at 300 ms a request: one at a time they take at least 2.4 s.
+    let sim = slow_sim(8_000, 10, 300).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    sim.reset_stats();
+    let (on, wall) = roles_listing(&ch).await;
+    assert!(
+        wall < 0.3 * 7.0,
+        "{wall:.2} s for 8 pages: each waited for the one before"
+    );
+    assert_eq!(settle(&sim, SCIM_USERS).await, 8, "one request a page");
+    d.shutdown().await;
+    let (d, ch) = daemon(&sim, false, false).await;
+    let (off, _) = roles_listing(&ch).await;
+    let ids = |r: &[pb::Resource]| r.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&on), ids(&off), "the same roles either way");
+    d.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_roles_listing_stopped_after_its_first_page_reads_at_most_the_window() {
+    let sim = sim_with(8_000, 10).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    sim.reset_stats();
+    let first = rpc::resources_page(&ch, "role", None, "").await.unwrap();
+    assert!(!first.next_page_token.is_empty());
+    let read = settle(&sim, SCIM_USERS).await;
+    // The first page, and at most the next four (`SCIM_AHEAD`), read at once; those still
+    // waiting for their turn when the client stopped are called off.
+    assert!(read > 1, "nothing was read ahead");
+    assert!(read <= 1 + 4, "{read} SCIM pages for one asked");
+    d.shutdown().await;
+}

@@ -12,11 +12,11 @@
 //! read-ahead: a walk still under way then asks for those pages itself, at the cost of their
 //! head start, never of a credit.
 use std::{
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, Once, Weak},
     time::Duration,
 };
 
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Instant};
 
 /// No RPC under way for this long: the client stopped. A sequential client's gap between two
 /// calls is under a millisecond; the runner's own work between two phases can be longer, and
@@ -38,13 +38,17 @@ pub(crate) fn rpc_epoch() -> Option<u64> {
 #[derive(Default)]
 struct State {
     in_flight: usize,
-    /// Counts the periods with no RPC under way, so that a timer knows whether its is over.
+    /// Counts the periods with no RPC under way, so that the idle check knows whether the one it
+    /// timed is still going on.
     idle: u64,
 }
 
 pub(crate) struct Calls {
     state: Mutex<State>,
     off: watch::Sender<u64>,
+    /// A period with no RPC under way began: its number, and when.
+    quiet: watch::Sender<(u64, Instant)>,
+    checking: Once,
 }
 
 impl Calls {
@@ -52,6 +56,8 @@ impl Calls {
         Arc::new(Self {
             state: Mutex::default(),
             off: watch::Sender::new(0),
+            quiet: watch::Sender::new((0, Instant::now())),
+            checking: Once::new(),
         })
     }
 
@@ -71,11 +77,33 @@ impl Calls {
     /// An RPC begins: run its work in `Rpc::run`, and call `Rpc::done` when it ends. Dropped
     /// before that, it was cancelled.
     pub(crate) fn rpc(self: &Arc<Self>) -> Rpc {
+        self.checking.call_once(|| {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(check_idle(Arc::downgrade(self), self.quiet.subscribe()));
+            }
+        });
         self.state().in_flight += 1;
         Rpc {
             calls: self.clone(),
             began: *self.off.borrow(),
             done: false,
+        }
+    }
+}
+
+/// One task for the daemon's life (it ends with `Calls`): each period with no RPC under way that
+/// lasts `IDLE` calls read-ahead off.
+async fn check_idle(calls: Weak<Calls>, mut quiet: watch::Receiver<(u64, Instant)>) {
+    while quiet.changed().await.is_ok() {
+        let (period, began) = *quiet.borrow_and_update();
+        tokio::time::sleep_until(began + IDLE).await;
+        let Some(calls) = calls.upgrade() else { return };
+        let still = {
+            let s = calls.state();
+            s.in_flight == 0 && s.idle == period
+        };
+        if still {
+            calls.call_off();
         }
     }
 }
@@ -100,32 +128,54 @@ impl Rpc {
 
 impl Drop for Rpc {
     fn drop(&mut self) {
-        let idle = {
-            let mut s = self.calls.state();
-            s.in_flight -= 1;
-            (s.in_flight == 0).then(|| {
-                s.idle += 1;
-                s.idle
-            })
-        };
+        let mut s = self.calls.state();
+        s.in_flight -= 1;
         if !self.done {
+            drop(s);
             self.calls.call_off();
-            return;
+        } else if s.in_flight == 0 {
+            // Told under the lock, so that the idle check never hears of a period after a later one.
+            s.idle += 1;
+            self.calls.quiet.send_replace((s.idle, Instant::now()));
         }
-        if let Some(period) = idle
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
-            let calls = self.calls.clone();
-            rt.spawn(async move {
-                tokio::time::sleep(IDLE).await;
-                let still = {
-                    let s = calls.state();
-                    s.in_flight == 0 && s.idle == period
-                };
-                if still {
-                    calls.call_off();
-                }
-            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn one_idle_check_serves_every_rpc_and_only_a_whole_quiet_period_calls_off() {
+        let calls = Calls::new();
+        let off = calls.subscribe();
+        let tasks = || {
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks()
+        };
+        let before = tasks();
+        for _ in 0..1_000 {
+            calls.rpc().done();
         }
+        assert!(tasks() <= before + 1, "{} tasks for 1,000 RPCs", tasks());
+        tokio::time::sleep(IDLE / 2).await;
+        assert_eq!(*off.borrow(), 0, "quiet for less than IDLE");
+        tokio::time::sleep(IDLE).await;
+        assert_eq!(*off.borrow(), 1, "the client stopped between calls");
+        // An RPC that runs longer than IDLE, and a quiet period cut short, call nothing off.
+        let long = calls.rpc();
+        tokio::time::sleep(IDLE * 2).await;
+        long.done();
+        tokio::time::sleep(IDLE / 2).await;
+        calls.rpc().done();
+        tokio::time::sleep(IDLE * 3 / 5).await;
+        assert_eq!(*off.borrow(), 1, "no quiet period lasted IDLE");
+        tokio::time::sleep(IDLE / 2).await;
+        assert_eq!(*off.borrow(), 2);
+        assert_eq!(tasks(), before + 1, "still the one check");
+        drop(calls);
+        tokio::time::sleep(IDLE).await;
+        assert_eq!(tasks(), before, "the check ends with its calls");
     }
 }

@@ -1,7 +1,8 @@
 //! Read-ahead: Miro requests a walk will make next, started before the client asks for them, so
-//! the budget, not Miro's latency, sets a sync's pace. Two sources of "next": the next page of a
-//! listing the client is reading (its cursor is known as soon as this page arrives), and the next
-//! resources of a walk (`plan`), learned from the order in which the client asks for them.
+//! the budget, not Miro's latency, sets a sync's pace. Two sources of "next": the next pages of a
+//! listing the client is reading (their cursors are known as soon as this page arrives, or, for
+//! `startIndex` pages, at once: `lead`), and the next resources of a walk (`plan`), learned from
+//! the order in which the client asks for them.
 //!
 //! The store keeps what was read by the exact request (what, resource, cursor, page size) and
 //! serves each answer at most once: the RPC that asks takes it, in flight or done. It is bounded:
@@ -26,6 +27,7 @@ use crate::miro::{
 };
 
 pub(crate) mod calls;
+mod lead;
 pub(crate) mod plan;
 pub(crate) mod reads;
 
@@ -264,73 +266,6 @@ impl ReadAhead {
     /// An RPC begins: while none is under way, or when one is cancelled, read-ahead is called off.
     pub(crate) fn rpc(&self) -> calls::Rpc {
         lock(&self.inner).calls.rpc()
-    }
-
-    /// Have the `n` pages of a listing from `cursor` on their way: what the store holds is
-    /// followed by its cursor, an answer still in flight is told to go on when it arrives, and the
-    /// first page missing is started (unless the store is full).
-    pub(crate) fn lead<T: Send + 'static>(
-        &self,
-        pages: &Arc<Pages<T>>,
-        cursor: Option<&str>,
-        n: usize,
-    ) {
-        self.lead_as(pages, cursor, n, false);
-    }
-
-    /// `lead` from the first page of a resource the client has not reached yet (`walking`).
-    pub(crate) fn lead_planned<T: Send + 'static>(&self, pages: &Arc<Pages<T>>, n: usize) {
-        self.lead_as(pages, None, n, true);
-    }
-
-    /// The client read a page: the walk is still coming to what was read for its next resources
-    /// (it may walk one large team's cursor chain for longer than `MAX_AGE`), so their age restarts.
-    pub(crate) fn walking(&self) {
-        let now = Some(Instant::now());
-        let mut inner = lock(&self.inner);
-        let planned = inner.entries.values_mut().filter(|e| e.planned);
-        planned.for_each(|e| e.kept = now);
-    }
-
-    fn lead_as<T: Send + 'static>(
-        &self,
-        pages: &Arc<Pages<T>>,
-        cursor: Option<&str>,
-        n: usize,
-        planned: bool,
-    ) {
-        if !self.enabled || n == 0 {
-            return;
-        }
-        let mut inner = lock(&self.inner);
-        inner.purge_stale(Instant::now());
-        let mut cursor = cursor.map(str::to_string);
-        for i in 0..n {
-            let key = pages.key(cursor.as_deref());
-            let more = n - 1 - i;
-            match inner.entries.get_mut(&key) {
-                None => {
-                    spawn(
-                        &self.inner,
-                        &mut inner,
-                        pages,
-                        cursor.as_deref(),
-                        more,
-                        calls::rpc_epoch(),
-                        planned,
-                    );
-                    return;
-                }
-                Some(e) if e.arrived.is_none() => {
-                    e.extend = e.extend.max(more);
-                    return;
-                }
-                Some(e) => match e.next.clone() {
-                    Some(c) => cursor = Some(c),
-                    None => return,
-                },
-            }
-        }
     }
 
     /// Of `keys`, the one to serve first: the answer that arrived first (none waits until it
