@@ -26,12 +26,28 @@ struct State {
     /// REST and SCIM requests in flight.
     rest: usize,
     scim: usize,
-    /// Seconds a request takes, once sent (moving average).
-    latency: Option<f64>,
-    /// Credits a REST request costs (moving average).
-    cost: Option<f64>,
-    /// Answers recorded, up to the moving average's span.
+    /// Seconds a REST request takes, once sent, and what it costs in credits.
+    latency: Mean,
+    cost: Mean,
+    /// Seconds a SCIM request takes: its own, since a SCIM page of 1,000 users takes longer
+    /// than a REST page of 100, and each lane is sized by its own.
+    scim_latency: Mean,
+}
+
+/// A moving average: the plain mean until there are enough samples for it, so that a first
+/// answer (a connection being set up, a cheap endpoint) does not weigh for the next twenty.
+#[derive(Debug, Default, Clone, Copy)]
+struct Mean {
+    value: Option<f64>,
     samples: u32,
+}
+
+impl Mean {
+    fn add(&mut self, new: f64) {
+        self.samples = (self.samples + 1).min((1.0 / ALPHA) as u32);
+        let weight = ALPHA.max(1.0 / f64::from(self.samples));
+        self.value = Some(self.value.map_or(new, |o| o + weight * (new - o)));
+    }
 }
 
 #[derive(Debug)]
@@ -66,9 +82,9 @@ impl Gate {
             state: Mutex::new(State {
                 rest: 0,
                 scim: 0,
-                latency: None,
-                cost: None,
-                samples: 0,
+                latency: Mean::default(),
+                cost: Mean::default(),
+                scim_latency: Mean::default(),
             }),
             freed: Notify::new(),
         }
@@ -85,9 +101,9 @@ impl Gate {
         limit_of(&s, rate, self.max)
     }
 
-    /// Seconds a request takes once sent (moving average), once one has been answered.
+    /// Seconds a REST request takes once sent (moving average), once one has been answered.
     pub(crate) fn latency(&self) -> Option<f64> {
-        self.lock().latency
+        self.lock().latency.value
     }
 
     /// Wait for a slot under the bound of its lane (REST, or SCIM) and under `max` for both.
@@ -113,25 +129,31 @@ impl Gate {
         }
     }
 
-    /// A request was answered after `took`; a REST request cost `cost` credits.
-    pub(crate) fn record(&self, took: Duration, cost: Option<u64>) {
+    /// A request in the lane of `slot` was answered after `took`, for `cost` credits (REST).
+    fn record(&self, scim: bool, took: Duration, cost: u64) {
         let mut s = self.lock();
-        // The plain mean until there are enough answers for the moving average: a first answer
-        // (a connection being set up, a cheap endpoint) must not weigh for the next twenty.
-        s.samples = (s.samples + 1).min((1.0 / ALPHA) as u32);
-        let weight = ALPHA.max(1.0 / f64::from(s.samples));
-        let avg = |old: Option<f64>, new: f64| Some(old.map_or(new, |o| o + weight * (new - o)));
-        s.latency = avg(s.latency, took.as_secs_f64());
-        if let Some(c) = cost {
-            s.cost = avg(s.cost, c as f64);
+        let took = took.as_secs_f64();
+        if scim {
+            s.scim_latency.add(took);
+            return;
         }
+        s.latency.add(took);
+        s.cost.add(cost as f64);
         let limit = limit_of(&s, None, self.max);
         metrics::gauge!("miro_in_flight_limit").set(limit as f64);
     }
 }
 
+impl Slot<'_> {
+    /// Its request was answered after `took`; a REST request cost `cost` credits.
+    pub(crate) fn record(&self, took: Duration, cost: u64) {
+        self.gate.record(self.scim, took, cost);
+    }
+}
+
 fn scim_limit_of(s: &State, max: usize) -> usize {
-    match s.latency {
+    // Until a SCIM answer came back, REST's latency is the best guess.
+    match s.scim_latency.value.or(s.latency.value) {
         Some(latency) => {
             ((SCIM_RATE * latency * HEADROOM).ceil() as usize).clamp(MIN_SCIM.min(max), max)
         }
@@ -140,7 +162,7 @@ fn scim_limit_of(s: &State, max: usize) -> usize {
 }
 
 fn limit_of(s: &State, rate: Option<f64>, max: usize) -> usize {
-    let need = match (rate, s.latency, s.cost) {
+    let need = match (rate, s.latency.value, s.cost.value) {
         (Some(rate), Some(latency), Some(cost)) if cost > 0.0 => {
             (rate / cost * latency * HEADROOM).ceil() as usize
         }
@@ -160,16 +182,16 @@ mod tests {
         let rate = Some(100_000.0 / 60.0);
         assert_eq!(g.limit(rate), 32, "nothing measured yet: the upper bound");
         for _ in 0..200 {
-            g.record(Duration::from_millis(250), Some(50));
+            g.record(false, Duration::from_millis(250), 50);
         }
         // 33 requests a second of 50 credits, 0.25 s each: 8.3 in flight, 12.5 with headroom.
         assert_eq!(g.limit(rate), 13);
         for _ in 0..200 {
-            g.record(Duration::from_millis(500), Some(50));
+            g.record(false, Duration::from_millis(500), 50);
         }
         assert_eq!(g.limit(rate), 25);
         for _ in 0..200 {
-            g.record(Duration::from_secs(5), Some(50));
+            g.record(false, Duration::from_secs(5), 50);
         }
         assert_eq!(
             g.limit(rate),
@@ -177,7 +199,7 @@ mod tests {
             "a slow Miro never gets more than the upper bound"
         );
         for _ in 0..200 {
-            g.record(Duration::from_millis(1), Some(500));
+            g.record(false, Duration::from_millis(1), 500);
         }
         assert_eq!(g.limit(rate), MIN, "a fast Miro still gets a few");
     }
@@ -185,9 +207,9 @@ mod tests {
     #[test]
     fn a_first_answer_does_not_outweigh_the_next_ones() {
         let g = Gate::new(32);
-        g.record(Duration::from_millis(2), None);
+        g.record(false, Duration::from_millis(2), 50);
         for _ in 0..3 {
-            g.record(Duration::from_millis(102), None);
+            g.record(false, Duration::from_millis(102), 50);
         }
         // The mean of four, where a moving average from the first would say 29 ms.
         assert!(
@@ -202,7 +224,7 @@ mod tests {
         let g = Gate::new(32);
         let rate = Some(100_000.0 / 60.0);
         for _ in 0..50 {
-            g.record(Duration::from_millis(500), Some(500));
+            g.record(false, Duration::from_millis(500), 500);
         }
         // Member pages at 0.5 s: REST needs 3.3 a second, 2.5 in flight, at least 4.
         assert_eq!(g.limit(rate), MIN);
@@ -215,6 +237,22 @@ mod tests {
         drop(scim);
         let _ = g.enter(rate, true).await;
         drop(rest);
+    }
+
+    #[test]
+    fn each_lane_is_sized_by_its_own_latency() {
+        let g = Gate::new(32);
+        let rate = Some(100_000.0 / 60.0);
+        for _ in 0..50 {
+            g.record(false, Duration::from_millis(250), 50);
+            g.record(true, Duration::from_secs(1), 0);
+        }
+        // REST pages at 0.25 s: 12.5 in flight with headroom, whatever SCIM takes.
+        assert_eq!(g.limit(rate), 13);
+        assert_eq!(g.latency(), Some(0.25));
+        // SCIM pages of 1,000 users at 1 s: 6.7 a second × 1 s × 1.5. Sized by REST's 0.25 s,
+        // the lane would hold 3 and SCIM would run at 3 a second.
+        assert_eq!(scim_limit_of(&g.lock(), g.max), 10);
     }
 
     #[tokio::test]

@@ -219,14 +219,13 @@ impl Transport {
             }
             let body = {
                 let rate = self.budget.rest_rate();
-                let _slot = ratelimit::waiting(self.gate.enter(rate, self.scim))
+                let slot = ratelimit::waiting(self.gate.enter(rate, self.scim))
                     .await
                     .ok_or_else(|| not_sent(Duration::ZERO))?;
                 ticket.sending();
                 let sent = Instant::now();
                 let body = self.once(call, url.clone(), &mut ticket).await;
-                let cost = (!self.scim).then_some(call.cost);
-                self.gate.record(sent.elapsed(), cost);
+                slot.record(sent.elapsed(), call.cost);
                 body?
             };
             decode(body).map_err(|error| Failed {
