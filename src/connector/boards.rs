@@ -243,8 +243,8 @@ impl Connector {
             // are on their way.
             for next in self.ahead.plans.asked(TEAM_BOARDS, team) {
                 if self.settings().content.covers(&next) {
-                    self.ahead
-                        .lead_planned(&reads::team_boards(&self.miro, &next, limit), 1);
+                    let pages = reads::team_boards(&self.miro, &next, limit);
+                    self.ahead.lead_planned(&pages, 1, (TEAM_BOARDS, &next));
                 }
             }
         }
@@ -382,7 +382,7 @@ impl Connector {
             Phase::Start => {
                 for next in self.ahead.plans.asked(BOARD, id) {
                     let shares = reads::board_groups(&self.miro, org, &next, page_size as usize);
-                    self.ahead.lead_planned(&shares, 1);
+                    self.ahead.lead_planned(&shares, 1, (BOARD, &next));
                 }
                 // The board as just read, the profile the client sent back, or the board read now.
                 let s = match (&read, from_profile(board)) {

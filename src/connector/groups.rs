@@ -174,9 +174,9 @@ impl Connector {
                     self.ahead.lead(&teams, None, reads::AHEAD);
                     for g in self.ahead.plans.asked(GROUP, group_id) {
                         let members = reads::group_members(&self.miro, org, &g, limit);
-                        self.ahead.lead_planned(&members, reads::AHEAD);
+                        self.ahead.lead_planned(&members, reads::AHEAD, (GROUP, &g));
                         let teams = reads::group_teams(&self.miro, org, &g, limit);
-                        self.ahead.lead_planned(&teams, reads::AHEAD);
+                        self.ahead.lead_planned(&teams, reads::AHEAD, (GROUP, &g));
                     }
                 }
                 let pages = reads::group_members(&self.miro, org, group_id, limit);

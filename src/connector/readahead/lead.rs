@@ -14,12 +14,18 @@ impl ReadAhead {
         cursor: Option<&str>,
         n: usize,
     ) {
-        self.lead_as(pages, cursor, n, false);
+        self.lead_as(pages, cursor, n, None);
     }
 
-    /// `lead` from the first page of a resource the client has not reached yet (`walking`).
-    pub(crate) fn lead_planned<T: Send + 'static>(&self, pages: &Arc<Pages<T>>, n: usize) {
-        self.lead_as(pages, None, n, true);
+    /// `lead` from the first page of a resource the client has not reached yet (`walking`):
+    /// `plan` (its kind and id) chose it. Not started if the client has asked for it since.
+    pub(crate) fn lead_planned<T: Send + 'static>(
+        &self,
+        pages: &Arc<Pages<T>>,
+        n: usize,
+        plan: (&'static str, &str),
+    ) {
+        self.lead_as(pages, None, n, Some(plan));
     }
 
     /// The client read a page: the walk is still coming to what was read for its next resources
@@ -36,12 +42,18 @@ impl ReadAhead {
         pages: &Arc<Pages<T>>,
         cursor: Option<&str>,
         n: usize,
-        planned: bool,
+        plan: Option<(&'static str, &str)>,
     ) {
         if !self.enabled || n == 0 {
             return;
         }
         let mut inner = lock(&self.inner);
+        // Asked for since the plan chose it: the client's own request is (or was) under way. The
+        // store's lock is held from here to the spawn, so an ask after this check finds the entry.
+        if plan.is_some_and(|(kind, id)| self.plans.was_asked(kind, id)) {
+            return;
+        }
+        let planned = plan.is_some();
         inner.purge_stale(Instant::now());
         let mut cursor = cursor.map(str::to_string);
         for i in 0..n {

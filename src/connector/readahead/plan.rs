@@ -196,6 +196,19 @@ impl Plans {
         plans.entry(kind).or_default().append(group, ids);
     }
 
+    /// Whether the client has asked for `id` itself in this walk. Another worker may ask for a
+    /// resource between the ask that chose to read it ahead and the read-ahead's start; started
+    /// after that, the read-ahead would be a second request for what the client already fetched.
+    pub(crate) fn was_asked(&self, kind: &'static str, id: &str) -> bool {
+        let plans = self.lock();
+        let Some(plan) = plans.get(kind) else {
+            return false;
+        };
+        plan.at
+            .get(id)
+            .is_some_and(|p| plan.flags[*p as usize] & ASKED != 0)
+    }
+
     /// The client asked for the first page of `id`'s grants: the resources to read ahead now
     /// (their ids), none unless the walk's order is clear.
     pub(crate) fn asked(&self, kind: &'static str, id: &str) -> Vec<String> {

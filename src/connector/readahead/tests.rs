@@ -243,8 +243,8 @@ async fn what_is_read_for_the_next_resources_keeps_while_the_client_reads_on() {
     let store = ReadAhead::new(true);
     let (current, next, unread) = (delayed("current", 1), delayed("next", 1), delayed("y", 1));
     store.lead(&current, None, 1);
-    store.lead_planned(&next, 1);
-    store.lead_planned(&unread, 1);
+    store.lead_planned(&next, 1, ("team", "next"));
+    store.lead_planned(&unread, 1, ("team", "y"));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let purge_at = |later: Duration| {
         let mut inner = lock(&store.inner);
@@ -269,4 +269,24 @@ async fn what_is_read_for_the_next_resources_keeps_while_the_client_reads_on() {
         e.kept = Some(then);
     }
     assert!(purge_at(MAX_KEPT).is_empty());
+}
+
+#[tokio::test]
+async fn a_resource_the_client_asked_for_since_its_plan_chose_it_is_not_read_ahead() {
+    // Worker A's ask chooses team "b" to read ahead; worker B asks for "b" (and fetches it
+    // itself) before A starts the read-ahead. Started after that, it would read "b" twice.
+    let store = ReadAhead::new(true);
+    store
+        .plans
+        .listed("team", true, &[], ["a", "b", "c"].into_iter());
+    assert!(store.plans.asked("team", "b").is_empty());
+    store.lead_planned(&delayed("b", 1), 1, ("team", "b"));
+    assert_eq!(
+        store.held().0,
+        0,
+        "b: the client's own request is under way"
+    );
+    // One the client has not asked for yet is read ahead as ever.
+    store.lead_planned(&delayed("c", 1), 1, ("team", "c"));
+    assert_eq!(store.held().0, 1);
 }
