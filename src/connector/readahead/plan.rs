@@ -28,7 +28,9 @@ pub(crate) const WINDOW: usize = 24;
 pub(crate) const MAX_PLANNED: usize = 50_000;
 /// Two asks this close in an order are neighbours (parallel workers ask a few at a time).
 const NEAR: i64 = 24;
-/// A plan nobody asked from for this long belongs to a walk that ended.
+/// Plans nobody listed into or asked from for this long belong to a walk that ended. The walk's
+/// clock, not each plan's: one call at a time at 500 ms, the team grants alone outlast it, and the
+/// groups' plan, listed before them and idle all along, is the walk's next step.
 const IDLE: Duration = Duration::from_secs(600);
 
 const ASKED: u8 = 1;
@@ -56,7 +58,6 @@ struct Plan {
     last: Option<u32>,
     guess: Option<(Order, bool)>,
     streak: u8,
-    touched: Option<Instant>,
 }
 
 impl Plan {
@@ -86,7 +87,6 @@ impl Plan {
     }
 
     fn append<'a>(&mut self, group: u32, ids: impl Iterator<Item = &'a str>) {
-        self.touched = Some(Instant::now());
         for id in ids {
             if self.ids.len() >= MAX_PLANNED || self.at.contains_key(id) {
                 continue;
@@ -147,19 +147,40 @@ fn order_by<K: Ord>(n: usize, key: impl Fn(u32) -> K) -> (Vec<u32>, Vec<u32>) {
     (by, rank)
 }
 
+#[derive(Default)]
+struct Walk {
+    plans: HashMap<&'static str, Plan>,
+    /// The last listing or ask of any type.
+    touched: Option<Instant>,
+}
+
+impl Walk {
+    /// The walk goes on at `now`; after `IDLE` without a step, it is another walk.
+    fn step(&mut self, now: Instant) -> &mut HashMap<&'static str, Plan> {
+        if self
+            .touched
+            .is_some_and(|t| now.saturating_duration_since(t) >= IDLE)
+        {
+            self.plans.clear();
+        }
+        self.touched = Some(now);
+        &mut self.plans
+    }
+}
+
 /// The walk's plans, one per resource type.
 #[derive(Default)]
 pub(crate) struct Plans {
-    plans: Mutex<HashMap<&'static str, Plan>>,
+    walk: Mutex<Walk>,
 }
 
 impl Plans {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Plan>> {
-        self.plans.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Walk> {
+        self.walk.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        self.lock().plans.clear();
     }
 
     /// A listing page the client received. The first page of a listing (`fresh`) starts the
@@ -171,7 +192,19 @@ impl Plans {
         also: &[&'static str],
         ids: impl Iterator<Item = &'a str>,
     ) {
-        let mut plans = self.lock();
+        self.listed_at(kind, fresh, also, ids, Instant::now());
+    }
+
+    fn listed_at<'a>(
+        &self,
+        kind: &'static str,
+        fresh: bool,
+        also: &[&'static str],
+        ids: impl Iterator<Item = &'a str>,
+        now: Instant,
+    ) {
+        let mut walk = self.lock();
+        let plans = walk.step(now);
         if fresh {
             for k in std::iter::once(kind).chain(also.iter().copied()) {
                 plans.remove(k);
@@ -188,7 +221,8 @@ impl Plans {
         parent: (&'static str, &str),
         ids: impl Iterator<Item = &'a str>,
     ) {
-        let mut plans = self.lock();
+        let mut walk = self.lock();
+        let plans = walk.step(Instant::now());
         let group = plans
             .get(parent.0)
             .and_then(|p| p.at.get(parent.1).copied())
@@ -200,8 +234,8 @@ impl Plans {
     /// resource between the ask that chose to read it ahead and the read-ahead's start; started
     /// after that, the read-ahead would be a second request for what the client already fetched.
     pub(crate) fn was_asked(&self, kind: &'static str, id: &str) -> bool {
-        let plans = self.lock();
-        let Some(plan) = plans.get(kind) else {
+        let walk = self.lock();
+        let Some(plan) = walk.plans.get(kind) else {
             return false;
         };
         plan.at
@@ -212,13 +246,14 @@ impl Plans {
     /// The client asked for the first page of `id`'s grants: the resources to read ahead now
     /// (their ids), none unless the walk's order is clear.
     pub(crate) fn asked(&self, kind: &'static str, id: &str) -> Vec<String> {
-        let mut plans = self.lock();
-        let now = Instant::now();
-        plans.retain(|_, p| p.touched.is_some_and(|t| now.duration_since(t) < IDLE));
-        let Some(plan) = plans.get_mut(kind) else {
+        self.asked_at(kind, id, Instant::now())
+    }
+
+    fn asked_at(&self, kind: &'static str, id: &str, now: Instant) -> Vec<String> {
+        let mut walk = self.lock();
+        let Some(plan) = walk.step(now).get_mut(kind) else {
             return Vec::new();
         };
-        plan.touched = Some(now);
         match plan.at.get(id).copied() {
             Some(p) => plan.ask(p),
             None => Vec::new(),
@@ -306,5 +341,26 @@ mod tests {
         p.asked("team", "1");
         p.asked("team", "2");
         assert_eq!(p.asked("team", "3"), ["4"], "a new walk reads it again");
+    }
+
+    #[test]
+    fn a_plan_listed_long_before_its_turn_lives_while_the_walk_goes_on() {
+        // One call at a time at 500 ms: the groups are listed with the teams, and the teams'
+        // grants then take longer than `IDLE` before the groups' turn comes.
+        let p = Plans::default();
+        let t0 = Instant::now();
+        let at = |halves: u32| t0 + IDLE / 2 * halves;
+        let groups = ["g1", "g2", "g3", "g4", "g5"];
+        p.listed_at("team", true, &[], ["t1", "t2", "t3", "t4"].into_iter(), t0);
+        p.listed_at("group", true, &[], groups.into_iter(), t0);
+        for (i, t) in ["t1", "t2", "t3", "t4"].into_iter().enumerate() {
+            p.asked_at("team", t, at(i as u32 + 1));
+        }
+        assert!(p.asked_at("group", "g1", at(5)).is_empty());
+        assert!(p.asked_at("group", "g2", at(5)).is_empty());
+        assert_eq!(p.asked_at("group", "g3", at(5)), ["g4", "g5"]);
+        // A walk with no step for `IDLE` has ended: its plans are gone.
+        assert!(p.asked_at("group", "g4", at(7)).is_empty());
+        assert!(!p.was_asked("group", "g3"));
     }
 }
