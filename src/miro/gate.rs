@@ -129,7 +129,7 @@ impl Gate {
         }
     }
 
-    /// A request in the lane of `slot` was answered after `took`, for `cost` credits (REST).
+    /// A request in SCIM's lane (`scim`) or REST's was answered after `took`, for `cost` credits.
     fn record(&self, scim: bool, took: Duration, cost: u64) {
         let mut s = self.lock();
         let took = took.as_secs_f64();

@@ -156,7 +156,7 @@ struct Walk {
 
 impl Walk {
     /// The walk goes on at `now`; after `IDLE` without a step, it is another walk.
-    fn step(&mut self, now: Instant) -> &mut HashMap<&'static str, Plan> {
+    fn going_on(&mut self, now: Instant) -> &mut HashMap<&'static str, Plan> {
         if self
             .touched
             .is_some_and(|t| now.saturating_duration_since(t) >= IDLE)
@@ -204,7 +204,7 @@ impl Plans {
         now: Instant,
     ) {
         let mut walk = self.lock();
-        let plans = walk.step(now);
+        let plans = walk.going_on(now);
         if fresh {
             for k in std::iter::once(kind).chain(also.iter().copied()) {
                 plans.remove(k);
@@ -222,7 +222,7 @@ impl Plans {
         ids: impl Iterator<Item = &'a str>,
     ) {
         let mut walk = self.lock();
-        let plans = walk.step(Instant::now());
+        let plans = walk.going_on(Instant::now());
         let group = plans
             .get(parent.0)
             .and_then(|p| p.at.get(parent.1).copied())
@@ -251,7 +251,7 @@ impl Plans {
 
     fn asked_at(&self, kind: &'static str, id: &str, now: Instant) -> Vec<String> {
         let mut walk = self.lock();
-        let Some(plan) = walk.step(now).get_mut(kind) else {
+        let Some(plan) = walk.going_on(now).get_mut(kind) else {
             return Vec::new();
         };
         match plan.at.get(id).copied() {
