@@ -244,7 +244,8 @@ impl Connector {
             for next in self.ahead.plans.asked(TEAM_BOARDS, team) {
                 if self.settings().content.covers(&next) {
                     let pages = reads::team_boards(&self.miro, &next, limit);
-                    self.ahead.lead_planned(&pages, 1, (TEAM_BOARDS, &next));
+                    self.ahead
+                        .lead_planned(&pages, 1, (TEAM_BOARDS, &next), false);
                 }
             }
         }
@@ -382,7 +383,7 @@ impl Connector {
             Phase::Start => {
                 for next in self.ahead.plans.asked(BOARD, id) {
                     let shares = reads::board_groups(&self.miro, org, &next, page_size as usize);
-                    self.ahead.lead_planned(&shares, 1, (BOARD, &next));
+                    self.ahead.lead_planned(&shares, 1, (BOARD, &next), false);
                 }
                 // The board as just read, the profile the client sent back, or the board read now.
                 let s = match (&read, from_profile(board)) {

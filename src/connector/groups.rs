@@ -174,9 +174,11 @@ impl Connector {
                     self.ahead.lead(&teams, None, reads::AHEAD);
                     for g in self.ahead.plans.asked(GROUP, group_id) {
                         let members = reads::group_members(&self.miro, org, &g, limit);
-                        self.ahead.lead_planned(&members, reads::AHEAD, (GROUP, &g));
+                        self.ahead
+                            .lead_planned(&members, reads::AHEAD, (GROUP, &g), true);
                         let teams = reads::group_teams(&self.miro, org, &g, limit);
-                        self.ahead.lead_planned(&teams, reads::AHEAD, (GROUP, &g));
+                        self.ahead
+                            .lead_planned(&teams, reads::AHEAD, (GROUP, &g), true);
                     }
                 }
                 let pages = reads::group_members(&self.miro, org, group_id, limit);

@@ -167,7 +167,8 @@ impl Connector {
             for next in self.ahead.plans.asked(TEAM_SPACES, team) {
                 if self.settings().content.covers(&next) {
                     let pages = reads::team_spaces(&self.miro, org, &next, limit);
-                    self.ahead.lead_planned(&pages, 1, (TEAM_SPACES, &next));
+                    self.ahead
+                        .lead_planned(&pages, 1, (TEAM_SPACES, &next), false);
                 }
             }
         }

@@ -182,7 +182,8 @@ impl Connector {
         if cursor.is_none() {
             for next in self.ahead.plans.asked(TEAM, team_id) {
                 let pages = reads::team_members(&self.miro, org, &next, limit);
-                self.ahead.lead_planned(&pages, reads::AHEAD, (TEAM, &next));
+                self.ahead
+                    .lead_planned(&pages, reads::AHEAD, (TEAM, &next), true);
             }
         }
         let pages = reads::team_members(&self.miro, org, team_id, limit);

@@ -7,6 +7,7 @@ use miro_connector::{
     pb::{
         self, connector_service_client::ConnectorServiceClient,
         grant_manager_service_client::GrantManagerServiceClient,
+        grants_service_client::GrantsServiceClient,
     },
     sim::{FaultConfig, FaultRule, SimConfig, SimHandle},
 };
@@ -122,6 +123,60 @@ async fn a_walk_stopped_part_way_or_a_targeted_sync_reads_at_most_the_window() {
     assert!(
         read <= 3 + 24 * 2 + 3 * 2,
         "{read} team pages for three teams asked: more than the window"
+    );
+    d.shutdown().await;
+}
+
+/// Every grant of a team, `per` a page, one page at a time.
+async fn walk_team(ch: &Channel, team: &pb::Resource, per: u32) -> usize {
+    let (mut token, mut grants) = (String::new(), 0);
+    loop {
+        let page = GrantsServiceClient::new(ch.clone())
+            .list_grants(pb::GrantsServiceListGrantsRequest {
+                resource: Some(team.clone()),
+                page_token: token,
+                page_size: per,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        grants += page.list.len();
+        if page.next_page_token.is_empty() {
+            return grants;
+        }
+        token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn the_next_teams_whole_chains_are_read_while_the_client_walks_a_large_one() {
+    // One call at a time, a team's pages are a cursor chain, a round trip each. Read ahead only
+    // to its sixth page, a team of 14 pages would still make the client wait for eight of them.
+    let mut cfg = SimConfig::new(org(1_000, 6));
+    cfg.faults.rules.push(FaultRule {
+        latency_ms: 40,
+        ..Default::default()
+    });
+    let sim = start_sim(cfg).await;
+    let (d, ch) = daemon(&sim, true, false).await;
+    let teams = list_teams(&ch).await;
+    // The walk's order is learned at its third team; the teams after it are read while the
+    // client walks that one, 18 pages of 25.
+    for t in &teams[..3] {
+        walk_team(&ch, t, 25).await;
+    }
+    settle(&sim, TEAM_PAGES).await;
+    sim.reset_stats();
+    let mut pages = 0;
+    for t in &teams[3..] {
+        pages += walk_team(&ch, t, 25).await.div_ceil(25);
+    }
+    assert!(pages > 3 * 10, "{pages} pages: chains too short to tell");
+    assert_eq!(
+        sim.stats().requests_to(TEAM_PAGES),
+        0,
+        "every page of the next teams was read before the client came to it"
     );
     d.shutdown().await;
 }

@@ -2,7 +2,7 @@
 //! (`lead`), or all at once where the cursors are known in advance (`lead_each`).
 use std::{sync::Arc, time::Instant};
 
-use super::{Pages, ReadAhead, calls, lock, spawn};
+use super::{Chain, Pages, ReadAhead, calls, chain::spawn, lock};
 
 impl ReadAhead {
     /// Have the `n` pages of a listing from `cursor` on their way: what the store holds is
@@ -14,18 +14,20 @@ impl ReadAhead {
         cursor: Option<&str>,
         n: usize,
     ) {
-        self.lead_as(pages, cursor, n, None);
+        self.lead_as(pages, cursor, n, None, false);
     }
 
     /// `lead` from the first page of a resource the client has not reached yet (`walking`):
     /// `plan` (its kind and id) chose it. Not started if the client has asked for it since.
+    /// `whole`: past the `n` pages, the rest of its chain, while the store has room for it.
     pub(crate) fn lead_planned<T: Send + 'static>(
         &self,
         pages: &Arc<Pages<T>>,
         n: usize,
         plan: (&'static str, &str),
+        whole: bool,
     ) {
-        self.lead_as(pages, None, n, Some(plan));
+        self.lead_as(pages, None, n, Some(plan), whole);
     }
 
     /// The client read a page: the walk is still coming to what was read for its next resources
@@ -33,7 +35,7 @@ impl ReadAhead {
     pub(crate) fn walking(&self) {
         let now = Some(Instant::now());
         let mut inner = lock(&self.inner);
-        let planned = inner.entries.values_mut().filter(|e| e.planned);
+        let planned = inner.entries.values_mut().filter(|e| e.chain.planned);
         planned.for_each(|e| e.kept = now);
     }
 
@@ -43,6 +45,7 @@ impl ReadAhead {
         cursor: Option<&str>,
         n: usize,
         plan: Option<(&'static str, &str)>,
+        whole: bool,
     ) {
         if !self.enabled || n == 0 {
             return;
@@ -61,19 +64,17 @@ impl ReadAhead {
             let more = n - 1 - i;
             match inner.entries.get_mut(&key) {
                 None => {
-                    spawn(
-                        &self.inner,
-                        &mut inner,
-                        pages,
-                        cursor.as_deref(),
+                    let chain = Chain {
                         more,
-                        calls::rpc_epoch(),
+                        epoch: calls::rpc_epoch(),
                         planned,
-                    );
-                    return;
+                        whole,
+                        order: None,
+                    };
+                    return spawn(&self.inner, &mut inner, pages, cursor.as_deref(), chain);
                 }
                 Some(e) if e.arrived.is_none() => {
-                    e.extend = e.extend.max(more);
+                    e.chain.more = e.chain.more.max(more);
                     return;
                 }
                 Some(e) => match e.next.clone() {
@@ -94,8 +95,14 @@ impl ReadAhead {
         inner.purge_stale(Instant::now());
         for c in cursors {
             if !inner.entries.contains_key(&pages.key(Some(c))) {
-                let epoch = calls::rpc_epoch();
-                spawn(&self.inner, &mut inner, pages, Some(c), 0, epoch, false);
+                let chain = Chain {
+                    more: 0,
+                    epoch: calls::rpc_epoch(),
+                    planned: false,
+                    whole: false,
+                    order: None,
+                };
+                spawn(&self.inner, &mut inner, pages, Some(c), chain);
             }
         }
     }

@@ -6,10 +6,12 @@
 //!
 //! The store keeps what was read by the exact request (what, resource, cursor, page size) and
 //! serves each answer at most once: the RPC that asks takes it, in flight or done. It is bounded:
-//! `MAX_ENTRIES` entries and `MAX_BYTES` (estimated) bytes; an answer unclaimed `MAX_AGE` after it
-//! arrived (for a resource the client has not reached yet, after the client's last page read, up
-//! to `MAX_KEPT`) is thrown away. A write throws away what it touches, and never reads from here. What
-//! is still waiting for its turn when the client stops walking is called off (`calls`).
+//! `MAX_ENTRIES` entries and `MAX_BYTES` (estimated) bytes; a plan's chains go past their first
+//! pages only while it holds fewer than `MAX_DEEP` pages for resources the client has not reached
+//! (`chain`). An answer unclaimed `MAX_AGE` after it arrived (for a resource the client has not
+//! reached yet, after the client's last page read, up to `MAX_KEPT`) is thrown away. A write throws
+//! away what it touches, and never reads from here. What is still waiting for its turn when the
+//! client stops walking is called off (`calls`).
 use std::{
     any::Any,
     collections::HashMap,
@@ -23,18 +25,26 @@ use tokio::sync::{Notify, oneshot};
 use crate::miro::{
     MiroError,
     paging::Page,
-    ratelimit::{deadline, note_wait, tracking_waits, unless_called_off, with_deadline},
+    ratelimit::{deadline, note_wait},
 };
 
 pub(crate) mod calls;
+mod chain;
 mod lead;
 pub(crate) mod plan;
 pub(crate) mod reads;
 
 /// Entries in flight or waiting to be claimed.
-pub(crate) const MAX_ENTRIES: usize = 256;
+pub(crate) const MAX_ENTRIES: usize = 512;
 /// What the waiting answers may hold, as estimated by `page_weight`.
-pub(crate) const MAX_BYTES: usize = 8 << 20;
+pub(crate) const MAX_BYTES: usize = 12 << 20;
+/// A plan's chain goes on past its first pages (`Chain::whole`) only while fewer pages than this
+/// are held for resources the client has not reached, and the store holds under `DEEP_BYTES`.
+/// One call at a time, the client walks a large team's chain a round trip a page; meanwhile
+/// these keep the budget busy with the next teams' later pages (24 of them, their first six
+/// each, are at most 144 more).
+pub(crate) const MAX_DEEP: usize = 240;
+pub(crate) const DEEP_BYTES: usize = 8 << 20;
 /// An answer nobody claimed this long after it arrived is stale: the walk went elsewhere.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(30);
 /// An answer read for a resource the client has not reached yet is kept while the client reads
@@ -57,17 +67,37 @@ struct Entry {
     id: u64,
     /// When the answer arrived (None: in flight).
     arrived: Option<Instant>,
-    /// For a resource the client has not reached yet (a plan's). `kept`: its age counts from
-    /// there (its arrival, or the client's last page read since).
-    planned: bool,
+    chain: Chain,
+    /// For a plan's page (`chain.planned`), its age counts from there: its arrival, or the
+    /// client's last page read since.
     kept: Option<Instant>,
     weight: usize,
     /// The cursor after this page, once it arrived.
     next: Option<String>,
-    /// Pages after this one to start when it arrives.
-    extend: usize,
+    /// A whole chain that stopped here for want of room: its next page, started when a plan's
+    /// page is claimed (`Inner::resume`).
+    resume: Option<Resume>,
     rx: oneshot::Receiver<Answer>,
     task: tokio::task::AbortHandle,
+}
+
+type Resume = Box<dyn FnOnce(&Arc<Mutex<Inner>>, &mut Inner) + Send>;
+
+/// How a page read ahead goes on.
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    /// Pages after this one to start when it arrives.
+    more: usize,
+    /// The call-off epoch of what asks for it (the page before it, or the RPC that leads; None:
+    /// now): a walk called off since then starts nothing more.
+    epoch: Option<u64>,
+    /// For a resource the client has not reached yet (a plan's).
+    planned: bool,
+    /// Past `more`, the rest of the chain while there is room (`Inner::room_to_deepen`).
+    whole: bool,
+    /// The id of the chain's first page: plans start the nearest resources first, so the lowest
+    /// is resumed first.
+    order: Option<u64>,
 }
 
 struct Inner {
@@ -150,100 +180,6 @@ impl<T> Pages<T> {
     }
 }
 
-/// Start the page at `cursor`, and when it arrives, the `more` pages after it (or as many as the
-/// store is told by then). `epoch`: the call-off epoch of what asks for it (the page before it, or
-/// the RPC that leads): a walk called off since then starts nothing more.
-fn spawn<T: Send + 'static>(
-    store: &Arc<Mutex<Inner>>,
-    inner: &mut Inner,
-    pages: &Arc<Pages<T>>,
-    cursor: Option<&str>,
-    more: usize,
-    epoch: Option<u64>,
-    planned: bool,
-) {
-    if inner.entries.len() >= MAX_ENTRIES || inner.bytes >= MAX_BYTES {
-        return;
-    }
-    let call_off = inner.calls.subscribe();
-    let epoch = epoch.unwrap_or(*call_off.borrow());
-    if *call_off.borrow() != epoch {
-        metrics::counter!("miro_readahead_discarded_total", "reason" => "called off").increment(1);
-        return;
-    }
-    let key = pages.key(cursor);
-    inner.next_id += 1;
-    let id = inner.next_id;
-    let (tx, rx) = oneshot::channel();
-    let fetch = (pages.request)(cursor);
-    let (store2, pages2, k) = (store.clone(), pages.clone(), key.clone());
-    let task = tokio::spawn(async move {
-        // A wait on the budget longer than an answer may be kept is not worth making.
-        let deadline = tokio::time::Instant::now() + MAX_AGE;
-        let fetch = unless_called_off(call_off.clone(), with_deadline(deadline, fetch));
-        let (answer, waited) = tracking_waits(fetch).await;
-        let weight = answer.as_ref().map_or(0, page_weight);
-        let next = answer.as_ref().ok().and_then(|p| p.next.clone());
-        {
-            let mut inner = lock(&store2);
-            // Given up on the budget (called off, or no turn within `MAX_AGE`): nothing to serve or
-            // keep; the listing's next lead asks again.
-            if matches!(answer, Err(MiroError::RateLimited { .. }))
-                && inner.entries.get(&k).is_some_and(|e| e.id == id)
-            {
-                let called_off = *call_off.borrow() != epoch;
-                inner.discard(&k, if called_off { "called off" } else { "unusable" });
-                return;
-            }
-            // Claimed while in flight (no longer in the store): the RPC waiting for it takes it,
-            // and keeps the listing's lead itself.
-            let more = inner.entries.get_mut(&k).filter(|e| e.id == id).map(|e| {
-                e.arrived = Some(Instant::now());
-                e.kept = e.arrived;
-                e.weight = weight;
-                e.next = next.clone();
-                e.extend
-            });
-            if let Some(more) = more {
-                inner.changed.notify_waiters();
-                inner.bytes += weight;
-                if inner.bytes > MAX_BYTES {
-                    inner.discard(&k, "full");
-                    return;
-                }
-                if let Some(c) = next.as_deref().filter(|_| more > 0)
-                    && !inner.entries.contains_key(&pages2.key(Some(c)))
-                {
-                    let (more, epoch) = (more - 1, Some(epoch));
-                    spawn(&store2, &mut inner, &pages2, Some(c), more, epoch, planned);
-                }
-            }
-        }
-        let _ = tx.send(Box::new((answer, waited)) as Answer);
-    })
-    .abort_handle();
-    inner.entries.insert(
-        key,
-        Entry {
-            id,
-            arrived: None,
-            planned,
-            kept: None,
-            weight: 0,
-            next: None,
-            extend: more,
-            rx,
-            task,
-        },
-    );
-    metrics::counter!("miro_readahead_started_total").increment(1);
-}
-
-/// An estimate of what a page holds in memory: its items and the strings they carry.
-pub(crate) fn page_weight<T, C>(p: &Page<T, C>) -> usize {
-    std::mem::size_of::<Page<T, C>>() + p.items.len() * (std::mem::size_of::<T>() + 96)
-}
-
 impl ReadAhead {
     pub(crate) fn new(enabled: bool) -> Self {
         Self {
@@ -309,7 +245,11 @@ impl ReadAhead {
         let claimed = {
             let mut inner = lock(&self.inner);
             inner.purge_stale(Instant::now());
-            inner.remove(key).map(|e| Claimed {
+            let claimed = inner.remove(key);
+            if claimed.as_ref().is_some_and(|e| e.chain.planned) {
+                inner.resume(&self.inner);
+            }
+            claimed.map(|e| Claimed {
                 rx: e.rx,
                 task: e.task,
             })

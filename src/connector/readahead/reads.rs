@@ -360,8 +360,9 @@ pub(crate) fn admin_roles(m: &Arc<Miro>) -> Arc<Pages<AdminRoles>> {
 pub(crate) const SCIM_AHEAD: usize = 6;
 /// Pages a listing keeps on their way ahead of the client reading it.
 pub(crate) const LEAD: usize = 2;
-/// Pages of a resource the client has not reached yet read ahead: a large team's cursor chain is
-/// sequential, so its pages must start before the client gets there to be ready when it does.
+/// Pages of a resource the client has not reached yet read ahead at once: a large team's cursor
+/// chain is sequential, so its pages must start before the client gets there to be ready when it
+/// does. A team's or group's chain then goes on past them while the store has room (`MAX_DEEP`).
 pub(crate) const AHEAD: usize = 6;
 
 impl Connector {

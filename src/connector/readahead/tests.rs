@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures::FutureExt;
 
 use super::*;
+use crate::miro::ratelimit::with_deadline;
 
 /// A listing of three pages that counts its requests.
 fn listing(asked: Arc<AtomicUsize>) -> Arc<Pages<u32>> {
@@ -243,8 +244,8 @@ async fn what_is_read_for_the_next_resources_keeps_while_the_client_reads_on() {
     let store = ReadAhead::new(true);
     let (current, next, unread) = (delayed("current", 1), delayed("next", 1), delayed("y", 1));
     store.lead(&current, None, 1);
-    store.lead_planned(&next, 1, ("team", "next"));
-    store.lead_planned(&unread, 1, ("team", "y"));
+    store.lead_planned(&next, 1, ("team", "next"), false);
+    store.lead_planned(&unread, 1, ("team", "y"), false);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let purge_at = |later: Duration| {
         let mut inner = lock(&store.inner);
@@ -280,13 +281,97 @@ async fn a_resource_the_client_asked_for_since_its_plan_chose_it_is_not_read_ahe
         .plans
         .listed("team", true, &[], ["a", "b", "c"].into_iter());
     assert!(store.plans.asked("team", "b").is_empty());
-    store.lead_planned(&delayed("b", 1), 1, ("team", "b"));
+    store.lead_planned(&delayed("b", 1), 1, ("team", "b"), false);
     assert_eq!(
         store.held().0,
         0,
         "b: the client's own request is under way"
     );
     // One the client has not asked for yet is read ahead as ever.
-    store.lead_planned(&delayed("c", 1), 1, ("team", "c"));
+    store.lead_planned(&delayed("c", 1), 1, ("team", "c"), false);
     assert_eq!(store.held().0, 1);
+}
+
+/// A listing of `len` pages of `resource`, each answered at once, that counts its requests.
+fn chain(resource: &'static str, len: u32, asked: Arc<AtomicUsize>) -> Arc<Pages<u32>> {
+    Arc::new(Pages {
+        key: Box::new(move |c| Key {
+            what: "chain",
+            resource: resource.into(),
+            cursor: c.unwrap_or_default().into(),
+            limit: 100,
+        }),
+        request: Box::new(move |c| {
+            let asked = asked.clone();
+            let n: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                Ok(Page {
+                    items: vec![n],
+                    next: (n + 1 < len).then(|| (n + 1).to_string()),
+                })
+            }
+            .boxed()
+        }),
+    })
+}
+
+fn held_of(store: &ReadAhead, resource: &str) -> usize {
+    let inner = lock(&store.inner);
+    inner
+        .entries
+        .keys()
+        .filter(|k| k.resource == resource)
+        .count()
+}
+
+#[tokio::test]
+async fn a_whole_chain_goes_on_while_there_is_room_and_then_nearest_first_as_pages_are_claimed() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let store = ReadAhead::new(true);
+    // Small chains are read to their end, past the first pages asked for.
+    let short = chain("short", 10, asked.clone());
+    store.lead_planned(&short, 2, ("team", "short"), true);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 10, "the whole chain");
+    // Not whole: the pages asked for, no more (a board's first page of shares, say).
+    let part = chain("part", 10, asked.clone());
+    store.lead_planned(&part, 2, ("team", "part"), false);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 12);
+    // Two long chains, the near one planned first: together they stop at `MAX_DEEP` pages held.
+    let (near, far) = (
+        chain("near", 1_000, asked.clone()),
+        chain("far", 1_000, asked.clone()),
+    );
+    store.lead_planned(&near, 2, ("team", "near"), true);
+    store.lead_planned(&far, 2, ("team", "far"), true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let planned = || {
+        lock(&store.inner)
+            .entries
+            .values()
+            .filter(|e| e.chain.planned)
+            .count()
+    };
+    assert_eq!(planned(), MAX_DEEP, "a plan's pages held, at most");
+    let read = asked.load(Ordering::SeqCst);
+    let (near_held, far_held) = (held_of(&store, "near"), held_of(&store, "far"));
+    assert!(far_held > 2, "both went on at once: far {far_held}");
+    // Nothing more is read while nobody claims: a walk that stopped costs no more.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), read);
+    // The client claims the far chain's first page: the room goes to the near chain's next.
+    let direct = async { Err::<Page<u32>, _>(MiroError::Internal("asked directly".into())) };
+    let page = store.fetch(&far.key(None), direct).await.unwrap();
+    assert_eq!(page.items, [0]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        read + 1,
+        "one claimed, one more"
+    );
+    assert_eq!(held_of(&store, "near"), near_held + 1);
+    assert_eq!(held_of(&store, "far"), far_held - 1);
+    assert_eq!(planned(), MAX_DEEP);
 }
