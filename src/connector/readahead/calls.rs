@@ -35,9 +35,14 @@ pub(crate) fn rpc_epoch() -> Option<u64> {
     BEGAN.try_with(|e| *e).ok()
 }
 
+/// A client seen with two RPCs under way at once is taken for a parallel one for this long.
+pub(crate) const PARALLEL: Duration = Duration::from_secs(10);
+
 #[derive(Default)]
 struct State {
     in_flight: usize,
+    /// When an RPC last began while another was under way.
+    parallel: Option<Instant>,
     /// Counts the periods with no RPC under way, so that the idle check knows whether the one it
     /// timed is still going on.
     idle: u64,
@@ -82,12 +87,28 @@ impl Calls {
                 rt.spawn(check_idle(Arc::downgrade(self), self.quiet.subscribe()));
             }
         });
-        self.state().in_flight += 1;
+        let mut s = self.state();
+        s.in_flight += 1;
+        if s.in_flight > 1 {
+            s.parallel = Some(Instant::now());
+        }
+        drop(s);
         Rpc {
             calls: self.clone(),
             began: *self.off.borrow(),
             done: false,
         }
+    }
+}
+
+impl Calls {
+    /// Whether the client calls one at a time: no RPC began while another was under way in the
+    /// last `PARALLEL`. A parallel client keeps the budget busy with its own calls, and a page
+    /// read far ahead for it would only queue before the pages its workers wait for.
+    pub(crate) fn one_at_a_time(&self) -> bool {
+        self.state()
+            .parallel
+            .is_none_or(|t| t.elapsed() >= PARALLEL)
     }
 }
 

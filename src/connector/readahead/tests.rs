@@ -375,3 +375,18 @@ async fn a_whole_chain_goes_on_while_there_is_room_and_then_nearest_first_as_pag
     assert_eq!(held_of(&store, "far"), far_held - 1);
     assert_eq!(planned(), MAX_DEEP);
 }
+
+#[tokio::test]
+async fn a_client_calling_in_parallel_gets_no_whole_chains() {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let store = ReadAhead::new(true);
+    // Two RPCs under way at once: 16 workers keep the budget busy with their own calls.
+    let (a, b) = (store.rpc(), store.rpc());
+    b.done();
+    let long = chain("long", 50, asked.clone());
+    a.run(async { store.lead_planned(&long, 2, ("team", "long"), true) })
+        .await;
+    a.done();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(asked.load(Ordering::SeqCst), 2, "its first pages, no more");
+}
