@@ -36,7 +36,7 @@ pub(crate) fn rpc_epoch() -> Option<u64> {
 }
 
 /// A client seen with two RPCs under way at once is taken for a parallel one for this long.
-pub(crate) const PARALLEL: Duration = Duration::from_secs(10);
+const PARALLEL: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct State {
@@ -99,9 +99,7 @@ impl Calls {
             done: false,
         }
     }
-}
 
-impl Calls {
     /// Whether the client calls one at a time: no RPC began while another was under way in the
     /// last `PARALLEL`. A parallel client keeps the budget busy with its own calls, and a page
     /// read far ahead for it would only queue before the pages its workers wait for.

@@ -8,26 +8,7 @@ use crate::miro::ratelimit::with_deadline;
 
 /// A listing of three pages that counts its requests.
 fn listing(asked: Arc<AtomicUsize>) -> Arc<Pages<u32>> {
-    Arc::new(Pages {
-        key: Box::new(|c| Key {
-            what: "test",
-            resource: "r".into(),
-            cursor: c.unwrap_or_default().into(),
-            limit: 100,
-        }),
-        request: Box::new(move |c| {
-            let asked = asked.clone();
-            let n: u32 = c.map_or(0, |c| c.parse().unwrap_or(0));
-            async move {
-                asked.fetch_add(1, Ordering::SeqCst);
-                Ok(Page {
-                    items: vec![n],
-                    next: (n < 2).then(|| (n + 1).to_string()),
-                })
-            }
-            .boxed()
-        }),
-    })
+    chain("r", 3, asked)
 }
 
 #[tokio::test]
