@@ -5,6 +5,7 @@
 //! learn it. A type that does not support a write says so here, the same way for every write.
 use super::{
     Connector, ConnectorError, boards, groups,
+    holders::Holding,
     ids::{self, board_id, miro_id},
     licenses, organization, roles, spaces, teams, users,
 };
@@ -213,14 +214,15 @@ impl Connector {
     }
 
     /// ListResources, with what each id is noted for the change feed.
+    /// `sync`: the client's sync id (`active_sync_id`), empty outside a sync.
     pub(crate) async fn list(
         &self,
         kind: Kind,
         parent: Option<&pb::ResourceId>,
-        token: &str,
-        size: u32,
+        (token, size): (&str, u32),
+        sync: &str,
     ) -> Result<Page<pb::Resource>, ConnectorError> {
-        let page = self.listing(kind, parent, token, size).await?;
+        let page = self.listing(kind, parent, token, size, sync).await?;
         self.directory.saw(kind, page.0.iter().filter_map(ids_of));
         Ok(page)
     }
@@ -232,6 +234,7 @@ impl Connector {
         parent: Option<&pb::ResourceId>,
         token: &str,
         size: u32,
+        sync: &str,
     ) -> Result<Page<pb::Resource>, ConnectorError> {
         if let Some(p) = parent {
             let parent_kind = Kind::named(&p.resource_type)?;
@@ -252,7 +255,7 @@ impl Connector {
             };
         }
         match kind {
-            Kind::User => self.list_users(token, size).await,
+            Kind::User => self.list_users(token, size, sync).await,
             Kind::Team => self.list_teams(token, size).await,
             Kind::Group => self.list_groups(token, size).await,
             Kind::Role => self.list_roles(token).await,
@@ -316,8 +319,8 @@ impl Connector {
         &self,
         resource: &pb::Resource,
         id: &pb::ResourceId,
-        token: &str,
-        size: u32,
+        (token, size): (&str, u32),
+        sync: &str,
     ) -> Result<(Vec<pb::Grant>, String, Vec<prost_types::Any>), ConnectorError> {
         let plain = |(list, next)| (list, next, Vec::new());
         match self.served_id(id)? {
@@ -325,16 +328,27 @@ impl Connector {
             Kind::Group => self.group_grants(resource, token, size).await.map(plain),
             Kind::Board => self.board_grants(resource, token, size).await.map(plain),
             Kind::Space => self.space_grants(resource, token, size).await.map(plain),
-            // Role and license holdings come with each user, from the profile the client sends
-            // back.
+            // Asked for a user (outside a sync, or in a targeted one), its role and license
+            // grants come from the profile the client sends back; in a sync, from the role's and
+            // license's own listings (`holdings`).
             Kind::User => {
                 only_page(token)?;
                 let (list, annotations) = self.user_grants(resource).await?;
                 Ok((list, String::new(), annotations))
             }
-            Kind::Role | Kind::License | Kind::Organization => {
-                single_page(token, Vec::new()).map(plain)
+            Kind::Role => match roles::Role::lookup(&id.resource)? {
+                roles::Role::Listed(d) => {
+                    let of = Holding::Role(d);
+                    self.holder_grants(of, sync, token, size).await.map(plain)
+                }
+                // Its holders answer these grants themselves, naming the role whole.
+                roles::Role::Custom(_) => single_page(token, Vec::new()).map(plain),
+            },
+            Kind::License => {
+                let of = Holding::License(licenses::parse(&id.resource)?);
+                self.holder_grants(of, sync, token, size).await.map(plain)
             }
+            Kind::Organization => single_page(token, Vec::new()).map(plain),
         }
     }
 

@@ -22,7 +22,10 @@ use std::sync::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Connector, ConnectorError, page_token,
+    Connector, ConnectorError,
+    annotations::pack,
+    holdings::Held,
+    page_token,
     readahead::{Key, reads},
     users,
 };
@@ -175,10 +178,13 @@ impl State {
 }
 
 impl Connector {
+    /// In a sync (`sync` not empty), users whose role and license grants their roles' and
+    /// licenses' listings give carry `SkipGrants` (`holdings`).
     pub(crate) async fn list_users(
         &self,
         token: &str,
         page_size: u32,
+        sync: &str,
     ) -> Result<(Vec<pb::Resource>, String), ConnectorError> {
         // Miro's page size, as the request will ask for it: 0 (the client's "yours") is 100.
         let limit = PageAt::first().with_limit(page_size as usize).limit;
@@ -242,12 +248,22 @@ impl Connector {
             names_ms = (began.elapsed() - read).as_millis() as u64,
             "member page served"
         );
-        let list = page
-            .items
-            .iter()
-            .map(|n| users::resource(&n.member, names.get(&n.member.id)))
-            .collect();
-        if st.c.iter().any(Option::is_some) {
+        let held: Vec<_> = page.items.iter().map(|n| Held::of(&n.member)).collect();
+        let more = st.c.iter().any(Option::is_some);
+        if !sync.is_empty() {
+            let members = page.items.iter().zip(&held).filter(|(_, (_, custom))| !custom);
+            let members = members.map(|(n, (h, _))| (n.member.id.as_str(), *h));
+            self.holdings.served(sync, st.p, !more, members);
+        }
+        let list = page.items.iter().zip(&held).map(|(n, (_, custom))| {
+            let mut r = users::resource(&n.member, names.get(&n.member.id));
+            if !sync.is_empty() && !custom {
+                r.annotations.push(pack(&pb::SkipGrants {}));
+            }
+            r
+        });
+        let list = list.collect();
+        if more {
             return Ok((list, st.encode()));
         }
         self.listed(&st, limit);

@@ -9,6 +9,8 @@ mod error;
 mod events;
 mod grants;
 mod groups;
+mod holders;
+mod holdings;
 pub mod ids;
 mod inflight;
 mod kinds;
@@ -150,6 +152,8 @@ pub struct Connector {
     ahead: readahead::ReadAhead,
     /// How many members the organization has, as best known.
     member_count: member_listing::SizeHint,
+    /// Who holds which role and license, by the sync whose member listing was served.
+    holdings: holdings::Holdings,
     /// What each id served is, for the change feed.
     directory: events::directory::Directory,
     /// Audit event names counted as naming nothing synced.
@@ -172,6 +176,7 @@ impl Connector {
             classification: classification::Classification::default(),
             directory: Default::default(),
             member_count: Default::default(),
+            holdings: Default::default(),
             unmapped: Default::default(),
             absent: Default::default(),
         }

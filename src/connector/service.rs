@@ -102,10 +102,12 @@ impl ConnectorService for Connector {
 
     async fn cleanup(
         &self,
-        _: Request<pb::ConnectorServiceCleanupRequest>,
+        req: Request<pb::ConnectorServiceCleanupRequest>,
     ) -> Rpc<pb::ConnectorServiceCleanupResponse> {
-        // baton-sdk calls it when a sync is over: what was read ahead for it goes.
+        // baton-sdk calls it when a sync is over: what was read ahead for it goes, and what its
+        // member listing said of roles and licenses.
         self.ahead.sync_over();
+        self.holdings.forget(&req.get_ref().active_sync_id);
         Ok(Response::new(pb::ConnectorServiceCleanupResponse::default()))
     }
 }
@@ -139,7 +141,8 @@ impl ResourcesService for Connector {
                     .parent_resource_id
                     .as_ref()
                     .filter(|p| !p.resource.is_empty());
-                self.list(kind, parent, &r.page_token, r.page_size).await
+                self.list(kind, parent, (&r.page_token, r.page_size), &r.active_sync_id)
+                    .await
             })
             .await;
         ok(result.map(
@@ -224,7 +227,8 @@ impl GrantsService for Connector {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
                 let id = require_id("resource.id", resource.id.as_ref())?;
-                self.grants(resource, id, &r.page_token, r.page_size).await
+                self.grants(resource, id, (&r.page_token, r.page_size), &r.active_sync_id)
+                    .await
             })
             .await;
         ok(result.map(|(list, next_page_token, mut annotations)| {

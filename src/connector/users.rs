@@ -2,9 +2,8 @@
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    grants::with_resource,
+    holdings::Held,
     ids::{USER, miro_id, resource_miro_id, rid},
-    licenses,
     profile::{flag, list, profile, profile_list, profile_text, text},
     roles,
 };
@@ -148,29 +147,14 @@ impl Connector {
         // `InsertResourceGrants`, and then every grant on it names its resource whole, since the
         // SDK stores what such grants name over what the listings stored. Other pages (nearly all)
         // name references only: this runs once per user.
-        let custom = admin_roles
-            .iter()
-            .any(|n| !n.trim().is_empty() && roles::admin_role_def(n).is_none());
-        let whole = |g: pb::Grant, r: &dyn Fn() -> pb::Resource| match custom {
-            true => with_resource(g, r()),
-            false => g,
-        };
-        let mut grants = Vec::new();
-        match roles::org_role_def(&org_role) {
-            Some(def) => grants.push(whole(roles::grant(def, id), &|| roles::resource(def))),
-            None => {
-                tracing::debug!(user = %id, "skipping an org role this connector does not model")
-            }
-        }
-        for name in admin_roles.iter().filter(|n| !n.trim().is_empty()) {
-            match roles::admin_role_def(name) {
-                Some(def) => grants.push(whole(roles::grant(def, id), &|| roles::resource(def))),
-                None => grants.push(roles::custom_grant(name, id)),
-            }
-        }
-        if let Ok(l) = licenses::parse(&license) {
-            grants.push(whole(licenses::grant_of(l, id), &|| licenses::resource(l)));
-        }
+        let (held, customs) = Held::read(
+            &org_role,
+            admin_roles.iter().map(String::as_str),
+            &license,
+        );
+        let custom = !customs.is_empty();
+        let mut grants = held.grants(id, custom);
+        grants.extend(customs.iter().map(|name| roles::custom_grant(name, id)));
         let annotations = if custom {
             vec![pack(&pb::InsertResourceGrants {})]
         } else {
