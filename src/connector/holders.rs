@@ -52,7 +52,10 @@ impl Holding {
 
     fn filter(self) -> MemberFilter {
         match self {
-            Self::Role(RoleDef { kind: RoleKind::Org(o), .. }) => MemberFilter {
+            Self::Role(RoleDef {
+                kind: RoleKind::Org(o),
+                ..
+            }) => MemberFilter {
                 role: Some(*o),
                 ..Default::default()
             },
@@ -78,16 +81,21 @@ impl Connector {
         let bad = || ConnectorError::BadPageToken("not a holders' position".into());
         let (kept_after, cursor) = match at.as_deref() {
             None => (None, None),
-            Some(s) if s.starts_with(KEPT) => (Some(s[1..].parse::<u64>().map_err(|_| bad())?), None),
+            Some(s) if s.starts_with(KEPT) => {
+                (Some(s[1..].parse::<u64>().map_err(|_| bad())?), None)
+            }
             Some(s) if s.starts_with(MIRO) && s.len() > 1 => (None, Some(&s[1..])),
             Some(_) => return Err(bad()),
         };
+        let limit = match size as usize {
+            0 => PAGE,
+            n => n.min(PAGE),
+        };
         if cursor.is_none() && !sync.is_empty() {
-            let limit = match size as usize {
-                0 => PAGE,
-                n => n.min(PAGE),
-            };
-            if let Some((ids, next)) = self.holdings.holders(sync, kept_after, limit, |h| of.holds(h)) {
+            if let Some((ids, next)) = self
+                .holdings
+                .holders(sync, kept_after, limit, |h| of.holds(h))
+            {
                 let list = ids.iter().map(|id| of.grant(&id.to_string())).collect();
                 let next = next.map(|n| format!("{KEPT}{n}"));
                 return Ok((list, page_token::encode(&scope, next.as_deref())));
@@ -96,14 +104,17 @@ impl Connector {
         if cursor.is_none() {
             // A kept listing's position whose listing is gone starts again from Miro: the grants
             // already given are given again (the same ids), none is missed.
-            metrics::counter!("miro_holders_read_from_miro_total", "of" => scope_kind(of)).increment(1);
+            metrics::counter!("miro_holders_read_from_miro_total", "of" => scope_kind(of))
+                .increment(1);
             tracing::info!(of = %scope, "no member listing of this sync kept: reading the holders from Miro");
         }
         let org = self.org_id().await?;
         let page = self
             .miro()
             .rest
-            .members_page(org, &of.filter(), PageAt::after(cursor))
+            // A member holds a role or license once: a page of `limit` members gives at most
+            // `limit` grants.
+            .members_page(org, &of.filter(), PageAt::after(cursor).with_limit(limit))
             .await?;
         let list = page
             .items

@@ -43,7 +43,8 @@ impl Held {
         admin_roles: impl IntoIterator<Item = &'a str>,
         license: &str,
     ) -> (Self, Vec<&'a str>) {
-        let bit = |d: &roles::RoleDef| 1u16 << roles::ROLES.iter().position(|r| r == d).unwrap_or(0);
+        let bit =
+            |d: &roles::RoleDef| 1u16 << roles::ROLES.iter().position(|r| r == d).unwrap_or(0);
         let mut held = Self {
             roles: roles::org_role_def(org_role).map_or(0, bit),
             license: licenses::parse(license).ok(),
@@ -111,9 +112,9 @@ struct Listing {
 impl Listing {
     fn whole(&self) -> bool {
         !self.spoilt
-            && self.last.is_some_and(|n| {
-                self.pages.len() as u64 == n && self.pages.first() == Some(&1)
-            })
+            && self
+                .last
+                .is_some_and(|n| self.pages.len() as u64 == n && self.pages.first() == Some(&1))
     }
 }
 
@@ -230,15 +231,27 @@ mod tests {
     use super::*;
 
     fn member(i: u64) -> (String, Held) {
-        let role = if i % 10 == 0 { "organization_internal_admin" } else { "organization_internal_user" };
+        let role = if i % 10 == 0 {
+            "organization_internal_admin"
+        } else {
+            "organization_internal_user"
+        };
         let admin: &[&str] = if i % 7 == 0 { &["User Admin"] } else { &[] };
-        (i.to_string(), Held::read(role, admin.iter().copied(), "full").0)
+        (
+            i.to_string(),
+            Held::read(role, admin.iter().copied(), "full").0,
+        )
     }
 
     fn serve(h: &Holdings, sync: &str, pages: &[(u64, std::ops::Range<u64>)], last: u64) {
         for (n, ids) in pages {
             let m: Vec<_> = ids.clone().map(member).collect();
-            h.served(sync, *n, *n == last, m.iter().map(|(id, held)| (id.as_str(), *held)));
+            h.served(
+                sync,
+                *n,
+                *n == last,
+                m.iter().map(|(id, held)| (id.as_str(), *held)),
+            );
         }
     }
 
@@ -297,7 +310,11 @@ mod tests {
 
     #[test]
     fn a_custom_admin_role_keeps_the_member_out() {
-        let (held, custom) = Held::read("organization_internal_user", ["Billing Admin", "Content Admin", " "], "free");
+        let (held, custom) = Held::read(
+            "organization_internal_user",
+            ["Billing Admin", "Content Admin", " "],
+            "free",
+        );
         assert_eq!(custom, vec!["Billing Admin"]);
         assert!(held.holds_role(roles::def("admin_role_content_admin").unwrap()));
         assert!(held.holds_license(License::Free) && !held.holds_license(License::Full));

@@ -251,7 +251,11 @@ impl Connector {
         let held: Vec<_> = page.items.iter().map(|n| Held::of(&n.member)).collect();
         let more = st.c.iter().any(Option::is_some);
         if !sync.is_empty() {
-            let members = page.items.iter().zip(&held).filter(|(_, (_, custom))| !custom);
+            let members = page
+                .items
+                .iter()
+                .zip(&held)
+                .filter(|(_, (_, custom))| !custom);
             let members = members.map(|(n, (h, _))| (n.member.id.as_str(), *h));
             self.holdings.served(sync, st.p, !more, members);
         }

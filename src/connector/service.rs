@@ -141,8 +141,13 @@ impl ResourcesService for Connector {
                     .parent_resource_id
                     .as_ref()
                     .filter(|p| !p.resource.is_empty());
-                self.list(kind, parent, (&r.page_token, r.page_size), &r.active_sync_id)
-                    .await
+                self.list(
+                    kind,
+                    parent,
+                    (&r.page_token, r.page_size),
+                    &r.active_sync_id,
+                )
+                .await
             })
             .await;
         ok(result.map(
@@ -227,8 +232,13 @@ impl GrantsService for Connector {
                     ConnectorError::InvalidArgument("resource is required".into())
                 })?;
                 let id = require_id("resource.id", resource.id.as_ref())?;
-                self.grants(resource, id, (&r.page_token, r.page_size), &r.active_sync_id)
-                    .await
+                self.grants(
+                    resource,
+                    id,
+                    (&r.page_token, r.page_size),
+                    &r.active_sync_id,
+                )
+                .await
             })
             .await;
         ok(result.map(|(list, next_page_token, mut annotations)| {

@@ -147,11 +147,8 @@ impl Connector {
         // `InsertResourceGrants`, and then every grant on it names its resource whole, since the
         // SDK stores what such grants name over what the listings stored. Other pages (nearly all)
         // name references only: this runs once per user.
-        let (held, customs) = Held::read(
-            &org_role,
-            admin_roles.iter().map(String::as_str),
-            &license,
-        );
+        let (held, customs) =
+            Held::read(&org_role, admin_roles.iter().map(String::as_str), &license);
         let custom = !customs.is_empty();
         let mut grants = held.grants(id, custom);
         grants.extend(customs.iter().map(|name| roles::custom_grant(name, id)));

@@ -28,6 +28,7 @@ mod event_changes;
 mod events;
 mod groups;
 mod health;
+mod holdings;
 mod ids;
 mod member_chains;
 mod metadata;

@@ -17,11 +17,23 @@ pub async fn resources_page(
     parent: Option<pb::ResourceId>,
     token: &str,
 ) -> Result<pb::ResourcesServiceListResourcesResponse, Status> {
+    resources_page_in(ch, resource_type, parent, token, "").await
+}
+
+/// The same, as the sync `sync` asks for it (its `active_sync_id`).
+pub async fn resources_page_in(
+    ch: &Channel,
+    resource_type: &str,
+    parent: Option<pb::ResourceId>,
+    token: &str,
+    sync: &str,
+) -> Result<pb::ResourcesServiceListResourcesResponse, Status> {
     ResourcesServiceClient::new(ch.clone())
         .list_resources(pb::ResourcesServiceListResourcesRequest {
             resource_type_id: resource_type.into(),
             parent_resource_id: parent,
             page_token: token.into(),
+            active_sync_id: sync.into(),
             ..Default::default()
         })
         .await
@@ -30,8 +42,13 @@ pub async fn resources_page(
 
 /// Every resource of a type, page after page.
 pub async fn resources(ch: &Channel, resource_type: &str) -> Vec<pb::Resource> {
+    resources_in(ch, resource_type, "").await
+}
+
+/// Every resource of a type, as the sync `sync` lists them.
+pub async fn resources_in(ch: &Channel, resource_type: &str, sync: &str) -> Vec<pb::Resource> {
     all_pages(async |token| {
-        let page = resources_page(ch, resource_type, None, &token)
+        let page = resources_page_in(ch, resource_type, None, &token, sync)
             .await
             .unwrap();
         (page.list, page.next_page_token)
