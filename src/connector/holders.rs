@@ -91,15 +91,16 @@ impl Connector {
             0 => PAGE,
             n => n.min(PAGE),
         };
-        if cursor.is_none() && !sync.is_empty() {
-            if let Some((ids, next)) = self
+        let kept = match cursor {
+            None if !sync.is_empty() => self
                 .holdings
-                .holders(sync, kept_after, limit, |h| of.holds(h))
-            {
-                let list = ids.iter().map(|id| of.grant(&id.to_string())).collect();
-                let next = next.map(|n| format!("{KEPT}{n}"));
-                return Ok((list, page_token::encode(&scope, next.as_deref())));
-            }
+                .holders(sync, kept_after, limit, |h| of.holds(h)),
+            _ => None,
+        };
+        if let Some((ids, next)) = kept {
+            let list = ids.iter().map(|id| of.grant(&id.to_string())).collect();
+            let next = next.map(|n| format!("{KEPT}{n}"));
+            return Ok((list, page_token::encode(&scope, next.as_deref())));
         }
         if cursor.is_none() {
             // A kept listing's position whose listing is gone starts again from Miro: the grants

@@ -231,12 +231,16 @@ mod tests {
     use super::*;
 
     fn member(i: u64) -> (String, Held) {
-        let role = if i % 10 == 0 {
+        let role = if i.is_multiple_of(10) {
             "organization_internal_admin"
         } else {
             "organization_internal_user"
         };
-        let admin: &[&str] = if i % 7 == 0 { &["User Admin"] } else { &[] };
+        let admin: &[&str] = if i.is_multiple_of(7) {
+            &["User Admin"]
+        } else {
+            &[]
+        };
         (
             i.to_string(),
             Held::read(role, admin.iter().copied(), "full").0,
