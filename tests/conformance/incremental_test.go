@@ -13,6 +13,7 @@ import (
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	sdksync "github.com/conductorone/baton-sdk/pkg/sync"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -186,10 +187,29 @@ func TestIncrementalLoopThroughTheChangeFeed(t *testing.T) {
 		t.Errorf("%d resources merged, %d in a fresh sync", len(merged.resources), len(fresh.resources))
 	}
 	for k, r := range fresh.resources {
-		if !proto.Equal(merged.resources[k], r) {
+		if !proto.Equal(withoutSkipGrants(merged.resources[k]), withoutSkipGrants(r)) {
 			t.Errorf("resource %s differs from a fresh sync:\nmerged %v\nfresh  %v", k, merged.resources[k], r)
 		}
 	}
 	t.Logf("the change feed named %d resources (%s); their targeted sync cost %d credits, a full sync %d (%.1f%%)",
 		len(named), strings.Join(named, ", "), targeted, fullCost, 100*float64(targeted)/float64(fullCost))
+}
+
+// withoutSkipGrants is the resource without the one annotation a full sync's listing and a
+// targeted sync's GetResource may differ by: a full sync lists users with SkipGrants (their role
+// and license grants come from the roles' and licenses' own ListGrants), and a user fetched alone
+// answers them itself. It is an instruction to the syncer, not something about the user.
+func withoutSkipGrants(r *v2.Resource) *v2.Resource {
+	if r == nil {
+		return nil
+	}
+	out := proto.Clone(r).(*v2.Resource)
+	var kept []*anypb.Any
+	for _, a := range out.GetAnnotations() {
+		if !a.MessageIs(&v2.SkipGrants{}) {
+			kept = append(kept, a)
+		}
+	}
+	out.SetAnnotations(kept)
+	return out
 }
