@@ -23,8 +23,9 @@ use crate::{miro::models::License, pb};
 const KEPT: usize = 2;
 /// Members one listing may hold (about 16 bytes each); past it the roles read Miro instead.
 const MAX_HELD: usize = 2_000_000;
-/// A listing not used for this long is dropped (a sync resumed later reads Miro instead).
-const IDLE: Duration = Duration::from_secs(6 * 3600);
+/// A listing not used for this long is dropped (a sync resumed later reads Miro instead). A day:
+/// with content access on, a large sync may walk boards for hours before the roles.
+const IDLE: Duration = Duration::from_secs(24 * 3600);
 
 /// The roles (org and prebuilt admin) and the license one member holds. Custom admin roles are
 /// not among them: a member holding one answers its own grants, which name that role whole.
