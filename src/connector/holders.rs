@@ -5,7 +5,7 @@
 //! their own grants, naming it whole.
 use super::{
     Connector, ConnectorError,
-    holdings::Held,
+    holdings::{Held, Holdings},
     ids::{LICENSE, ROLE},
     licenses, page_token,
     roles::{self, RoleDef, RoleKind},
@@ -92,7 +92,7 @@ impl Connector {
             n => n.min(PAGE),
         };
         let kept = match cursor {
-            None if !sync.is_empty() => self
+            None if Holdings::keeps(sync) => self
                 .holdings
                 .holders(sync, kept_after, limit, |h| of.holds(h)),
             _ => None,

@@ -19,10 +19,14 @@ use std::{
 use super::{licenses, roles};
 use crate::{miro::models::License, pb};
 
-/// Syncs whose listings are kept: a service runs one sync at a time, a targeted one beside it.
-const KEPT: usize = 2;
-/// Members one listing may hold (about 16 bytes each); past it the roles read Miro instead.
+/// Syncs whose listings are kept, the least recently used going first: a service runs one sync
+/// at a time, but a client may run many at once (the soak benchmark runs 50).
+const KEPT: usize = 64;
+/// Members all kept listings may hold (about 16 bytes each, 32 MiB in all); past it the least
+/// recently used listing goes, and one listing larger than this is not kept.
 const MAX_HELD: usize = 2_000_000;
+/// A sync id longer than this is not kept (baton-sdk's are 27 characters).
+const MAX_SYNC_ID: usize = 256;
 /// A listing not used for this long is dropped (a sync resumed later reads Miro instead). A day:
 /// with content access on, a large sync may walk boards for hours before the roles.
 const IDLE: Duration = Duration::from_secs(24 * 3600);
@@ -111,6 +115,12 @@ struct Listing {
 }
 
 impl Listing {
+    fn spoil(&mut self) {
+        self.spoilt = true;
+        self.held = BTreeMap::new();
+        self.pages = BTreeSet::new();
+    }
+
     fn whole(&self) -> bool {
         !self.spoilt
             && self
@@ -119,8 +129,17 @@ impl Listing {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct Holdings(Mutex<VecDeque<Listing>>);
+pub(crate) struct Holdings {
+    all: Mutex<VecDeque<Listing>>,
+    /// Members all listings may hold (`MAX_HELD`).
+    room: usize,
+}
+
+impl Default for Holdings {
+    fn default() -> Self {
+        Self::with_room(MAX_HELD)
+    }
+}
 
 /// A member id as the listing keeps it: only the canonical decimal spelling.
 fn key(id: &str) -> Option<u64> {
@@ -128,8 +147,24 @@ fn key(id: &str) -> Option<u64> {
 }
 
 impl Holdings {
+    fn with_room(room: usize) -> Self {
+        Self {
+            all: Mutex::default(),
+            room,
+        }
+    }
+
+    /// Whether a request of this sync id is one whose listing can be kept: users listed in it
+    /// skip their grants.
+    pub(super) fn keeps(sync: &str) -> bool {
+        !sync.is_empty() && sync.len() <= MAX_SYNC_ID
+    }
+
     fn with<T>(&self, sync: &str, add: bool, f: impl FnOnce(&mut Listing) -> T) -> Option<T> {
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !Self::keeps(sync) {
+            return None;
+        }
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         all.retain(|l| now.duration_since(l.used) < IDLE);
         let at = match all.iter().position(|l| &*l.sync == sync) {
@@ -154,7 +189,18 @@ impl Holdings {
         let mut l = all.remove(at)?;
         l.used = now;
         let out = f(&mut l);
+        if l.held.len() + l.pages.len() > self.room {
+            l.spoil();
+        }
         all.push_back(l);
+        let held = |all: &VecDeque<Listing>| {
+            all.iter()
+                .map(|l| l.held.len() + l.pages.len())
+                .sum::<usize>()
+        };
+        while all.len() > 1 && held(&all) > self.room {
+            all.pop_front();
+        }
         Some(out)
     }
 
@@ -180,15 +226,8 @@ impl Holdings {
                     Some(k) => {
                         l.held.insert(k, held);
                     }
-                    None => l.spoilt = true,
+                    None => return l.spoil(),
                 }
-            }
-            if l.held.len() > MAX_HELD || l.pages.len() > MAX_HELD {
-                l.spoilt = true;
-            }
-            if l.spoilt {
-                l.held = BTreeMap::new();
-                l.pages = BTreeSet::new();
             }
         });
     }
@@ -222,7 +261,7 @@ impl Holdings {
 
     /// The sync is over (Cleanup): its listing goes.
     pub(super) fn forget(&self, sync: &str) {
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|l| &*l.sync != sync);
     }
 }
@@ -297,20 +336,35 @@ mod tests {
     }
 
     #[test]
-    fn an_odd_id_spoils_the_listing_and_only_two_syncs_are_kept() {
+    fn an_odd_id_spoils_the_listing_and_the_least_recently_used_go_when_room_is_needed() {
         let h = Holdings::default();
         let held = member(1).1;
         h.served("odd", 1, true, [("0042", held), ("7", held)].into_iter());
         assert_eq!(admins(&h, "odd"), None, "0042 is not how Miro spells 42");
-        serve(&h, "a", &[(1, 1..11)], 1);
-        serve(&h, "b", &[(1, 1..11)], 1);
+        let long = "s".repeat(MAX_SYNC_ID + 1);
+        serve(&h, &long, &[(1, 1..11)], 1);
+        assert_eq!(admins(&h, &long), None, "an absurd sync id is not kept");
+        // Room for 36 members and pages: three listings of 10 members on one page each.
+        let h = Holdings::with_room(36);
+        for s in ["a", "b", "c"] {
+            serve(&h, s, &[(1, 1..11)], 1);
+        }
         assert!(admins(&h, "a").is_some());
-        serve(&h, "c", &[(1, 1..11)], 1);
+        serve(&h, "d", &[(1, 1..11)], 1);
         // "a" was used after "b", so "b" went.
-        assert!(admins(&h, "a").is_some() && admins(&h, "c").is_some());
+        assert!(["a", "c", "d"].iter().all(|s| admins(&h, s).is_some()));
         assert_eq!(admins(&h, "b"), None);
-        h.forget("a");
-        assert_eq!(admins(&h, "a"), None);
+        // One listing larger than the room is not kept, and the others stay.
+        serve(&h, "e", &[(1, 1..41)], 1);
+        assert_eq!(admins(&h, "e"), None);
+        assert!(admins(&h, "d").is_some());
+        h.forget("d");
+        assert_eq!(admins(&h, "d"), None);
+        let many = Holdings::default();
+        for n in 0..KEPT + 5 {
+            serve(&many, &n.to_string(), &[(1, 1..2)], 1);
+        }
+        assert_eq!(many.all.lock().unwrap().len(), KEPT);
     }
 
     #[test]

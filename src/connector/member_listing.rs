@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Connector, ConnectorError,
     annotations::pack,
-    holdings::Held,
+    holdings::{Held, Holdings},
     page_token,
     readahead::{Key, reads},
     users,
@@ -250,7 +250,8 @@ impl Connector {
         );
         let held: Vec<_> = page.items.iter().map(|n| Held::of(&n.member)).collect();
         let more = st.c.iter().any(Option::is_some);
-        if !sync.is_empty() {
+        let keeps = Holdings::keeps(sync);
+        if keeps {
             let members = page
                 .items
                 .iter()
@@ -261,7 +262,7 @@ impl Connector {
         }
         let list = page.items.iter().zip(&held).map(|(n, (_, custom))| {
             let mut r = users::resource(&n.member, names.get(&n.member.id));
-            if !sync.is_empty() && !custom {
+            if keeps && !custom {
                 r.annotations.push(pack(&pb::SkipGrants {}));
             }
             r
