@@ -115,6 +115,17 @@ struct Listing {
 }
 
 impl Listing {
+    fn new(sync: Box<str>, used: Instant) -> Self {
+        Self {
+            sync,
+            pages: BTreeSet::new(),
+            last: None,
+            held: BTreeMap::new(),
+            spoilt: false,
+            used,
+        }
+    }
+
     fn spoil(&mut self) {
         self.spoilt = true;
         self.held = BTreeMap::new();
@@ -170,14 +181,7 @@ impl Holdings {
         let at = match all.iter().position(|l| &*l.sync == sync) {
             Some(i) => i,
             None if add => {
-                all.push_back(Listing {
-                    sync: sync.into(),
-                    pages: BTreeSet::new(),
-                    last: None,
-                    held: BTreeMap::new(),
-                    spoilt: false,
-                    used: now,
-                });
+                all.push_back(Listing::new(sync.into(), now));
                 while all.len() > KEPT {
                     all.pop_front();
                 }
@@ -205,15 +209,23 @@ impl Holdings {
     }
 
     /// Page `number` of `sync`'s member listing was served with these members, and was its last
-    /// page when `last`.
+    /// page when `last`. No number: a listing not counted from its first page (a token from
+    /// before pages were counted), which can never be known whole.
     pub(super) fn served<'a>(
         &self,
         sync: &str,
-        number: u64,
+        number: Option<u64>,
         last: bool,
         members: impl Iterator<Item = (&'a str, Held)>,
     ) {
         self.with(sync, true, |l| {
+            let Some(number) = number else {
+                return l.spoil();
+            };
+            if number == 1 && l.last.is_some() {
+                // The sync lists its members again: what the listing before said goes.
+                *l = Listing::new(l.sync.clone(), l.used);
+            }
             if l.spoilt {
                 return;
             }
@@ -292,7 +304,7 @@ mod tests {
             let m: Vec<_> = ids.clone().map(member).collect();
             h.served(
                 sync,
-                *n,
+                Some(*n),
                 *n == last,
                 m.iter().map(|(id, held)| (id.as_str(), *held)),
             );
@@ -332,6 +344,14 @@ mod tests {
         // A page served twice (a retry) is one page.
         serve(&h, "s3", &[(1, 1..21), (2, 21..31)], 2);
         assert_eq!(admins(&h, "s3"), Some(vec![10, 20, 30]));
+        // Listed again in the same sync: only the new listing's members.
+        serve(&h, "s3", &[(1, 1..11), (2, 25..41)], 2);
+        assert_eq!(admins(&h, "s3"), Some(vec![10, 30, 40]));
+        // A listing resumed from a token that did not count its pages is never whole.
+        serve(&h, "s4", &[(1, 1..11)], 9);
+        h.served("s4", None, false, std::iter::empty());
+        serve(&h, "s4", &[(2, 11..21)], 2);
+        assert_eq!(admins(&h, "s4"), None);
         assert_eq!(admins(&h, "unknown"), None);
     }
 
@@ -339,7 +359,12 @@ mod tests {
     fn an_odd_id_spoils_the_listing_and_the_least_recently_used_go_when_room_is_needed() {
         let h = Holdings::default();
         let held = member(1).1;
-        h.served("odd", 1, true, [("0042", held), ("7", held)].into_iter());
+        h.served(
+            "odd",
+            Some(1),
+            true,
+            [("0042", held), ("7", held)].into_iter(),
+        );
         assert_eq!(admins(&h, "odd"), None, "0042 is not how Miro spells 42");
         let long = "s".repeat(MAX_SYNC_ID + 1);
         serve(&h, &long, &[(1, 1..11)], 1);

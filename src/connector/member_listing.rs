@@ -258,7 +258,8 @@ impl Connector {
                 .zip(&held)
                 .filter(|(_, (_, custom))| !custom);
             let members = members.map(|(n, (h, _))| (n.member.id.as_str(), *h));
-            self.holdings.served(sync, st.p, !more, members);
+            self.holdings
+                .served(sync, st.w.then_some(st.p), !more, members);
         }
         let list = page.items.iter().zip(&held).map(|(n, (_, custom))| {
             let mut r = users::resource(&n.member, names.get(&n.member.id));
